@@ -1,0 +1,90 @@
+"""Unit conversions and the one rounding rule for every price we store.
+
+Upstream APIs quote prices per token, per 1M tokens or in provider-specific units, as JSON
+strings, floats or integers. We store USD per 1M tokens (USD per unit for per-request and
+per-image prices) as exact decimals:
+
+* A JSON float is read through its shortest round-trip decimal string (``repr``), never
+  through binary arithmetic: ``2.5999999999999996`` stays a decimal string until rounding.
+* Scaling (per token -> per 1M) is exact decimal arithmetic.
+* The result is rounded half-even to ``SIGNIFICANT_DIGITS`` (10) significant digits, which
+  removes float noise (``2.5999999999999996`` -> ``2.6``) and keeps every real price
+  (no provider quotes more than 6 significant digits), then normalized (no trailing zeros).
+"""
+
+from __future__ import annotations
+
+import decimal
+from decimal import Decimal
+
+SIGNIFICANT_DIGITS = 10
+TOKENS_PER_MTOK = Decimal(1_000_000)
+
+_ROUNDING = decimal.Context(prec=SIGNIFICANT_DIGITS, rounding=decimal.ROUND_HALF_EVEN)
+
+
+class PriceValueError(ValueError):
+    """An upstream price value that is not a finite number."""
+
+
+def to_decimal(value: object) -> Decimal:
+    """An upstream JSON number or numeric string as an exact Decimal (no rounding yet)."""
+    if isinstance(value, bool) or value is None:
+        raise PriceValueError(f"not a price: {value!r}")
+    if isinstance(value, Decimal):
+        result = value
+    elif isinstance(value, int):
+        result = Decimal(value)
+    elif isinstance(value, float):
+        # repr() is the shortest string that round-trips to the same float: the value
+        # the upstream JSON actually carried.
+        result = Decimal(repr(value))
+    elif isinstance(value, str):
+        try:
+            result = Decimal(value.strip())
+        except decimal.InvalidOperation:
+            raise PriceValueError(f"not a number: {value!r}") from None
+    else:
+        raise PriceValueError(f"not a price: {type(value).__name__} {value!r}")
+    if not result.is_finite():
+        raise PriceValueError(f"not a finite number: {value!r}")
+    return result
+
+
+def round_price(value: Decimal) -> Decimal:
+    """The storage rounding rule: 10 significant digits, half-even, normalized."""
+    rounded = _ROUNDING.plus(value)
+    if rounded == 0:
+        return Decimal(0)
+    normalized = rounded.normalize(_ROUNDING)
+    # normalize() may produce an exponent form like 1E+1; quantize back to a plain integer.
+    if normalized.as_tuple().exponent > 0:
+        normalized = normalized.quantize(Decimal(1))
+    return normalized
+
+
+def per_token_to_per_mtok(value: object) -> Decimal:
+    """USD per token -> USD per 1M tokens."""
+    return round_price(to_decimal(value) * TOKENS_PER_MTOK)
+
+
+def per_mtok(value: object) -> Decimal:
+    """A price already in USD per 1M tokens."""
+    return round_price(to_decimal(value))
+
+
+def scaled(value: object, usd_per_unit: Decimal) -> Decimal:
+    """A price quoted in a provider-specific unit (e.g. Novita's 0.0001 USD) -> USD."""
+    return round_price(to_decimal(value) * usd_per_unit)
+
+
+def per_unit(value: object) -> Decimal:
+    """A per-request or per-image price in USD per unit."""
+    return round_price(to_decimal(value))
+
+
+def decimal_str(value: Decimal | None) -> str | None:
+    """The canonical string of a stored price (plain notation, never exponent form)."""
+    if value is None:
+        return None
+    return format(value, "f")

@@ -1,0 +1,112 @@
+"""What every provider adapter is: where to fetch, how to find the models, how to price one."""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from collections.abc import Iterable
+from typing import Any, ClassVar
+
+from pricing_pipeline.pricing.records import PriceRecord
+from pricing_pipeline.pricing.units import PriceValueError
+from pricing_pipeline.providers import _http
+from pricing_pipeline.providers.errors import InvalidResponse, UpstreamError
+
+
+class ProviderAdapter:
+    """Subclass per upstream API and set ``name`` and ``default_url``.
+
+    ``name`` is the partition key and the metric label. Endpoints are overridable with
+    ``PRICING_<NAME>_URL``; an API key, where the API needs one, is read from
+    ``api_key_env`` at request time and sent as a Bearer token (never logged).
+    """
+
+    name: ClassVar[str]
+    default_url: ClassVar[str]
+    api_key_env: ClassVar[str | None] = None
+    api_key_required: ClassVar[bool] = False
+
+    @property
+    def url_env(self) -> str:
+        return f"PRICING_{self.name.upper()}_URL"
+
+    def url(self) -> str:
+        return os.environ.get(self.url_env) or self.default_url
+
+    def headers(self) -> dict[str, str]:
+        if not self.api_key_env:
+            return {}
+        key = os.environ.get(self.api_key_env)
+        if not key:
+            if self.api_key_required:
+                raise UpstreamError(
+                    self.name, "http_4xx", f"{self.api_key_env} is not set; the API needs a key"
+                )
+            return {}
+        return {"Authorization": f"Bearer {key}"}
+
+    def fetch(self, settings: _http.HttpSettings = _http.HttpSettings()) -> _http.FetchResult:
+        return _http.fetch(self.name, self.url(), self.headers(), settings)
+
+    # --- parse + normalize -------------------------------------------------------------
+
+    def entries(self, payload: Any) -> Iterable[tuple[str, Any]]:
+        """(model_id, upstream entry) pairs in the payload; raise InvalidResponse on bad shape."""
+        raise NotImplementedError
+
+    def normalize(self, model_id: str, entry: Any) -> PriceRecord | None:
+        """One entry as a PriceRecord, or None for entries that are not priced models."""
+        raise NotImplementedError
+
+    def records(self, payload: Any) -> list[PriceRecord]:
+        """Every priced model in a payload. Any bad entry fails the whole snapshot: a
+        partial snapshot would look like removed models."""
+        pairs = list(self.entries(payload))
+        duplicates = sorted(mid for mid, n in Counter(mid for mid, _ in pairs).items() if n > 1)
+        if duplicates:
+            shown = ", ".join(duplicates[:5])
+            raise InvalidResponse(self.name, f"{len(duplicates)} duplicate model ids: {shown}")
+        records = []
+        for model_id, entry in pairs:
+            try:
+                record = self.normalize(model_id, entry)
+            except (PriceValueError, TypeError, KeyError, AttributeError) as exc:
+                raise InvalidResponse(self.name, f"model {model_id!r}: {exc}") from None
+            if record is not None:
+                records.append(record)
+        return records
+
+    # --- helpers for subclasses --------------------------------------------------------
+
+    def data_list(self, payload: Any, key: str = "data") -> list[Any]:
+        if not isinstance(payload, dict):
+            raise InvalidResponse(self.name, f"expected a JSON object, got {type(payload).__name__}")
+        if key not in payload:
+            raise InvalidResponse(self.name, f"response has no {key!r} key")
+        items = payload[key]
+        if not isinstance(items, list):
+            raise InvalidResponse(self.name, f"{key!r} is {type(items).__name__}, expected a list")
+        return items
+
+    def model_id_of(self, item: Any, key: str = "id") -> str:
+        if not isinstance(item, dict) or not isinstance(item.get(key), str) or not item[key]:
+            raise InvalidResponse(self.name, f"model entry without a string {key!r}: {str(item)[:80]}")
+        return item[key]
+
+
+def expect_number(value: Any, field: str) -> Any:
+    """APIs that send JSON numbers: a string there means the shape changed."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise PriceValueError(f"{field} is {type(value).__name__} {value!r}, expected a number")
+    return value
+
+
+def expect_numeric_string(value: Any, field: str) -> Any:
+    """APIs that send prices as decimal strings (exact by design)."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise PriceValueError(f"{field} is {type(value).__name__} {value!r}, expected a decimal string")
+    return value

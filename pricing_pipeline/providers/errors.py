@@ -1,0 +1,43 @@
+"""Typed upstream failures. ``error_type`` values are the fixed metric label set."""
+
+from __future__ import annotations
+
+ERROR_TYPES = (
+    "timeout",
+    "connection",
+    "http_4xx",
+    "http_5xx",
+    "rate_limited",
+    "invalid_response",
+    "check_blocked",
+    "database",
+)
+
+# Worth retrying with backoff: the same request may well succeed a little later.
+TRANSIENT_ERROR_TYPES = frozenset({"timeout", "connection", "http_5xx", "rate_limited"})
+
+
+class UpstreamError(Exception):
+    """A provider's model list could not be fetched or understood.
+
+    The message names the provider and the cause and never contains credentials.
+    """
+
+    def __init__(
+        self, provider: str, error_type: str, message: str, retry_after_seconds: float | None = None
+    ):
+        if error_type not in ERROR_TYPES:
+            raise ValueError(f"unknown error type {error_type!r}")
+        super().__init__(f"{provider}: {message}")
+        self.provider = provider
+        self.error_type = error_type
+        self.retry_after_seconds = retry_after_seconds
+
+    @property
+    def transient(self) -> bool:
+        return self.error_type in TRANSIENT_ERROR_TYPES
+
+
+class InvalidResponse(UpstreamError):
+    def __init__(self, provider: str, message: str):
+        super().__init__(provider, "invalid_response", message)

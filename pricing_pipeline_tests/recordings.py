@@ -1,0 +1,32 @@
+"""Where the recorded provider responses live, and which one each provider replays.
+
+Real recordings come from ``../shared/fixtures/providers`` (never copied into the repo). For
+providers with no public recording we keep a small fixture in the real API's shape under
+``pricing_pipeline_tests/fixtures``.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+RECORDINGS_DIR = Path(os.environ.get("PRICING_RECORDINGS_DIR", REPO_ROOT.parent / "shared" / "fixtures" / "providers"))
+OWN_FIXTURES_DIR = Path(__file__).resolve().parent / "fixtures"
+
+# provider -> file replayed as its model list (the newest recording where there are two)
+REPLAY_FILES: dict[str, Path] = {
+    "openrouter": RECORDINGS_DIR / "openrouter_api_v1_models_2026-08-01.json",
+}
+
+
+def recording(name: str) -> Path:
+    """A file from the shared recordings; skips outside CI when the folder is absent."""
+    path = RECORDINGS_DIR / name
+    if not path.exists():
+        if os.environ.get("CI"):
+            raise FileNotFoundError(f"recording {path} is missing (CI must have ../shared/fixtures/providers)")
+        pytest.skip(f"recordings folder {RECORDINGS_DIR} not present on this machine")
+    return path

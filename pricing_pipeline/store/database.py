@@ -1,0 +1,324 @@
+"""PricingStore: publish snapshots with full history, and answer the gateway's queries."""
+
+from __future__ import annotations
+
+import os
+import time
+import zlib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, and_, create_engine, event, insert, or_, select, text, update
+from sqlalchemy.engine import Connection
+
+from pricing_pipeline.pricing.diff import PriceChange, SnapshotDiff, diff_snapshot
+from pricing_pipeline.pricing.records import PRICE_FIELDS, PriceRecord, PriceTier
+from pricing_pipeline.store import migrations
+from pricing_pipeline.store.schema import model_prices, price_changes, price_history, sync_log
+
+
+def default_database_url() -> str:
+    """PRICING_DATABASE_URL, else an SQLite file beside the Dagster instance (or in ./.pricing)."""
+    url = os.environ.get("PRICING_DATABASE_URL")
+    if url:
+        return url
+    home = os.environ.get("DAGSTER_HOME")
+    folder = Path(home) if home else Path.cwd() / ".pricing"
+    folder.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{(folder / 'pricing.db').resolve()}"
+
+
+@dataclass(frozen=True)
+class Acceptance:
+    """An operator's sign-off on a change a price guard would have blocked."""
+
+    accepted_by: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class PublishResult:
+    sync_id: int
+    diff: SnapshotDiff
+    models: int
+    published_at: datetime
+    duration_seconds: float
+
+
+@dataclass(frozen=True)
+class PublishedPrice:
+    record: PriceRecord
+    valid_from: datetime
+    valid_to: datetime | None = None
+
+
+class PricingStore:
+    def __init__(self, url: str, engine: Engine | None = None):
+        self.url = url
+        self.engine = engine or _create_engine(url)
+
+    # --- schema ------------------------------------------------------------------------
+
+    def migrate(self) -> None:
+        migrations.upgrade(self.engine)
+
+    # --- sync log ----------------------------------------------------------------------
+
+    def start_sync(self, provider: str, run_id: str | None, started_at: datetime | None = None) -> int:
+        """The sync log row of this run (re-used when a step is retried)."""
+        with self.engine.begin() as conn:
+            if run_id is not None:
+                existing = conn.execute(select(sync_log.c.id).where(sync_log.c.run_id == run_id)).scalar()
+                if existing is not None:
+                    return existing
+            return conn.execute(
+                insert(sync_log).values(
+                    provider=provider,
+                    run_id=run_id,
+                    started_at=started_at or _now(),
+                    status="running",
+                )
+            ).inserted_primary_key[0]
+
+    def fail_sync(
+        self,
+        provider: str,
+        run_id: str,
+        error_type: str,
+        error: str,
+        status: str = "failure",
+        models_fetched: int | None = None,
+    ) -> None:
+        sync_id = self.start_sync(provider, run_id)
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(sync_log)
+                .where(sync_log.c.id == sync_id)
+                .values(
+                    status=status,
+                    finished_at=_now(),
+                    error_type=error_type,
+                    error=error[:4000],
+                    models_fetched=models_fetched,
+                )
+            )
+
+    def sync_row(self, run_id: str) -> dict[str, Any] | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(sync_log).where(sync_log.c.run_id == run_id)).mappings().first()
+            return dict(row) if row else None
+
+    def sync_rows(self, provider: str | None = None) -> list[dict[str, Any]]:
+        query = select(sync_log).order_by(sync_log.c.id)
+        if provider:
+            query = query.where(sync_log.c.provider == provider)
+        with self.engine.connect() as conn:
+            return [dict(row) for row in conn.execute(query).mappings()]
+
+    # --- publish -----------------------------------------------------------------------
+
+    def published_records(self, provider: str) -> dict[str, PriceRecord]:
+        """The provider's live prices (removed models excluded), by model id."""
+        with self.engine.connect() as conn:
+            return _live_records(conn, provider)
+
+    def publish(
+        self,
+        provider: str,
+        records: Iterable[PriceRecord],
+        run_id: str | None = None,
+        acceptances: Mapping[str, Acceptance] | None = None,
+        published_at: datetime | None = None,
+    ) -> PublishResult:
+        """Make ``records`` (the provider's complete snapshot) the live prices, in one
+        transaction: history rows closed and opened, removed models marked, the change log
+        and the sync log written together, or nothing at all."""
+        records = list(records)
+        if any(r.provider != provider for r in records):
+            raise ValueError(f"snapshot for {provider!r} contains records of another provider")
+        acceptances = acceptances or {}
+        sync_id = self.start_sync(provider, run_id)
+        started = time.perf_counter()
+        now = published_at or _now()
+        with self.engine.begin() as conn:
+            _lock_provider(conn, provider)
+            diff = diff_snapshot(_live_records(conn, provider), records)
+            known = {
+                row.model_id
+                for row in conn.execute(select(model_prices.c.model_id).where(model_prices.c.provider == provider))
+            }
+            for change in diff.changes:
+                self._apply(conn, provider, change, now, sync_id, run_id, acceptances, known)
+            conn.execute(
+                update(sync_log)
+                .where(sync_log.c.id == sync_id)
+                .values(
+                    status="success",
+                    finished_at=_now(),
+                    models_fetched=len(records),
+                    models_added=len(diff.added),
+                    models_changed=len(diff.changed),
+                    models_removed=len(diff.removed),
+                    error_type=None,
+                    error=None,
+                )
+            )
+        return PublishResult(sync_id, diff, len(records), now, time.perf_counter() - started)
+
+    def _apply(
+        self,
+        conn: Connection,
+        provider: str,
+        change: PriceChange,
+        now: datetime,
+        sync_id: int,
+        run_id: str | None,
+        acceptances: Mapping[str, Acceptance],
+        known: set[str],
+    ) -> None:
+        key = and_(model_prices.c.provider == provider, model_prices.c.model_id == change.model_id)
+        open_history = and_(
+            price_history.c.provider == provider,
+            price_history.c.model_id == change.model_id,
+            price_history.c.valid_to.is_(None),
+        )
+        conn.execute(update(price_history).where(open_history).values(valid_to=now))
+        if change.after is None:
+            conn.execute(update(model_prices).where(key).values(removed_at=now))
+        else:
+            columns = _record_columns(change.after)
+            conn.execute(insert(price_history).values(**columns, valid_from=now, sync_id=sync_id))
+            if change.model_id in known:  # a price change, or a model that came back
+                conn.execute(update(model_prices).where(key).values(**columns, valid_from=now, removed_at=None))
+            else:
+                conn.execute(insert(model_prices).values(**columns, valid_from=now, first_seen_at=now))
+        acceptance = acceptances.get(change.model_id)
+        conn.execute(
+            insert(price_changes).values(
+                provider=provider,
+                model_id=change.model_id,
+                kind=change.kind,
+                before=change.before.to_json() if change.before else None,
+                after=change.after.to_json() if change.after else None,
+                changed_at=now,
+                sync_id=sync_id,
+                run_id=run_id,
+                accepted_by=acceptance.accepted_by if acceptance else None,
+                accept_reason=acceptance.reason if acceptance else None,
+            )
+        )
+
+    # --- queries -----------------------------------------------------------------------
+
+    def prices(
+        self, provider: str | None = None, model_id: str | None = None, at: datetime | None = None
+    ) -> list[PublishedPrice]:
+        """Live prices, or the prices that were live at instant ``at``."""
+        if at is None:
+            table = model_prices
+            query = select(table).where(table.c.removed_at.is_(None))
+        else:
+            table = price_history
+            query = select(table).where(
+                table.c.valid_from <= at, or_(table.c.valid_to.is_(None), table.c.valid_to > at)
+            )
+        if provider:
+            query = query.where(table.c.provider == provider)
+        if model_id:
+            query = query.where(table.c.model_id == model_id)
+        query = query.order_by(table.c.provider, table.c.model_id)
+        with self.engine.connect() as conn:
+            return [
+                PublishedPrice(_row_record(row), row["valid_from"], row.get("valid_to"))
+                for row in conn.execute(query).mappings()
+            ]
+
+    def history(self, provider: str, model_id: str) -> list[PublishedPrice]:
+        query = (
+            select(price_history)
+            .where(price_history.c.provider == provider, price_history.c.model_id == model_id)
+            .order_by(price_history.c.valid_from, price_history.c.id)
+        )
+        with self.engine.connect() as conn:
+            return [
+                PublishedPrice(_row_record(row), row["valid_from"], row["valid_to"])
+                for row in conn.execute(query).mappings()
+            ]
+
+    def changes(self, provider: str | None = None, since: datetime | None = None) -> list[dict[str, Any]]:
+        query = select(price_changes).order_by(price_changes.c.changed_at, price_changes.c.id)
+        if provider:
+            query = query.where(price_changes.c.provider == provider)
+        if since:
+            query = query.where(price_changes.c.changed_at >= since)
+        with self.engine.connect() as conn:
+            return [dict(row) for row in conn.execute(query).mappings()]
+
+    def removed_models(self, provider: str) -> dict[str, datetime]:
+        query = select(model_prices.c.model_id, model_prices.c.removed_at).where(
+            model_prices.c.provider == provider, model_prices.c.removed_at.is_not(None)
+        )
+        with self.engine.connect() as conn:
+            return {row.model_id: row.removed_at for row in conn.execute(query)}
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _create_engine(url: str) -> Engine:
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"timeout": 30})
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_connection, _record):
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.close()
+
+        return engine
+    return create_engine(url, pool_pre_ping=True)
+
+
+def _lock_provider(conn: Connection, provider: str) -> None:
+    """Serialize concurrent publishes of one provider (PostgreSQL; SQLite locks the file)."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": zlib.crc32(provider.encode())})
+
+
+def _live_records(conn: Connection, provider: str) -> dict[str, PriceRecord]:
+    query = select(model_prices).where(model_prices.c.provider == provider, model_prices.c.removed_at.is_(None))
+    return {row["model_id"]: _row_record(row) for row in conn.execute(query).mappings()}
+
+
+def _record_columns(record: PriceRecord) -> dict[str, Any]:
+    return {
+        "provider": record.provider,
+        "model_id": record.model_id,
+        **record.prices(),
+        "variable_pricing": record.variable_pricing,
+        "tiers": [tier.to_json() for tier in record.tiers],
+        "upstream_provider": record.upstream_provider,
+        "upstream_model_id": record.upstream_model_id,
+        "raw_pricing": record.raw,
+    }
+
+
+def _row_record(row: Mapping[str, Any]) -> PriceRecord:
+    return PriceRecord(
+        provider=row["provider"],
+        model_id=row["model_id"],
+        **{name: row[name] for name in PRICE_FIELDS},
+        variable_pricing=bool(row["variable_pricing"]),
+        tiers=tuple(PriceTier.from_json(t) for t in row["tiers"] or ()),
+        upstream_provider=row["upstream_provider"],
+        upstream_model_id=row["upstream_model_id"],
+        raw=row["raw_pricing"],
+    )

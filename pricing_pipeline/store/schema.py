@@ -1,0 +1,102 @@
+"""The tables the gateway reads. Documented in README.md ("Pricing database")."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+
+from pricing_pipeline.store.types import ExactDecimal, UtcDateTime
+
+metadata = MetaData()
+
+
+def _price_columns() -> list[Column]:
+    return [
+        Column("input_usd_per_mtok", ExactDecimal),
+        Column("output_usd_per_mtok", ExactDecimal),
+        Column("cache_read_usd_per_mtok", ExactDecimal),
+        Column("cache_write_usd_per_mtok", ExactDecimal),
+        Column("request_usd", ExactDecimal),
+        Column("image_usd", ExactDecimal),
+        Column("variable_pricing", Boolean, nullable=False, default=False),
+        Column("tiers", JSON, nullable=False),
+        Column("upstream_provider", String(200)),
+        Column("upstream_model_id", String(400)),
+        Column("raw_pricing", JSON),
+    ]
+
+
+sync_log = Table(
+    "sync_log",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("provider", String(64), nullable=False),
+    Column("run_id", String(64), unique=True),
+    Column("started_at", UtcDateTime, nullable=False),
+    Column("finished_at", UtcDateTime),
+    # running | success | failure | blocked
+    Column("status", String(16), nullable=False),
+    Column("models_fetched", Integer),
+    Column("models_added", Integer),
+    Column("models_changed", Integer),
+    Column("models_removed", Integer),
+    Column("error_type", String(32)),
+    Column("error", Text),
+    Index("ix_sync_log_provider_started", "provider", "started_at"),
+)
+
+# The live price table: one row per (provider, model) ever seen; removed models keep their
+# row with removed_at set.
+model_prices = Table(
+    "model_prices",
+    metadata,
+    Column("provider", String(64), primary_key=True),
+    Column("model_id", String(400), primary_key=True),
+    *_price_columns(),
+    Column("valid_from", UtcDateTime, nullable=False),
+    Column("first_seen_at", UtcDateTime, nullable=False),
+    Column("removed_at", UtcDateTime),
+)
+
+# Every observed price: [valid_from, valid_to); valid_to NULL means current.
+price_history = Table(
+    "price_history",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("provider", String(64), nullable=False),
+    Column("model_id", String(400), nullable=False),
+    *_price_columns(),
+    Column("valid_from", UtcDateTime, nullable=False),
+    Column("valid_to", UtcDateTime),
+    Column("sync_id", Integer, ForeignKey("sync_log.id"), nullable=False),
+    Index("ix_price_history_lookup", "provider", "model_id", "valid_from"),
+)
+
+# The change log: one row per added / changed / removed model, with who accepted it when a
+# price guard had to be overridden.
+price_changes = Table(
+    "price_changes",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("provider", String(64), nullable=False),
+    Column("model_id", String(400), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("before", JSON),
+    Column("after", JSON),
+    Column("changed_at", UtcDateTime, nullable=False),
+    Column("sync_id", Integer, ForeignKey("sync_log.id"), nullable=False),
+    Column("run_id", String(64)),
+    Column("accepted_by", String(200)),
+    Column("accept_reason", Text),
+    Index("ix_price_changes_provider_changed", "provider", "changed_at"),
+)

@@ -19,6 +19,7 @@ OWN_FIXTURES_DIR = Path(__file__).resolve().parent / "fixtures"
 # provider -> file replayed as its model list (the newest recording where there are two)
 REPLAY_FILES: dict[str, Path] = {
     "openrouter": RECORDINGS_DIR / "openrouter_api_v1_models_2026-08-01.json",
+    "vercel": OWN_FIXTURES_DIR / "vercel_models.json",
 }
 
 

@@ -3,13 +3,14 @@ the only values the ``provider`` metric label takes."""
 
 from __future__ import annotations
 
-from pricing_pipeline.providers import openrouter
+from pricing_pipeline.providers import openrouter, vercel
 from pricing_pipeline.providers.base import ProviderAdapter
 
 ADAPTERS: dict[str, ProviderAdapter] = {
     adapter.name: adapter
     for adapter in (
         openrouter.ADAPTER,
+        vercel.ADAPTER,
     )
 }
 

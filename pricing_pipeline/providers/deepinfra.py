@@ -1,0 +1,56 @@
+"""DeepInfra: GET https://api.deepinfra.com/v1/openai/models (public).
+
+``{object: "list", data: [{id, owned_by, metadata: {context_length, max_tokens, pricing:
+{input_tokens, output_tokens, cache_read_tokens?}, tags} or null}]}``. Prices are JSON
+numbers in USD per 1M tokens, often with binary float noise (``2.5999999999999996``): they
+go through :func:`units.per_mtok`, which reads the float's decimal string and rounds to the
+storage precision, so that value is stored as ``2.6``.
+
+``metadata: null`` marks models that are not token-priced LLMs (embeddings, image, speech
+models listed by the OpenAI-compatible endpoint): they are skipped, not recorded. A model
+with metadata but no ``pricing`` is recorded with every price None (unknown, not free).
+Other pricing keys, if any appear, stay in ``raw``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pricing_pipeline.pricing.records import PriceRecord
+from pricing_pipeline.pricing.units import per_mtok
+from pricing_pipeline.providers.base import ProviderAdapter, expect_number
+
+TOKEN_COMPONENTS = {
+    "input_usd_per_mtok": "input_tokens",
+    "output_usd_per_mtok": "output_tokens",
+    "cache_read_usd_per_mtok": "cache_read_tokens",
+}
+
+
+class DeepInfra(ProviderAdapter):
+    name = "deepinfra"
+    default_url = "https://api.deepinfra.com/v1/openai/models"
+    api_key_env = "DEEPINFRA_API_KEY"  # optional: the model list is public
+
+    def entries(self, payload: Any):
+        return ((self.model_id_of(item), item) for item in self.data_list(payload))
+
+    def normalize(self, model_id: str, entry: Any) -> PriceRecord | None:
+        metadata = entry.get("metadata")
+        if metadata is None:
+            return None  # not a token-priced LLM
+        if not isinstance(metadata, dict):
+            raise TypeError(f"metadata is {type(metadata).__name__}, expected an object or null")
+        pricing = metadata.get("pricing")
+        if pricing is None:
+            return PriceRecord(self.name, model_id, raw=None)
+        if not isinstance(pricing, dict):
+            raise TypeError(f"metadata.pricing is {type(pricing).__name__}, expected an object")
+        prices = {}
+        for field, key in TOKEN_COMPONENTS.items():
+            value = expect_number(pricing.get(key), key)
+            prices[field] = None if value is None else per_mtok(value)
+        return PriceRecord(self.name, model_id, **prices, raw=pricing)
+
+
+ADAPTER = DeepInfra()

@@ -21,6 +21,7 @@ REPLAY_FILES: dict[str, Path] = {
     "openrouter": RECORDINGS_DIR / "openrouter_api_v1_models_2026-08-01.json",
     "vercel": OWN_FIXTURES_DIR / "vercel_models.json",
     "deepinfra": RECORDINGS_DIR / "deepinfra_v1_openai_models_2026-04-17.json",
+    "together": OWN_FIXTURES_DIR / "together_models.json",
 }
 
 

@@ -3,7 +3,7 @@ the only values the ``provider`` metric label takes."""
 
 from __future__ import annotations
 
-from pricing_pipeline.providers import deepinfra, openrouter, vercel
+from pricing_pipeline.providers import deepinfra, openrouter, together, vercel
 from pricing_pipeline.providers.base import ProviderAdapter
 
 ADAPTERS: dict[str, ProviderAdapter] = {
@@ -12,6 +12,7 @@ ADAPTERS: dict[str, ProviderAdapter] = {
         openrouter.ADAPTER,
         vercel.ADAPTER,
         deepinfra.ADAPTER,
+        together.ADAPTER,
     )
 }
 

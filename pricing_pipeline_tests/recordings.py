@@ -23,6 +23,7 @@ REPLAY_FILES: dict[str, Path] = {
     "deepinfra": RECORDINGS_DIR / "deepinfra_v1_openai_models_2026-04-17.json",
     "together": OWN_FIXTURES_DIR / "together_models.json",
     "chutes": OWN_FIXTURES_DIR / "chutes_models.json",
+    "novita": OWN_FIXTURES_DIR / "novita_models.json",
 }
 
 

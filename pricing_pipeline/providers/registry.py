@@ -3,7 +3,7 @@ the only values the ``provider`` metric label takes."""
 
 from __future__ import annotations
 
-from pricing_pipeline.providers import chutes, deepinfra, openrouter, together, vercel
+from pricing_pipeline.providers import chutes, deepinfra, novita, openrouter, together, vercel
 from pricing_pipeline.providers.base import ProviderAdapter
 
 ADAPTERS: dict[str, ProviderAdapter] = {
@@ -14,6 +14,7 @@ ADAPTERS: dict[str, ProviderAdapter] = {
         deepinfra.ADAPTER,
         together.ADAPTER,
         chutes.ADAPTER,
+        novita.ADAPTER,
     )
 }
 

@@ -24,6 +24,7 @@ REPLAY_FILES: dict[str, Path] = {
     "together": OWN_FIXTURES_DIR / "together_models.json",
     "chutes": OWN_FIXTURES_DIR / "chutes_models.json",
     "novita": OWN_FIXTURES_DIR / "novita_models.json",
+    "modelsdev": RECORDINGS_DIR / "models_dev_api_2026-06-10.json",
 }
 
 

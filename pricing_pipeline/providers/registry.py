@@ -3,7 +3,7 @@ the only values the ``provider`` metric label takes."""
 
 from __future__ import annotations
 
-from pricing_pipeline.providers import chutes, deepinfra, novita, openrouter, together, vercel
+from pricing_pipeline.providers import chutes, deepinfra, modelsdev, novita, openrouter, together, vercel
 from pricing_pipeline.providers.base import ProviderAdapter
 
 ADAPTERS: dict[str, ProviderAdapter] = {
@@ -15,6 +15,7 @@ ADAPTERS: dict[str, ProviderAdapter] = {
         together.ADAPTER,
         chutes.ADAPTER,
         novita.ADAPTER,
+        modelsdev.ADAPTER,
     )
 }
 

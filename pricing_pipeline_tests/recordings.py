@@ -25,6 +25,7 @@ REPLAY_FILES: dict[str, Path] = {
     "chutes": OWN_FIXTURES_DIR / "chutes_models.json",
     "novita": OWN_FIXTURES_DIR / "novita_models.json",
     "modelsdev": RECORDINGS_DIR / "models_dev_api_2026-06-10.json",
+    "litellm": RECORDINGS_DIR / "litellm_model_prices_and_context_window_2026-08-01.json",
 }
 
 

@@ -3,7 +3,16 @@ the only values the ``provider`` metric label takes."""
 
 from __future__ import annotations
 
-from pricing_pipeline.providers import chutes, deepinfra, modelsdev, novita, openrouter, together, vercel
+from pricing_pipeline.providers import (
+    chutes,
+    deepinfra,
+    litellm,
+    modelsdev,
+    novita,
+    openrouter,
+    together,
+    vercel,
+)
 from pricing_pipeline.providers.base import ProviderAdapter
 
 ADAPTERS: dict[str, ProviderAdapter] = {
@@ -16,6 +25,7 @@ ADAPTERS: dict[str, ProviderAdapter] = {
         chutes.ADAPTER,
         novita.ADAPTER,
         modelsdev.ADAPTER,
+        litellm.ADAPTER,
     )
 }
 

@@ -1,0 +1,38 @@
+"""The one entry point: `dagster dev` and `dagster definitions validate` load `defs`."""
+
+
+from dagster import Definitions, FreshnessPolicy, apply_freshness_policy, map_asset_specs
+
+from pricing_pipeline.defs.sync import checks
+from pricing_pipeline.defs.sync.assets import normalized_prices, published_prices, raw_price_snapshot
+from pricing_pipeline.defs.sync.jobs import freshness_check_job, price_sync_job
+from pricing_pipeline.defs.sync.resources import default_resources
+from pricing_pipeline.defs.sync.schedules import price_freshness_schedule, price_sync_schedule
+
+# Applied once for every asset: shows in the UI. Per-provider freshness (which this policy
+# cannot see on a partitioned asset) is the provider_freshness check.
+FRESHNESS_POLICY = FreshnessPolicy.time_window(
+    fail_window=checks.FRESHNESS_FAIL_AFTER, warn_window=checks.FRESHNESS_WARN_AFTER
+)
+
+
+def build_definitions(resources: dict) -> Definitions:
+    """Everything the code location serves; tests pass their own resource configuration."""
+    return Definitions(
+        assets=map_asset_specs(
+            lambda spec: apply_freshness_policy(spec, FRESHNESS_POLICY),
+            [raw_price_snapshot, normalized_prices, published_prices],
+        ),
+        asset_checks=[
+            checks.normalized_prices_schema,
+            checks.normalized_prices_finite_non_negative,
+            checks.normalized_prices_model_count,
+            checks.provider_freshness,
+        ],
+        jobs=[price_sync_job, freshness_check_job],
+        schedules=[price_sync_schedule, price_freshness_schedule],
+        resources=resources,
+    )
+
+
+defs = build_definitions(default_resources())

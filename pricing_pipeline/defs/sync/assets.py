@@ -1,0 +1,211 @@
+"""Per-provider assets: raw upstream snapshot -> normalized prices -> published prices."""
+
+
+import hashlib
+import os
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+from dagster import (
+    AssetExecutionContext,
+    AssetObservation,
+    Backoff,
+    Failure,
+    Jitter,
+    MaterializeResult,
+    MetadataValue,
+    RetryPolicy,
+    RetryRequested,
+    asset,
+)
+from sqlalchemy.exc import SQLAlchemyError
+
+from pricing_pipeline.defs.sync.partitions import provider_partitions
+from pricing_pipeline.defs.sync.resources import PricingDatabase, UpstreamApi
+from pricing_pipeline.pricing.diff import SnapshotDiff
+from pricing_pipeline.pricing.records import PriceRecord
+from pricing_pipeline.providers.errors import UpstreamError
+from pricing_pipeline.providers.registry import get_adapter
+
+GROUP = "pricing"
+MAX_CHANGES_SHOWN = 50
+# Never wait longer than this for a 429's Retry-After inside one run; the next scheduled run
+# is the better retry.
+MAX_RETRY_AFTER_SECONDS = 300.0
+
+UPSTREAM_RETRY_POLICY = RetryPolicy(
+    max_retries=int(os.environ.get("PRICING_RETRY_MAX", "3")),
+    delay=float(os.environ.get("PRICING_RETRY_DELAY_SECONDS", "10")),
+    backoff=Backoff.EXPONENTIAL,
+    jitter=Jitter.PLUS_MINUS,
+)
+
+
+@dataclass(frozen=True)
+class RawSnapshot:
+    """The upstream response as received: kept (by the IO manager) for audit and replay."""
+
+    provider: str
+    url: str
+    fetched_at: datetime
+    sha256: str
+    size_bytes: int
+    payload: Any
+
+
+def sync_failure(context: AssetExecutionContext, error: UpstreamError, stage: str) -> Failure:
+    """Record the failed attempt (the metrics publisher counts these observations) and turn
+    it into a Dagster failure; only transient errors may be retried."""
+    context.log_event(
+        AssetObservation(
+            asset_key=context.asset_key,
+            partition=context.partition_key,
+            metadata={"error_type": error.error_type, "stage": stage, "attempt": context.retry_number + 1},
+        )
+    )
+    return Failure(
+        description=str(error),
+        metadata={"provider": error.provider, "error_type": error.error_type, "stage": stage},
+        allow_retries=error.transient,
+    )
+
+
+@asset(
+    partitions_def=provider_partitions,
+    group_name=GROUP,
+    retry_policy=UPSTREAM_RETRY_POLICY,
+    kinds={"python"},
+    description="The provider's model list exactly as its API returned it.",
+)
+def raw_price_snapshot(
+    context: AssetExecutionContext, upstream: UpstreamApi, pricing_db: PricingDatabase
+) -> RawSnapshot:
+    provider = context.partition_key
+    adapter = get_adapter(provider)
+    pricing_db.store.start_sync(provider, context.run_id)
+    try:
+        fetched = upstream.fetch(adapter)
+        payload = fetched.json()
+    except UpstreamError as error:
+        if (
+            error.error_type == "rate_limited"
+            and error.retry_after_seconds is not None
+            and error.retry_after_seconds <= MAX_RETRY_AFTER_SECONDS
+        ):
+            sync_failure(context, error, "fetch")
+            raise RetryRequested(
+                max_retries=UPSTREAM_RETRY_POLICY.max_retries, seconds_to_wait=error.retry_after_seconds
+            ) from error
+        raise sync_failure(context, error, "fetch") from error
+    sha256 = hashlib.sha256(fetched.body).hexdigest()
+    context.add_output_metadata(
+        {
+            "url": public_url(fetched.url),
+            "size_bytes": len(fetched.body),
+            "sha256": sha256,
+            "request_seconds": round(fetched.elapsed_seconds, 6),
+            "fetched_at": fetched.fetched_at.isoformat(),
+        }
+    )
+    return RawSnapshot(provider, public_url(fetched.url), fetched.fetched_at, sha256, len(fetched.body), payload)
+
+
+@asset(
+    partitions_def=provider_partitions,
+    group_name=GROUP,
+    kinds={"python"},
+    description="Every model of the snapshot as exact Decimal USD per 1M tokens (per unit for requests/images).",
+)
+def normalized_prices(context: AssetExecutionContext, raw_price_snapshot: RawSnapshot) -> list[PriceRecord]:
+    adapter = get_adapter(context.partition_key)
+    try:
+        records = adapter.records(raw_price_snapshot.payload)
+    except UpstreamError as error:
+        raise sync_failure(context, error, "normalize") from error
+    context.add_output_metadata(
+        {
+            "models": len(records),
+            "variable_pricing_models": sum(r.variable_pricing for r in records),
+            "tiered_models": sum(bool(r.tiers) for r in records),
+            "unknown_price_models": sum(
+                not r.variable_pricing and all(v is None for v in r.prices().values()) for r in records
+            ),
+        }
+    )
+    return records
+
+
+@asset(
+    partitions_def=provider_partitions,
+    group_name=GROUP,
+    kinds={"sql"},
+    description="The provider's prices as the gateway reads them: live table, history, change log.",
+)
+def published_prices(
+    context: AssetExecutionContext, normalized_prices: list[PriceRecord], pricing_db: PricingDatabase
+) -> MaterializeResult:
+    provider = context.partition_key
+    try:
+        result = pricing_db.store.publish(provider, normalized_prices, run_id=context.run_id)
+    except SQLAlchemyError as exc:
+        error = UpstreamError(provider, "database", f"publish failed, nothing written ({type(exc).__name__})")
+        raise sync_failure(context, error, "publish") from exc
+    return MaterializeResult(
+        metadata={
+            "models": result.models,
+            "added": len(result.diff.added),
+            "changed": len(result.diff.changed),
+            "removed": len(result.diff.removed),
+            "publish_seconds": round(result.duration_seconds, 6),
+            "published_at": result.published_at.isoformat(),
+            "changes": MetadataValue.md(changes_markdown(result.diff)),
+        }
+    )
+
+
+def changes_markdown(diff: SnapshotDiff, limit: int = MAX_CHANGES_SHOWN) -> str:
+    if not diff:
+        return "No price changes."
+    lines = [
+        "| model | change | input $/1M | output $/1M | cache read $/1M | cache write $/1M |",
+        "|---|---|---|---|---|---|",
+    ]
+    for change in diff.changes[:limit]:
+        cells = [
+            _transition(change.before, change.after, name)
+            for name in ("input_usd_per_mtok", "output_usd_per_mtok", "cache_read_usd_per_mtok", "cache_write_usd_per_mtok")
+        ]
+        lines.append(f"| `{change.model_id}` | {change.kind} | " + " | ".join(cells) + " |")
+    if len(diff.changes) > limit:
+        lines.append(f"\n… and {len(diff.changes) - limit} more changes.")
+    return "\n".join(lines)
+
+
+def _transition(before: PriceRecord | None, after: PriceRecord | None, name: str) -> str:
+    old = _fmt(before, name)
+    new = _fmt(after, name)
+    if before is None:
+        return new
+    if after is None:
+        return f"~~{old}~~"
+    return old if old == new else f"{old} → {new}"
+
+
+def _fmt(record: PriceRecord | None, name: str) -> str:
+    if record is None:
+        return ""
+    if record.variable_pricing:
+        return "variable"
+    value = getattr(record, name)
+    return "unknown" if value is None else format(value, "f")
+
+
+def public_url(url: str) -> str:
+    """The URL without credentials or query string, safe for metadata and logs."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if parts.port:
+        host = f"{host}:{parts.port}"
+    return urlunsplit((parts.scheme, host, parts.path, "", ""))

@@ -1,0 +1,185 @@
+"""Blocking checks on the normalized prices: a failing check stops the publish, so the
+previous prices stay live. Plus the per-provider freshness check."""
+
+import warnings
+
+
+import os
+from datetime import datetime, timedelta, timezone
+from decimal import Decimal
+
+from dagster import (
+    AssetCheckExecutionContext,
+    AssetCheckResult,
+    AssetCheckSeverity,
+    AssetCheckSpec,
+    AssetRecordsFilter,
+    MetadataValue,
+    asset_check,
+    multi_asset_check,
+)
+
+from pricing_pipeline.defs.sync.assets import normalized_prices, published_prices
+from pricing_pipeline.defs.sync.partitions import provider_partitions
+from pricing_pipeline.defs.sync.resources import PricingDatabase
+from pricing_pipeline.pricing.records import PRICE_FIELDS, PriceRecord, PriceTier
+from pricing_pipeline.providers.registry import PROVIDER_NAMES
+
+# Partitioned asset checks are "preview" in Dagster 1.13, and exactly what a per-provider
+# blocking check needs; the warning would otherwise print on every CLI call.
+warnings.filterwarnings("ignore", message="Specifying a partitions_def on an AssetCheckSpec")
+
+MAX_LISTED = 25
+MIN_MODEL_COUNT_RATIO = Decimal(os.environ.get("PRICING_MIN_MODEL_COUNT_RATIO", "0.5"))
+FRESHNESS_WARN_AFTER = timedelta(hours=6)
+FRESHNESS_FAIL_AFTER = timedelta(hours=8)
+
+
+def offenders_result(offenders: dict[str, str], checked: int, **metadata) -> AssetCheckResult:
+    """Pass when nothing offends; otherwise list the offending models (capped) with a count."""
+    listed = sorted(offenders.items())[:MAX_LISTED]
+    table = "| model | problem |\n|---|---|\n" + "\n".join(f"| `{m}` | {p} |" for m, p in listed)
+    if len(offenders) > MAX_LISTED:
+        table += f"\n\n… and {len(offenders) - MAX_LISTED} more."
+    return AssetCheckResult(
+        passed=not offenders,
+        severity=AssetCheckSeverity.ERROR,
+        metadata={
+            "models_checked": checked,
+            "offending_models": len(offenders),
+            **({"offenders": MetadataValue.md(table)} if offenders else {}),
+            **metadata,
+        },
+    )
+
+
+@asset_check(
+    asset=normalized_prices,
+    partitions_def=provider_partitions,
+    blocking=True,
+    description="Every record belongs to this provider, has a model id, Decimal prices and well-formed tiers.",
+)
+def normalized_prices_schema(
+    context: AssetCheckExecutionContext, normalized_prices: list[PriceRecord]
+) -> AssetCheckResult:
+    provider = context.partition_key
+    offenders: dict[str, str] = {}
+    for record in normalized_prices:
+        problem = schema_problem(record, provider)
+        if problem:
+            offenders[record.model_id or "<empty id>"] = problem
+    return offenders_result(offenders, len(normalized_prices))
+
+
+def schema_problem(record: PriceRecord, provider: str) -> str | None:
+    if not isinstance(record, PriceRecord):
+        return f"not a PriceRecord: {type(record).__name__}"
+    if record.provider != provider:
+        return f"record of provider {record.provider!r}"
+    if not record.model_id or not record.model_id.strip():
+        return "empty model id"
+    for name, value in record.prices().items():
+        if value is not None and not isinstance(value, Decimal):
+            return f"{name} is {type(value).__name__}, not Decimal"
+    if record.variable_pricing and any(v is not None for v in record.prices().values()):
+        return "variable pricing with a fixed price"
+    thresholds = [tier.min_context_tokens for tier in record.tiers]
+    if any(not isinstance(tier, PriceTier) for tier in record.tiers):
+        return "malformed tier"
+    if thresholds != sorted(set(thresholds)) or any(t <= 0 for t in thresholds):
+        return f"tier thresholds not positive and increasing: {thresholds}"
+    return None
+
+
+@asset_check(
+    asset=normalized_prices,
+    partitions_def=provider_partitions,
+    blocking=True,
+    description="Every price is a finite, non-negative number.",
+)
+def normalized_prices_finite_non_negative(
+    context: AssetCheckExecutionContext, normalized_prices: list[PriceRecord]
+) -> AssetCheckResult:
+    offenders: dict[str, str] = {}
+    for record in normalized_prices:
+        values = list(record.prices().items())
+        for tier in record.tiers:
+            values += [(f"tier>{tier.min_context_tokens}.{n}", getattr(tier, n)) for n in PRICE_FIELDS[:4]]
+        for name, value in values:
+            if isinstance(value, Decimal) and (not value.is_finite() or value < 0):
+                offenders[record.model_id] = f"{name} = {value}"
+                break
+    return offenders_result(offenders, len(normalized_prices))
+
+
+@asset_check(
+    asset=normalized_prices,
+    partitions_def=provider_partitions,
+    blocking=True,
+    description="The snapshot has at least half as many models as are published: a partial response "
+    "must not look like mass removal.",
+)
+def normalized_prices_model_count(
+    context: AssetCheckExecutionContext, normalized_prices: list[PriceRecord], pricing_db: PricingDatabase
+) -> AssetCheckResult:
+    published = len(pricing_db.store.published_records(context.partition_key))
+    fetched = len(normalized_prices)
+    minimum = int(published * MIN_MODEL_COUNT_RATIO)
+    passed = fetched >= minimum and not (published and fetched == 0)
+    return AssetCheckResult(
+        passed=passed,
+        severity=AssetCheckSeverity.ERROR,
+        description=None if passed else f"{fetched} models fetched, {published} published (minimum {minimum})",
+        metadata={"models_fetched": fetched, "models_published": published, "minimum": minimum},
+    )
+
+
+def freshness_check_name(provider: str) -> str:
+    return f"fresh_{provider}"
+
+
+@multi_asset_check(
+    specs=[
+        AssetCheckSpec(
+            freshness_check_name(provider),
+            asset=published_prices,
+            description=f"{provider} prices were published within {FRESHNESS_FAIL_AFTER} "
+            f"(warning after {FRESHNESS_WARN_AFTER}).",
+        )
+        for provider in PROVIDER_NAMES
+    ],
+    can_subset=True,
+)
+def provider_freshness(context: AssetCheckExecutionContext):
+    """Dagster's FreshnessPolicy judges a partitioned asset by its newest partition, so one
+    fresh provider would hide every stale one; this check looks at each provider."""
+    now = datetime.now(timezone.utc)
+    for check_key in context.selected_asset_check_keys:
+        provider = check_key.name.removeprefix("fresh_")
+        last = last_publish_time(context.instance, provider)
+        age = None if last is None else now - last
+        if age is None or age > FRESHNESS_FAIL_AFTER:
+            passed, severity = False, AssetCheckSeverity.ERROR
+        elif age > FRESHNESS_WARN_AFTER:
+            passed, severity = False, AssetCheckSeverity.WARN
+        else:
+            passed, severity = True, AssetCheckSeverity.WARN
+        yield AssetCheckResult(
+            check_name=check_key.name,
+            asset_key=published_prices.key,
+            passed=passed,
+            severity=severity,
+            metadata={
+                "last_published_at": last.isoformat() if last else "never",
+                "age_hours": round(age.total_seconds() / 3600, 2) if age else -1,
+            },
+        )
+
+
+def last_publish_time(instance, provider: str) -> datetime | None:
+    result = instance.fetch_materializations(
+        AssetRecordsFilter(asset_key=published_prices.key, asset_partitions=[provider]), limit=1, ascending=False
+    )
+    if not result.records:
+        return None
+    return datetime.fromtimestamp(result.records[0].timestamp, tz=timezone.utc)

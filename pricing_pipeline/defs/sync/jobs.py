@@ -1,0 +1,27 @@
+from dagster import AssetSelection, define_asset_job, in_process_executor
+
+from pricing_pipeline.defs.sync.assets import normalized_prices, published_prices, raw_price_snapshot
+from pricing_pipeline.defs.sync.checks import provider_freshness
+from pricing_pipeline.defs.sync.hooks import record_failed_sync
+from pricing_pipeline.defs.sync.partitions import provider_partitions
+
+SYNC_JOB_NAME = "price_sync_job"
+
+# One provider per run. The in-process executor: a sync is three small steps, and the
+# multiprocess executor's per-step interpreter start costs more than the sync itself.
+price_sync_job = define_asset_job(
+    SYNC_JOB_NAME,
+    selection=AssetSelection.assets(raw_price_snapshot, normalized_prices, published_prices)
+    - AssetSelection.checks(provider_freshness),
+    partitions_def=provider_partitions,
+    executor_def=in_process_executor,
+    hooks={record_failed_sync},
+    description="Fetch, normalize, check and publish one provider's prices.",
+)
+
+freshness_check_job = define_asset_job(
+    "price_freshness_check_job",
+    selection=AssetSelection.checks(provider_freshness),
+    executor_def=in_process_executor,
+    description="Evaluate every provider's freshness check.",
+)

@@ -1,8 +1,23 @@
+"""Shared test fixtures: a real local HTTP server for provider APIs, real databases (SQLite
+file and PostgreSQL on 127.0.0.1:5432), and Dagster definitions bound to them."""
+
 from __future__ import annotations
 
-import pytest
+import os
+import uuid
 
+# Retries are exercised with short delays; set before pricing_pipeline is imported.
+os.environ.setdefault("PRICING_RETRY_MAX", "1")
+os.environ.setdefault("PRICING_RETRY_DELAY_SECONDS", "0.05")
+
+import pytest
+import sqlalchemy as sa
+
+from pricing_pipeline_tests.recordings import REPLAY_FILES
 from pricing_pipeline_tests.upstream_server import UpstreamServer
+
+POSTGRES_ADMIN_URL = os.environ.get("PRICING_TEST_POSTGRES_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres")
+DUMMY_API_KEYS = {"TOGETHER_API_KEY": "test-together-key", "NOVITA_API_KEY": "test-novita-key"}
 
 
 @pytest.fixture
@@ -11,3 +26,96 @@ def upstream():
     server = UpstreamServer().start()
     yield server
     server.stop()
+
+
+@pytest.fixture
+def replay(upstream, monkeypatch):
+    """Every provider's URL pointed at the local server, replaying its recording."""
+    for provider, path in REPLAY_FILES.items():
+        if not path.exists():
+            pytest.skip(f"recording {path} not present")
+        monkeypatch.setenv(f"PRICING_{provider.upper()}_URL", upstream.serve_file(f"/{provider}", path))
+    for name, value in DUMMY_API_KEYS.items():
+        monkeypatch.setenv(name, value)
+    return upstream
+
+
+@pytest.fixture
+def sqlite_url(tmp_path):
+    return f"sqlite:///{tmp_path / 'pricing.db'}"
+
+
+@pytest.fixture(scope="session")
+def postgres_admin():
+    engine = sa.create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as conn:
+            conn.execute(sa.text("SELECT 1"))
+    except sa.exc.OperationalError as exc:
+        if os.environ.get("CI"):
+            raise
+        pytest.skip(f"PostgreSQL not reachable at {POSTGRES_ADMIN_URL}: {exc}")
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def postgres_url(postgres_admin):
+    """A fresh, empty PostgreSQL database for one test, dropped afterwards."""
+    name = f"pricing_test_{uuid.uuid4().hex[:12]}"
+    with postgres_admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    url = POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    yield url
+    with postgres_admin.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request):
+    """Both backends the pricing database runs on."""
+    return request.getfixturevalue("sqlite_url" if request.param == "sqlite" else "postgres_url")
+
+
+@pytest.fixture
+def store(db_url):
+    from pricing_pipeline.store import PricingStore
+
+    store = PricingStore(db_url)
+    store.migrate()
+    yield store
+    store.dispose()
+
+
+@pytest.fixture
+def sync_defs(db_url):
+    """The code location's definitions, bound to the test database."""
+    from pricing_pipeline.definitions import build_definitions
+    from pricing_pipeline.defs.sync.resources import PricingDatabase, UpstreamApi
+
+    return build_definitions(
+        {"pricing_db": PricingDatabase(url=db_url), "upstream": UpstreamApi(timeout_seconds=2, connect_timeout_seconds=2)}
+    )
+
+
+@pytest.fixture
+def dagster_instance():
+    from dagster import DagsterInstance
+
+    with DagsterInstance.ephemeral() as instance:
+        yield instance
+
+
+@pytest.fixture
+def run_sync(sync_defs, dagster_instance):
+    """Run the sync job for one provider, as the schedule and the CLI do."""
+    from pricing_pipeline.defs.sync.jobs import SYNC_JOB_NAME
+
+    job = sync_defs.resolve_job_def(SYNC_JOB_NAME)
+
+    def run(provider: str, **kwargs):
+        return job.execute_in_process(
+            partition_key=provider, instance=dagster_instance, raise_on_error=False, **kwargs
+        )
+
+    return run

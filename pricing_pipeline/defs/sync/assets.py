@@ -84,7 +84,7 @@ def raw_price_snapshot(
 ) -> RawSnapshot:
     provider = context.partition_key
     adapter = get_adapter(provider)
-    pricing_db.store.start_sync(provider, context.run_id)
+    pricing_db.store.start_sync(provider, context.run.run_id)
     try:
         fetched = upstream.fetch(adapter)
         payload = fetched.json()
@@ -148,7 +148,7 @@ def published_prices(
 ) -> MaterializeResult:
     provider = context.partition_key
     try:
-        result = pricing_db.store.publish(provider, normalized_prices, run_id=context.run_id)
+        result = pricing_db.store.publish(provider, normalized_prices, run_id=context.run.run_id)
     except SQLAlchemyError as exc:
         error = UpstreamError(provider, "database", f"publish failed, nothing written ({type(exc).__name__})")
         raise sync_failure(context, error, "publish") from exc

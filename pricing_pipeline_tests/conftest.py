@@ -13,11 +13,10 @@ os.environ.setdefault("PRICING_RETRY_DELAY_SECONDS", "0.05")
 import pytest
 import sqlalchemy as sa
 
-from pricing_pipeline_tests.recordings import REPLAY_FILES
+from pricing_pipeline_tests.recordings import DUMMY_API_KEYS, REPLAY_FILES
 from pricing_pipeline_tests.upstream_server import UpstreamServer
 
 POSTGRES_ADMIN_URL = os.environ.get("PRICING_TEST_POSTGRES_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres")
-DUMMY_API_KEYS = {"TOGETHER_API_KEY": "test-together-key", "NOVITA_API_KEY": "test-novita-key"}
 
 
 @pytest.fixture

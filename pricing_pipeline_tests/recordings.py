@@ -16,6 +16,9 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 RECORDINGS_DIR = Path(os.environ.get("PRICING_RECORDINGS_DIR", REPO_ROOT.parent / "shared" / "fixtures" / "providers"))
 OWN_FIXTURES_DIR = Path(__file__).resolve().parent / "fixtures"
 
+# Providers whose real API needs a key get a placeholder one when replaying.
+DUMMY_API_KEYS = {"TOGETHER_API_KEY": "test-together-key", "NOVITA_API_KEY": "test-novita-key"}
+
 # provider -> file replayed as its model list (the newest recording where there are two)
 REPLAY_FILES: dict[str, Path] = {
     "openrouter": RECORDINGS_DIR / "openrouter_api_v1_models_2026-08-01.json",

@@ -1,0 +1,47 @@
+# The two commands a new user runs (README.md): `make sync` and `make test`.
+# Each sets up what it needs: a virtualenv in .venv, and for tests the Prometheus tools.
+
+VENV ?= .venv
+PYTHON ?= python3
+export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
+# `make sync REPLAY=../shared/fixtures/providers`: no internet here, so replay recordings
+# from a local HTTP server instead of calling the real provider APIs.
+REPLAY ?=
+PROMETHEUS_TOOLS = promtool prometheus amtool prometheus-alertmanager prometheus-pushgateway prometheus-blackbox-exporter
+PROMETHEUS_PACKAGES = prometheus prometheus-alertmanager prometheus-pushgateway prometheus-blackbox-exporter
+
+.PHONY: sync test install tools dagster-home dev
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --upgrade pip
+	$(VENV)/bin/pip install --quiet -e '.[test]'
+	touch $@
+
+install: $(VENV)/.installed
+
+dagster-home:
+	mkdir -p $(DAGSTER_HOME)
+	test -e $(DAGSTER_HOME)/dagster.yaml || ln -s $(CURDIR)/dagster.yaml $(DAGSTER_HOME)/dagster.yaml
+
+tools:
+	@missing=""; for t in $(PROMETHEUS_TOOLS); do command -v $$t >/dev/null || missing="$$missing $$t"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Prometheus tools (missing:$$missing)"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y --no-install-recommends $(PROMETHEUS_PACKAGES) >/dev/null \
+	  || { $$SUDO apt-get update >/dev/null && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y --no-install-recommends $(PROMETHEUS_PACKAGES) >/dev/null; }; \
+	fi
+
+sync: install dagster-home
+ifeq ($(REPLAY),)
+	$(VENV)/bin/pricing-pipeline sync
+else
+	PRICING_RECORDINGS_DIR=$(abspath $(REPLAY)) $(VENV)/bin/python -m pricing_pipeline_tests.replay -- $(VENV)/bin/pricing-pipeline sync
+endif
+
+dev: install dagster-home
+	$(VENV)/bin/dagster dev
+
+test: install tools
+	$(VENV)/bin/pytest -q $(PYTEST_ARGS)

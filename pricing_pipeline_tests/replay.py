@@ -1,0 +1,42 @@
+"""Run a command with every provider's URL pointed at a local server of recordings.
+
+    python -m pricing_pipeline_tests.replay -- pricing-pipeline sync
+
+For machines without internet (CI, this project's dev machines): the same code path as a
+real sync, with the HTTP edge replaced by recorded responses.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+from pricing_pipeline_tests.recordings import DUMMY_API_KEYS, REPLAY_FILES
+from pricing_pipeline_tests.upstream_server import UpstreamServer
+
+
+def main(argv: list[str]) -> int:
+    command = argv[argv.index("--") + 1 :] if "--" in argv else argv
+    if not command:
+        print(__doc__, file=sys.stderr)
+        return 2
+    missing = [str(path) for path in REPLAY_FILES.values() if not path.exists()]
+    if missing:
+        print(f"recordings not found: {', '.join(missing)}", file=sys.stderr)
+        return 2
+    server = UpstreamServer().start()
+    env = dict(os.environ)
+    for provider, path in REPLAY_FILES.items():
+        env[f"PRICING_{provider.upper()}_URL"] = server.serve_file(f"/{provider}", path)
+    for name, value in DUMMY_API_KEYS.items():
+        env.setdefault(name, value)
+    print(f"replaying {len(REPLAY_FILES)} providers' recordings from {server.base_url}", file=sys.stderr)
+    try:
+        return subprocess.call(command, env=env)
+    finally:
+        server.stop()
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

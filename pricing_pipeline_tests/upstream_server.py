@@ -29,7 +29,7 @@ class SeenRequest:
 
 class UpstreamServer:
     def __init__(self) -> None:
-        self.routes: dict[str, Route] = {}
+        self.routes: dict[str, Route | list[Route]] = {}
         self.requests: list[SeenRequest] = []
         server = self
 
@@ -37,6 +37,8 @@ class UpstreamServer:
             def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
                 server.requests.append(SeenRequest(self.path, dict(self.headers)))
                 route = server.routes.get(self.path.split("?")[0])
+                if isinstance(route, list):  # a sequence: one response per request, last repeats
+                    route = route.pop(0) if len(route) > 1 else route[0]
                 if route is None:
                     route = Route(404, b'{"error":"not found"}')
                 if route.delay_seconds:
@@ -71,6 +73,14 @@ class UpstreamServer:
             body = body.encode()
         self.routes[path] = Route(status=status, body=body, **route_args)
         return self.url(path)
+
+    def serve_sequence(self, path: str, routes: list[Route]) -> str:
+        """Answer successive requests with successive routes (the last one repeats)."""
+        self.routes[path] = list(routes)
+        return self.url(path)
+
+    def requests_to(self, path: str) -> list[SeenRequest]:
+        return [r for r in self.requests if r.path.split("?")[0] == path]
 
     def serve_file(self, path: str, file: Path, **route_args) -> str:
         return self.serve(path, file.read_bytes(), **route_args)

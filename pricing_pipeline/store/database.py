@@ -11,7 +11,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, and_, create_engine, event, insert, or_, select, text, update
+from sqlalchemy import Engine, and_, bindparam, create_engine, event, insert, or_, select, text, update
 from sqlalchemy.engine import Connection
 
 from pricing_pipeline.pricing.diff import PriceChange, SnapshotDiff, diff_snapshot
@@ -150,8 +150,7 @@ class PricingStore:
                 row.model_id
                 for row in conn.execute(select(model_prices.c.model_id).where(model_prices.c.provider == provider))
             }
-            for change in diff.changes:
-                self._apply(conn, provider, change, now, sync_id, run_id, acceptances, known)
+            self._apply(conn, provider, diff.changes, now, sync_id, run_id, acceptances, known)
             conn.execute(
                 update(sync_log)
                 .where(sync_log.c.id == sync_id)
@@ -172,43 +171,69 @@ class PricingStore:
         self,
         conn: Connection,
         provider: str,
-        change: PriceChange,
+        changes: list[PriceChange],
         now: datetime,
         sync_id: int,
         run_id: str | None,
         acceptances: Mapping[str, Acceptance],
         known: set[str],
     ) -> None:
-        key = and_(model_prices.c.provider == provider, model_prices.c.model_id == change.model_id)
-        open_history = and_(
-            price_history.c.provider == provider,
-            price_history.c.model_id == change.model_id,
-            price_history.c.valid_to.is_(None),
+        """Write a diff with one batched statement per kind of write (a full catalog of
+        5,000 models is a handful of round trips, not 15,000)."""
+        if not changes:
+            return
+        model = bindparam("b_model_id")
+        close_history = (
+            update(price_history)
+            .where(price_history.c.provider == provider, price_history.c.model_id == model, price_history.c.valid_to.is_(None))
+            .values(valid_to=now)
         )
-        conn.execute(update(price_history).where(open_history).values(valid_to=now))
-        if change.after is None:
-            conn.execute(update(model_prices).where(key).values(removed_at=now))
-        else:
-            columns = _record_columns(change.after)
-            conn.execute(insert(price_history).values(**columns, valid_from=now, sync_id=sync_id))
-            if change.model_id in known:  # a price change, or a model that came back
-                conn.execute(update(model_prices).where(key).values(**columns, valid_from=now, removed_at=None))
-            else:
-                conn.execute(insert(model_prices).values(**columns, valid_from=now, first_seen_at=now))
-        acceptance = acceptances.get(change.model_id)
-        conn.execute(
-            insert(price_changes).values(
-                provider=provider,
-                model_id=change.model_id,
-                kind=change.kind,
-                before=change.before.to_json() if change.before else None,
-                after=change.after.to_json() if change.after else None,
-                changed_at=now,
-                sync_id=sync_id,
-                run_id=run_id,
-                accepted_by=acceptance.accepted_by if acceptance else None,
-                accept_reason=acceptance.reason if acceptance else None,
+        live_row = and_(model_prices.c.provider == provider, model_prices.c.model_id == model)
+        closing = [c for c in changes if c.before is not None or c.model_id in known]
+        if closing:
+            conn.execute(close_history, [{"b_model_id": c.model_id} for c in closing])
+        removed = [c for c in changes if c.after is None]
+        if removed:
+            conn.execute(
+                update(model_prices).where(live_row).values(removed_at=now),
+                [{"b_model_id": c.model_id} for c in removed],
             )
+        published = [c for c in changes if c.after is not None]
+        if published:
+            conn.execute(
+                insert(price_history),
+                [{**_record_columns(c.after), "valid_from": now, "sync_id": sync_id} for c in published],
+            )
+        new_rows = [c for c in published if c.model_id not in known]
+        if new_rows:
+            conn.execute(
+                insert(model_prices),
+                [{**_record_columns(c.after), "valid_from": now, "first_seen_at": now} for c in new_rows],
+            )
+        updated = [c for c in published if c.model_id in known]  # a price change, or a model that came back
+        for change in updated:
+            conn.execute(
+                update(model_prices)
+                .where(model_prices.c.provider == provider, model_prices.c.model_id == change.model_id)
+                .values(**_record_columns(change.after), valid_from=now, removed_at=None)
+            )
+        conn.execute(
+            insert(price_changes),
+            [
+                {
+                    "provider": provider,
+                    "model_id": c.model_id,
+                    "kind": c.kind,
+                    "before": c.before.to_json() if c.before else None,
+                    "after": c.after.to_json() if c.after else None,
+                    "changed_at": now,
+                    "sync_id": sync_id,
+                    "run_id": run_id,
+                    "accepted_by": acceptances[c.model_id].accepted_by if c.model_id in acceptances else None,
+                    "accept_reason": acceptances[c.model_id].reason if c.model_id in acceptances else None,
+                }
+                for c in changes
+            ],
         )
 
     # --- queries -----------------------------------------------------------------------

@@ -101,22 +101,21 @@ def test_sync_log_records_the_outcome(store):
 def test_a_failure_mid_publish_leaves_nothing_half_written(store, monkeypatch):
     store.publish("p", [rec("a", "1"), rec("b", "1")], run_id="r1", published_at=T0)
     before = table_counts(store)
-    applied = []
     original = PricingStore._apply
+    written = []
 
-    def fail_on_third_change(self, *args, **kwargs):
-        applied.append(args[2].model_id)
-        if len(applied) == 3:
-            raise RuntimeError("connection lost mid-publish")
-        return original(self, *args, **kwargs)
+    def write_then_fail(self, conn, *args, **kwargs):
+        original(self, conn, *args, **kwargs)
+        written.append(conn.execute(sa.select(sa.func.count()).select_from(price_history)).scalar())
+        raise RuntimeError("connection lost before the sync log update")
 
-    monkeypatch.setattr(PricingStore, "_apply", fail_on_third_change)
+    monkeypatch.setattr(PricingStore, "_apply", write_then_fail)
     with pytest.raises(RuntimeError):
         store.publish("p", [rec("a", "2"), rec("b", "2"), rec("c"), rec("d")], run_id="r2", published_at=T1)
-    assert len(applied) == 3  # two changes were written inside the transaction, then it failed
+    assert written == [before["price_history"] + 4]  # the writes happened inside the transaction
     assert table_counts(store) == {**before, "sync_log": before["sync_log"] + 1}
     assert {p.record.input_usd_per_mtok for p in store.prices("p")} == {Decimal("1")}
-    assert store.sync_row("r2")["status"] == "running"  # the hook marks it failed in a real run
+    assert store.sync_row("r2")["status"] == "running"  # the failure hook marks it failed in a real run
 
 
 def test_postgres_rejects_an_oversized_row_and_rolls_back_everything(postgres_url):

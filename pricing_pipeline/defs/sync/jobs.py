@@ -3,7 +3,6 @@ from dagster import AssetSelection, define_asset_job, in_process_executor
 from pricing_pipeline.defs.sync.assets import normalized_prices, published_prices, raw_price_snapshot
 from pricing_pipeline.defs.sync.checks import provider_freshness
 from pricing_pipeline.defs.sync.hooks import record_failed_sync
-from pricing_pipeline.defs.sync.partitions import provider_partitions
 
 SYNC_JOB_NAME = "price_sync_job"
 
@@ -13,7 +12,6 @@ price_sync_job = define_asset_job(
     SYNC_JOB_NAME,
     selection=AssetSelection.assets(raw_price_snapshot, normalized_prices, published_prices)
     - AssetSelection.checks(provider_freshness),
-    partitions_def=provider_partitions,
     executor_def=in_process_executor,
     hooks={record_failed_sync},
     description="Fetch, normalize, check and publish one provider's prices.",

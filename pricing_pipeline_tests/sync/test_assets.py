@@ -1,0 +1,91 @@
+"""The sync assets and blocking checks, through Dagster, against real recordings."""
+
+import json
+
+from dagster import materialize
+
+from pricing_pipeline.defs.sync.assets import normalized_prices, published_prices, raw_price_snapshot
+from pricing_pipeline.defs.sync.checks import (
+    normalized_prices_finite_non_negative,
+    normalized_prices_model_count,
+    normalized_prices_schema,
+)
+from pricing_pipeline.defs.sync.resources import PricingDatabase, UpstreamApi
+from pricing_pipeline_tests.recordings import REPLAY_FILES, recording
+
+ASSETS = [
+    raw_price_snapshot,
+    normalized_prices,
+    published_prices,
+    normalized_prices_schema,
+    normalized_prices_finite_non_negative,
+    normalized_prices_model_count,
+]
+
+
+def test_materialize_publishes_a_provider_with_counts_and_change_table(replay, db_url, store):
+    resources = {"pricing_db": PricingDatabase(url=db_url), "upstream": UpstreamApi()}
+    result = materialize(ASSETS, resources=resources, partition_key="deepinfra")
+    assert result.success
+    checks = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
+    assert checks == {
+        "normalized_prices_schema": True,
+        "normalized_prices_finite_non_negative": True,
+        "normalized_prices_model_count": True,
+    }
+    published = {
+        e.materialization.asset_key.path[-1]: e.materialization.metadata
+        for e in result.get_asset_materialization_events()
+    }
+    meta = published["published_prices"]
+    assert (meta["models"].value, meta["added"].value, meta["changed"].value, meta["removed"].value) == (88, 88, 0, 0)
+    assert "| model | change |" in meta["changes"].value
+    raw_meta = published["raw_price_snapshot"]
+    assert raw_meta["size_bytes"].value == recording("deepinfra_v1_openai_models_2026-04-17.json").stat().st_size
+    assert raw_meta["url"].value.endswith("/deepinfra")
+    assert len(store.published_records("deepinfra")) == 88
+
+    again = materialize(ASSETS, resources=resources, partition_key="deepinfra")
+    meta = [e.materialization.metadata for e in again.get_asset_materialization_events()
+            if e.materialization.asset_key.path[-1] == "published_prices"][0]
+    assert (meta["added"].value, meta["changed"].value) == (0, 0)
+    assert meta["changes"].value == "No price changes."
+
+
+def test_every_provider_syncs_from_its_recording(replay, run_sync, store):
+    for provider in REPLAY_FILES:
+        result = run_sync(provider)
+        assert result.success, provider
+        row = store.sync_row(result.run_id)
+        assert row["status"] == "success" and row["models_fetched"] > 0, provider
+        assert row["models_fetched"] == len(store.published_records(provider))
+
+
+def test_half_the_models_missing_blocks_the_publish(replay, upstream, run_sync, store):
+    assert run_sync("openrouter").success
+    before = store.prices("openrouter")
+    payload = json.loads(REPLAY_FILES["openrouter"].read_bytes())
+    payload["data"] = payload["data"][: len(payload["data"]) // 2 - 1]
+    upstream.serve("/openrouter", json.dumps(payload))
+    result = run_sync("openrouter")
+    assert not result.success
+    [blocked] = [e for e in result.get_asset_check_evaluations() if not e.passed]
+    assert blocked.check_name == "normalized_prices_model_count"
+    assert blocked.metadata["models_published"].value == 336
+    assert store.prices("openrouter") == before  # nothing published, nothing removed
+    row = store.sync_row(result.run_id)
+    assert (row["status"], row["error_type"]) == ("blocked", "check_blocked")
+
+
+def test_negative_price_blocks_the_publish(replay, upstream, run_sync, store):
+    assert run_sync("deepinfra").success
+    payload = json.loads(REPLAY_FILES["deepinfra"].read_bytes())
+    priced = [m for m in payload["data"] if m.get("metadata")]
+    priced[0]["metadata"]["pricing"]["input_tokens"] = -0.5
+    upstream.serve("/deepinfra", json.dumps(payload))
+    result = run_sync("deepinfra")
+    assert not result.success
+    failed = {e.check_name: e for e in result.get_asset_check_evaluations() if not e.passed}
+    assert set(failed) == {"normalized_prices_finite_non_negative"}
+    assert priced[0]["id"] in failed["normalized_prices_finite_non_negative"].metadata["offenders"].value
+    assert store.published_records("deepinfra")[priced[0]["id"]].input_usd_per_mtok > 0

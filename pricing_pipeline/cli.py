@@ -85,7 +85,7 @@ def run_sync(args: argparse.Namespace) -> int:
     from pricing_pipeline.defs.sync.schedules import TRIGGER_TAG
 
     job = defs.resolve_job_def(SYNC_JOB_NAME)
-    store = defs.resources["pricing_db"].store
+    store = open_store()
     rows = []
     with DagsterInstance.get() as instance:
         for provider in args.provider or PROVIDER_NAMES:

@@ -4,11 +4,15 @@ file and PostgreSQL on 127.0.0.1:5432), and Dagster definitions bound to them.""
 from __future__ import annotations
 
 import os
+import tempfile
 import uuid
 
 # Retries are exercised with short delays; set before pricing_pipeline is imported.
 os.environ.setdefault("PRICING_RETRY_MAX", "1")
 os.environ.setdefault("PRICING_RETRY_DELAY_SECONDS", "0.05")
+# Importing the code location resolves the default database under DAGSTER_HOME: keep the
+# tests' default out of the working tree.
+os.environ["DAGSTER_HOME"] = tempfile.mkdtemp(prefix="pricing-tests-home-")
 
 import pytest
 import sqlalchemy as sa

@@ -158,12 +158,7 @@ def provider_freshness(context: AssetCheckExecutionContext):
         provider = check_key.name.removeprefix("fresh_")
         last = last_publish_time(context.instance, provider)
         age = None if last is None else now - last
-        if age is None or age > FRESHNESS_FAIL_AFTER:
-            passed, severity = False, AssetCheckSeverity.ERROR
-        elif age > FRESHNESS_WARN_AFTER:
-            passed, severity = False, AssetCheckSeverity.WARN
-        else:
-            passed, severity = True, AssetCheckSeverity.WARN
+        passed, severity = freshness_verdict(age)
         yield AssetCheckResult(
             check_name=check_key.name,
             asset_key=published_prices.key,
@@ -174,6 +169,15 @@ def provider_freshness(context: AssetCheckExecutionContext):
                 "age_hours": round(age.total_seconds() / 3600, 2) if age else -1,
             },
         )
+
+
+def freshness_verdict(age: timedelta | None) -> tuple[bool, AssetCheckSeverity]:
+    """Fresh; stale (warn after 6 h); too old or never published (fail after 8 h)."""
+    if age is None or age > FRESHNESS_FAIL_AFTER:
+        return False, AssetCheckSeverity.ERROR
+    if age > FRESHNESS_WARN_AFTER:
+        return False, AssetCheckSeverity.WARN
+    return True, AssetCheckSeverity.WARN
 
 
 def last_publish_time(instance, provider: str) -> datetime | None:

@@ -1,0 +1,100 @@
+"""The pricing-pipeline command as a user runs it: a real process on a real instance."""
+
+import csv
+import io
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from pricing_pipeline_tests.recordings import REPO_ROOT
+
+CLI = [sys.executable, "-m", "pricing_pipeline.cli"]
+PRICE_KEYS = [
+    "provider", "model_id", "input_usd_per_mtok", "output_usd_per_mtok",
+    "cache_read_usd_per_mtok", "cache_write_usd_per_mtok", "valid_from",
+]
+
+
+@pytest.fixture
+def cli_env(replay, db_url, tmp_path):
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    shutil.copy(REPO_ROOT / "dagster.yaml", home / "dagster.yaml")
+    env = {**os.environ, "DAGSTER_HOME": str(home), "PRICING_DATABASE_URL": db_url, "PYTHONWARNINGS": "ignore"}
+    return env
+
+
+def cli(env, *args, check=True):
+    result = subprocess.run([*CLI, *args], env=env, capture_output=True, text=True, timeout=180, cwd=REPO_ROOT)
+    if check:
+        assert result.returncode == 0, result.stderr[-3000:]
+    return result
+
+
+def test_sync_then_query_prices_and_changes(cli_env):
+    out = cli(cli_env, "sync", "--provider", "deepinfra", "--provider", "openrouter").stdout
+    lines = [line.split() for line in out.strip().splitlines()]
+    assert lines[0][:7] == ["provider", "status", "models", "added", "changed", "removed", "seconds"]
+    assert [line[:6] for line in lines[1:]] == [
+        ["deepinfra", "success", "88", "88", "0", "0"],
+        ["openrouter", "success", "336", "336", "0", "0"],
+    ]
+
+    # the runs are on the persistent instance, where `dagster dev` shows them
+    from dagster import DagsterInstance
+
+    with DagsterInstance.from_config(cli_env["DAGSTER_HOME"]) as instance:
+        runs = instance.get_runs()
+        assert sorted(r.tags["dagster/partition"] for r in runs) == ["deepinfra", "openrouter"]
+        assert all(r.job_name == "price_sync_job" for r in runs)
+
+    records = json.loads(cli(cli_env, "prices", "--provider", "deepinfra", "--format", "json").stdout)
+    assert len(records) == 88
+    assert all(list(r) == PRICE_KEYS for r in records)
+    by_id = {r["model_id"]: r for r in records}
+    # DeepInfra's recorded 2.5999999999999996 per 1M is published as the decimal string "2.6"
+    noisy = [r for r in records if r["output_usd_per_mtok"] == "2.6"]
+    assert noisy, "expected the float-noise price to be published as 2.6"
+    assert all(isinstance(v, (str, type(None))) for r in records for k, v in r.items())
+
+    model = next(iter(by_id))
+    one = json.loads(cli(cli_env, "prices", "--provider", "deepinfra", "--model", model, "--format", "json").stdout)
+    assert one == [by_id[model]]
+    before_sync = json.loads(
+        cli(cli_env, "prices", "--provider", "deepinfra", "--at", "2020-01-01T00:00:00Z", "--format", "json").stdout
+    )
+    assert before_sync == []
+    at_valid_from = json.loads(
+        cli(cli_env, "prices", "--model", model, "--at", by_id[model]["valid_from"], "--format", "json").stdout
+    )
+    assert [r["input_usd_per_mtok"] for r in at_valid_from] == [by_id[model]["input_usd_per_mtok"]]
+
+    rows = list(csv.DictReader(io.StringIO(cli(cli_env, "prices", "--provider", "openrouter", "--format", "csv").stdout)))
+    assert len(rows) == 336 and list(rows[0]) == PRICE_KEYS
+
+    changes = json.loads(cli(cli_env, "changes", "--provider", "deepinfra", "--format", "json").stdout)
+    assert len(changes) == 88
+    assert {c["kind"] for c in changes} == {"added"}
+    assert set(changes[0]) >= {"provider", "model_id", "kind", "before", "after", "changed_at"}
+    assert changes[0]["before"] is None and changes[0]["after"]["model_id"] == changes[0]["model_id"]
+    later = json.loads(cli(cli_env, "changes", "--since", "2999-01-01T00:00:00", "--format", "json").stdout)
+    assert later == []
+
+
+def test_sync_exits_non_zero_when_a_provider_fails(cli_env, upstream):
+    upstream.serve("/chutes", "<html>down</html>", status=200)
+    result = cli(cli_env, "sync", "--provider", "chutes", "--provider", "novita", check=False)
+    assert result.returncode == 1
+    lines = {line.split()[0]: line for line in result.stdout.strip().splitlines()[1:]}
+    assert lines["chutes"].split()[1] == "failure" and "not JSON" in lines["chutes"]
+    assert lines["novita"].split()[1] == "success"
+
+
+def test_unknown_provider_is_a_usage_error(cli_env):
+    result = cli(cli_env, "sync", "--provider", "nope", check=False)
+    assert result.returncode == 2 and "invalid choice" in result.stderr

@@ -1,0 +1,51 @@
+from datetime import datetime, timedelta, timezone
+
+from dagster import AssetCheckSeverity, DagsterInstance, build_schedule_context
+
+from pricing_pipeline.defs.sync.checks import freshness_verdict
+from pricing_pipeline.defs.sync.jobs import SYNC_JOB_NAME
+from pricing_pipeline.defs.sync.schedules import SYNC_CRON, price_sync_schedule
+from pricing_pipeline.providers.registry import PROVIDER_NAMES
+
+
+def test_schedule_requests_one_keyed_run_per_provider():
+    tick = datetime(2026, 11, 26, 18, 0, tzinfo=timezone.utc)
+    requests = list(price_sync_schedule(build_schedule_context(scheduled_execution_time=tick)))
+    assert [r.partition_key for r in requests] == list(PROVIDER_NAMES)
+    assert [r.run_key for r in requests] == [f"{p}-20261126T1800" for p in PROVIDER_NAMES]
+    assert all(r.tags["pricing/trigger"] == "schedule" for r in requests)
+    # the next tick gets new keys; re-evaluating the same tick gets the same ones (no duplicates)
+    later = list(price_sync_schedule(build_schedule_context(scheduled_execution_time=tick + timedelta(hours=6))))
+    assert {r.run_key for r in later}.isdisjoint({r.run_key for r in requests})
+
+
+def test_schedule_is_six_hourly_and_running_by_default(sync_defs):
+    schedule = sync_defs.get_schedule_def("price_sync_schedule")
+    assert SYNC_CRON == "0 */6 * * *" == schedule.cron_schedule
+    assert schedule.job_name == SYNC_JOB_NAME
+    assert schedule.default_status.value == "RUNNING"
+
+
+def test_freshness_verdicts():
+    assert freshness_verdict(timedelta(hours=5, minutes=59)) == (True, AssetCheckSeverity.WARN)
+    assert freshness_verdict(timedelta(hours=6, minutes=1)) == (False, AssetCheckSeverity.WARN)
+    assert freshness_verdict(timedelta(hours=8, minutes=1)) == (False, AssetCheckSeverity.ERROR)
+    assert freshness_verdict(None) == (False, AssetCheckSeverity.ERROR)
+
+
+def test_freshness_is_judged_per_provider(replay, run_sync, sync_defs, dagster_instance: DagsterInstance):
+    assert run_sync("deepinfra").success
+    job = sync_defs.resolve_job_def("price_freshness_check_job")
+    result = job.execute_in_process(instance=dagster_instance, raise_on_error=False)
+    verdicts = {e.check_name: (e.passed, e.severity) for e in result.get_asset_check_evaluations()}
+    assert verdicts["fresh_deepinfra"] == (True, AssetCheckSeverity.WARN)
+    # one fresh provider must not hide the others that were never published
+    assert verdicts["fresh_openrouter"] == (False, AssetCheckSeverity.ERROR)
+    assert len(verdicts) == len(PROVIDER_NAMES)
+
+
+def test_published_asset_carries_the_freshness_policy(sync_defs):
+    spec = next(s for s in sync_defs.resolve_all_asset_specs() if s.key.path[-1] == "published_prices")
+    policy = spec.freshness_policy
+    assert policy.fail_window.to_timedelta() == timedelta(hours=8)
+    assert policy.warn_window.to_timedelta() == timedelta(hours=6)

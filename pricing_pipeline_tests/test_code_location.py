@@ -1,0 +1,92 @@
+"""The code location as Dagster's own tools load it: validate, and `dagster dev`."""
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import time
+import urllib.request
+from pathlib import Path
+
+from pricing_pipeline_tests.recordings import REPO_ROOT
+
+DAGSTER = str(Path(os.sys.executable).parent / "dagster")
+
+
+def test_definitions_validate(tmp_path):
+    result = subprocess.run(
+        [DAGSTER, "definitions", "validate"],
+        cwd=REPO_ROOT, env={**os.environ, "DAGSTER_HOME": str(tmp_path)},
+        capture_output=True, text=True, timeout=120,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    output = result.stdout + result.stderr
+    assert "Validation successful for code location pricing_pipeline" in output
+    # no warnings of our making (Dagster's own notice that the command is superseded aside)
+    ours = [line for line in output.splitlines() if "Warning" in line and "SupersessionWarning" not in line]
+    assert ours == []
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def graphql(port: int, query: str) -> dict:
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/graphql",
+        data=json.dumps({"query": query}).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return json.load(response)["data"]
+
+
+def test_dagster_dev_loads_the_code_location(tmp_path):
+    (tmp_path / "dagster.yaml").symlink_to(REPO_ROOT / "dagster.yaml")
+    port = free_port()
+    process = subprocess.Popen(
+        [DAGSTER, "dev", "--host", "127.0.0.1", "--port", str(port)],
+        cwd=REPO_ROOT,
+        env={**os.environ, "DAGSTER_HOME": str(tmp_path)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        # dagster dev copies SIGINT's handler to SIGTERM; reset it so SIGTERM stops it
+        preexec_fn=lambda: (os.setsid(), signal.signal(signal.SIGINT, signal.SIG_DFL)),
+    )
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/server_info", timeout=2):
+                    break
+            except OSError:
+                assert process.poll() is None, "dagster dev exited"
+                assert time.monotonic() < deadline, "dagster dev did not answer /server_info"
+                time.sleep(0.5)
+        while True:
+            data = graphql(
+                port,
+                "{ workspaceOrError { ... on Workspace { locationEntries { name loadStatus "
+                "locationOrLoadError { __typename ... on RepositoryLocation { repositories { "
+                "jobs { name } schedules { name } } } } } } } }",
+            )
+            [entry] = data["workspaceOrError"]["locationEntries"]
+            if entry["loadStatus"] == "LOADED":
+                break
+            assert time.monotonic() < deadline
+            time.sleep(0.5)
+        assert entry["name"] == "pricing_pipeline"
+        assert entry["locationOrLoadError"]["__typename"] == "RepositoryLocation"
+        [repository] = entry["locationOrLoadError"]["repositories"]
+        assert {"price_sync_job", "price_freshness_check_job"} <= {j["name"] for j in repository["jobs"]}
+        assert {s["name"] for s in repository["schedules"]} >= {"price_sync_schedule", "price_freshness_schedule"}
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()

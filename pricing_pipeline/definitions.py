@@ -3,10 +3,12 @@
 
 from dagster import Definitions, FreshnessPolicy, apply_freshness_policy, map_asset_specs
 
+from pricing_pipeline.defs.guard.checks import price_guard
+from pricing_pipeline.defs.metrics.sensors import METRICS_SENSORS
 from pricing_pipeline.defs.sync import checks
 from pricing_pipeline.defs.sync.assets import normalized_prices, published_prices, raw_price_snapshot
 from pricing_pipeline.defs.sync.jobs import freshness_check_job, price_sync_job
-from pricing_pipeline.defs.sync.resources import default_resources
+from pricing_pipeline.defs.sync.resources import MetricsPublisher, default_resources
 from pricing_pipeline.defs.sync.schedules import price_freshness_schedule, price_sync_schedule
 
 # Applied once for every asset: shows in the UI. Per-provider freshness (which this policy
@@ -28,10 +30,13 @@ def build_definitions(resources: dict) -> Definitions:
             checks.normalized_prices_finite_non_negative,
             checks.normalized_prices_model_count,
             checks.provider_freshness,
+            price_guard,
         ],
         jobs=[price_sync_job, freshness_check_job],
         schedules=[price_sync_schedule, price_freshness_schedule],
-        resources=resources,
+        sensors=METRICS_SENSORS,
+        # Metrics publishing is off unless a Pushgateway is configured.
+        resources={"metrics": MetricsPublisher(), **resources},
     )
 
 

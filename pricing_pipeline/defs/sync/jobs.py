@@ -1,5 +1,6 @@
 from dagster import AssetSelection, define_asset_job, in_process_executor
 
+from pricing_pipeline.defs.metrics.hooks import METRICS_HOOKS
 from pricing_pipeline.defs.sync.assets import normalized_prices, published_prices, raw_price_snapshot
 from pricing_pipeline.defs.sync.checks import provider_freshness
 from pricing_pipeline.defs.sync.hooks import record_failed_sync
@@ -13,7 +14,7 @@ price_sync_job = define_asset_job(
     selection=AssetSelection.assets(raw_price_snapshot, normalized_prices, published_prices)
     - AssetSelection.checks(provider_freshness),
     executor_def=in_process_executor,
-    hooks={record_failed_sync},
+    hooks={record_failed_sync, *METRICS_HOOKS},
     description="Fetch, normalize, check and publish one provider's prices.",
 )
 

@@ -1,0 +1,106 @@
+"""Sensors that push the metrics: a heartbeat about once a minute and one push per finished
+sync run (success, failure, cancellation). Run-status sensors run in the daemon, so they also
+see runs whose worker died (run monitoring fails them). Both compute everything from the
+instance (collect.py), so a tick evaluated twice pushes the same values twice."""
+
+from __future__ import annotations
+
+import os
+
+from dagster import (
+    DagsterRunStatus,
+    DefaultSensorStatus,
+    RunStatusSensorContext,
+    SensorEvaluationContext,
+    SkipReason,
+    run_status_sensor,
+    sensor,
+)
+
+from pricing_pipeline.defs.metrics.collect import SYNC_JOB_NAME
+from pricing_pipeline.defs.metrics.publisher import publish_for_finished_run, publish_metrics
+from pricing_pipeline.defs.sync.resources import MetricsPublisher
+
+HEARTBEAT_SECONDS = int(os.environ.get("PRICING_METRICS_HEARTBEAT_SECONDS", "60"))
+RUN_STATUS_SENSOR_SECONDS = int(os.environ.get("PRICING_METRICS_RUN_SENSOR_SECONDS", "30"))
+
+
+def _location_name(context) -> str | None:
+    origin = getattr(context, "code_location_origin", None)
+    return origin.location_name if origin else None
+
+
+@sensor(
+    name="pricing_metrics_heartbeat",
+    minimum_interval_seconds=HEARTBEAT_SECONDS,
+    default_status=DefaultSensorStatus.RUNNING,
+    description="Pushes every pricing metric, recomputed from the run history, and the publisher "
+    "heartbeat to the Pushgateway (PRICING_PUSHGATEWAY_URL) about once a minute.",
+)
+def pricing_metrics_heartbeat(context: SensorEvaluationContext, metrics: MetricsPublisher):
+    result = publish_metrics(context.instance, metrics, heartbeat=True, log=context.log, location_name=_location_name(context))
+    return SkipReason(result.message)
+
+
+def _on_run_finished(context: RunStatusSensorContext, metrics: MetricsPublisher) -> None:
+    run = context.dagster_run
+    if not metrics.enabled or run.job_name != SYNC_JOB_NAME:
+        return None
+    record = context.instance.get_run_record_by_id(run.run_id)
+    publish_for_finished_run(
+        context.instance,
+        metrics,
+        record.end_time if record else None,
+        log=context.log,
+        location_name=_location_name(context),
+    )
+    # None: the sensor goes on with the other runs that finished in this tick.
+    return None
+
+
+# monitor_all_code_locations, not monitored_jobs=[price_sync_job]: with monitored_jobs a
+# run-status sensor only sees runs launched from its own code location, which excludes the
+# CLI's in-process runs (`pricing-pipeline sync`); _on_run_finished keeps only the sync job.
+_RUN_SENSOR_ARGS = dict(
+    monitor_all_code_locations=True,
+    minimum_interval_seconds=RUN_STATUS_SENSOR_SECONDS,
+    default_status=DefaultSensorStatus.RUNNING,
+)
+
+
+@run_status_sensor(
+    name="pricing_metrics_on_sync_success",
+    run_status=DagsterRunStatus.SUCCESS,
+    description="Pushes the pricing metrics when a price_sync_job run succeeds.",
+    **_RUN_SENSOR_ARGS,
+)
+def pricing_metrics_on_sync_success(context: RunStatusSensorContext, metrics: MetricsPublisher):
+    return _on_run_finished(context, metrics)
+
+
+@run_status_sensor(
+    name="pricing_metrics_on_sync_failure",
+    run_status=DagsterRunStatus.FAILURE,
+    description="Pushes the pricing metrics when a price_sync_job run fails or is blocked.",
+    **_RUN_SENSOR_ARGS,
+)
+def pricing_metrics_on_sync_failure(context: RunStatusSensorContext, metrics: MetricsPublisher):
+    return _on_run_finished(context, metrics)
+
+
+@run_status_sensor(
+    name="pricing_metrics_on_sync_canceled",
+    run_status=DagsterRunStatus.CANCELED,
+    description="Pushes the pricing metrics when a price_sync_job run is canceled.",
+    **_RUN_SENSOR_ARGS,
+)
+def pricing_metrics_on_sync_canceled(context: RunStatusSensorContext, metrics: MetricsPublisher):
+    return _on_run_finished(context, metrics)
+
+
+METRICS_SENSORS = [
+    pricing_metrics_heartbeat,
+    pricing_metrics_on_sync_success,
+    pricing_metrics_on_sync_failure,
+    pricing_metrics_on_sync_canceled,
+]

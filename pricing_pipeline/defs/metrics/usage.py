@@ -1,0 +1,65 @@
+"""CPU time and peak resident memory of a run, measured inside the run's process.
+
+Runs launched by the daemon get a process of their own; CLI runs share the CLI's process
+(several providers one after another) and test runs share pytest's. So the numbers are taken
+relative to the start of the run: CPU as a difference of ``getrusage`` readings, memory as the
+kernel's high-water mark after resetting it at the start of the run (Linux
+``/proc/self/clear_refs``; where that is not possible the process' lifetime peak is used).
+"""
+
+from __future__ import annotations
+
+import resource
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+_CLEAR_REFS = Path("/proc/self/clear_refs")
+_STATUS = Path("/proc/self/status")
+
+
+@dataclass(frozen=True)
+class UsageBaseline:
+    cpu_seconds: float
+    peak_reset: bool
+
+
+@dataclass(frozen=True)
+class RunUsage:
+    cpu_seconds: float
+    peak_rss_bytes: int
+
+
+def cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def reset_peak_rss() -> bool:
+    """Reset this process' peak RSS ("high water mark") to its current RSS (Linux >= 4.0)."""
+    try:
+        _CLEAR_REFS.write_text("5")
+        return True
+    except OSError:
+        return False
+
+
+def peak_rss_bytes() -> int:
+    try:
+        for line in _STATUS.read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    maxrss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return maxrss if sys.platform == "darwin" else maxrss * 1024
+
+
+def start() -> UsageBaseline:
+    return UsageBaseline(cpu_seconds=cpu_seconds(), peak_reset=reset_peak_rss())
+
+
+def since(baseline: UsageBaseline | None) -> RunUsage:
+    """Usage of the run so far; without a baseline, of the whole process."""
+    spent = cpu_seconds() - (baseline.cpu_seconds if baseline else 0.0)
+    return RunUsage(cpu_seconds=max(spent, 0.0), peak_rss_bytes=peak_rss_bytes())

@@ -74,7 +74,7 @@ class MetricsPublisher(ConfigurableResource):
     def setup_for_execution(self, context: InitResourceContext) -> None:
         # Initialized once at the start of a run (in-process executor): the baseline of the
         # run's CPU time and peak memory. Not in sensors (no run).
-        if self.enabled and context.dagster_run is not None:
+        if self.enabled and context.run is not None:
             self._usage_baseline = usage.start()
 
     @property

@@ -22,6 +22,7 @@ from dagster import (
 )
 from sqlalchemy.exc import SQLAlchemyError
 
+from pricing_pipeline.defs.guard.resources import GUARD_RESOURCE_DEFS, PriceGuardOverride, guard_acceptances
 from pricing_pipeline.defs.sync.partitions import provider_partitions
 from pricing_pipeline.defs.sync.resources import PricingDatabase, UpstreamApi
 from pricing_pipeline.pricing.diff import SnapshotDiff
@@ -142,13 +143,27 @@ def normalized_prices(context: AssetExecutionContext, raw_price_snapshot: RawSna
     group_name=GROUP,
     kinds={"sql"},
     description="The provider's prices as the gateway reads them: live table, history, change log.",
+    resource_defs=GUARD_RESOURCE_DEFS,
 )
 def published_prices(
-    context: AssetExecutionContext, normalized_prices: list[PriceRecord], pricing_db: PricingDatabase
+    context: AssetExecutionContext,
+    normalized_prices: list[PriceRecord],
+    pricing_db: PricingDatabase,
+    price_guard_override: PriceGuardOverride,
 ) -> MaterializeResult:
     provider = context.partition_key
+    override = price_guard_override.decision()
+    # Only runs with an operator override read the published prices again: the change log
+    # records who accepted which flagged change (the guard checks already passed).
+    acceptances = (
+        guard_acceptances(override, pricing_db.store.published_records(provider), normalized_prices)
+        if override.active
+        else {}
+    )
     try:
-        result = pricing_db.store.publish(provider, normalized_prices, run_id=context.run.run_id)
+        result = pricing_db.store.publish(
+            provider, normalized_prices, run_id=context.run.run_id, acceptances=acceptances
+        )
     except SQLAlchemyError as exc:
         error = UpstreamError(provider, "database", f"publish failed, nothing written ({type(exc).__name__})")
         raise sync_failure(context, error, "publish") from exc
@@ -161,6 +176,7 @@ def published_prices(
             "publish_seconds": round(result.duration_seconds, 6),
             "published_at": result.published_at.isoformat(),
             "changes": MetadataValue.md(changes_markdown(result.diff)),
+            "accepted_changes": sum(c.model_id in acceptances for c in result.diff.changes),
         }
     )
 

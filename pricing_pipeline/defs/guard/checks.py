@@ -1,0 +1,140 @@
+"""The price guard as blocking asset checks on ``normalized_prices``, one per rule of
+:mod:`pricing_pipeline.pricing.guard`.
+
+All rules run in one step (one read of the published prices, one load of the snapshot) and
+report one check result each. A failing check blocks ``published_prices``: nothing of the
+provider's snapshot is written and the previous prices stay live; the check's metadata
+lists the offending models (capped) with a count. Offenders accepted through the
+``price_guard_override`` resource pass, and the metadata says who accepted them and why.
+"""
+
+
+import warnings
+
+from dagster import (
+    AssetCheckExecutionContext,
+    AssetCheckResult,
+    AssetCheckSeverity,
+    AssetCheckSpec,
+    AssetIn,
+    MetadataValue,
+    multi_asset_check,
+)
+
+from pricing_pipeline.defs.guard.resources import GUARD_RESOURCE_DEFS, OVERRIDE_RESOURCE_KEY, PriceGuardOverride
+from pricing_pipeline.defs.sync.assets import normalized_prices
+from pricing_pipeline.defs.sync.partitions import provider_partitions
+from pricing_pipeline.defs.sync.resources import PricingDatabase
+from pricing_pipeline.pricing.guard import RULES, GuardOverride, GuardThresholds, Offenders
+from pricing_pipeline.pricing.records import PriceRecord
+
+# Partitioned asset checks are "preview" in Dagster 1.13 (see defs/sync/checks.py).
+warnings.filterwarnings("ignore", message="Specifying a partitions_def on an AssetCheckSpec")
+
+MAX_LISTED = 25
+CHECK_PREFIX = "price_guard_"
+
+
+def check_name(rule: str) -> str:
+    return CHECK_PREFIX + rule
+
+
+GUARD_CHECK_SPECS = [
+    AssetCheckSpec(
+        check_name(name),
+        asset=normalized_prices,
+        description=spec.description,
+        blocking=True,
+        partitions_def=provider_partitions,
+    )
+    for name, spec in RULES.items()
+]
+
+
+@multi_asset_check(
+    name="price_guard",
+    specs=GUARD_CHECK_SPECS,
+    ins={"normalized_prices": AssetIn(key=normalized_prices.key)},
+    can_subset=True,
+    resource_defs=GUARD_RESOURCE_DEFS,
+    description="The price guard: no suspicious price reaches the gateway without an operator accepting it.",
+)
+def price_guard(
+    context: AssetCheckExecutionContext,
+    normalized_prices: list[PriceRecord],
+    pricing_db: PricingDatabase,
+    price_guard_override: PriceGuardOverride,
+):
+    provider = context.partition_key
+    thresholds = GuardThresholds.from_env()
+    published = pricing_db.store.published_records(provider)
+    override = price_guard_override.decision()
+    selected = {key.name for key in context.selected_asset_check_keys}
+    for name, spec in RULES.items():
+        if check_name(name) not in selected:
+            continue
+        offenders = spec.rule(published, normalized_prices, thresholds)
+        yield guard_result(
+            name,
+            offenders,
+            override,
+            checked=len(normalized_prices),
+            thresholds={t: str(getattr(thresholds, t)) for t in spec.thresholds},
+        )
+
+
+def guard_result(
+    rule: str, offenders: Offenders, override: GuardOverride, checked: int, thresholds: dict[str, str]
+) -> AssetCheckResult:
+    problem = override.problem()
+    accepted = {m for m in offenders if override.accepts(m)}
+    blocking = {m for m in offenders if m not in accepted}
+    passed = not blocking and problem is None
+    if problem:
+        description = f"Override rejected: {problem}. Nothing is published."
+    elif blocking:
+        description = (
+            f"{len(blocking)} model(s) blocked by {rule}; nothing is published. If the prices are right, "
+            f"re-launch this provider's run with resources.{OVERRIDE_RESOURCE_KEY}.config: accept_models "
+            "(or accept_all), reason and accepted_by."
+        )
+    elif accepted:
+        description = f"{len(accepted)} flagged model(s) accepted by {override.accepted_by}: {override.reason}"
+    else:
+        description = None
+    metadata = {
+        "models_checked": checked,
+        "offending_models": len(offenders),
+        "blocking_models": len(blocking),
+        "accepted_models": len(accepted),
+        **{f"threshold_{name}": value for name, value in thresholds.items()},
+    }
+    if offenders:
+        metadata["offenders"] = MetadataValue.md(offenders_markdown(offenders, accepted))
+    if accepted:
+        metadata["accepted_by"] = override.accepted_by
+        metadata["accept_reason"] = override.reason
+    return AssetCheckResult(
+        check_name=check_name(rule),
+        asset_key=normalized_prices.key,
+        passed=passed,
+        severity=AssetCheckSeverity.ERROR,
+        description=description,
+        metadata=metadata,
+    )
+
+
+def offenders_markdown(offenders: Offenders, accepted: set[str], limit: int = MAX_LISTED) -> str:
+    """Blocking offenders first, then accepted ones; capped at ``limit`` rows."""
+    rows = sorted(offenders.items(), key=lambda item: (item[0] in accepted, item[0]))
+    lines = ["| model | problem | status |", "|---|---|---|"]
+    for model_id, reason in rows[:limit]:
+        status = "accepted" if model_id in accepted else "**blocking**"
+        lines.append(f"| `{_cell(model_id)}` | {_cell(reason)} | {status} |")
+    if len(rows) > limit:
+        lines.append(f"\n… and {len(rows) - limit} more ({len(rows)} in all).")
+    return "\n".join(lines)
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")

@@ -1,0 +1,384 @@
+"""The price guard: rules that stop a wrong price before it is published.
+
+Pure functions over the provider's published prices and a fresh snapshot (no Dagster, no
+SQL). Each rule returns its offenders, ``{model_id: reason}``; the Dagster checks in
+``defs/guard/checks.py`` turn them into blocking asset checks.
+
+The guard judges *changes*: a model whose prices equal the published ones is never an
+offender (it was published, so it already passed the guard or was accepted by an operator).
+What is judged:
+
+* ``price_jump``: a model whose price component (input, output, cache read/write, request,
+  image, or a context tier's component) moves by more than ``max_jump_ratio`` (10x) up or
+  down against the published price. How a unit mistake or a x1000 typo shows on a known
+  model. Components that are unknown (None) or zero on either side are the next rule's.
+* ``zero_transition``: a component that was paid becomes zero, or was zero (free) becomes
+  paid. Unknown (None) is not zero: a price that disappears upstream (models.dev dropping a
+  ``cost``) is recorded as unknown and is not an offender.
+* ``price_bounds``: a token price (USD per 1M tokens, tiers included) above
+  ``max_token_price`` ($1,000) or non-zero below ``min_token_price`` ($0.0001), or a
+  per-request / per-image price above ``max_unit_price`` ($50), on a new model or on a
+  component that changed. How unit mistakes show on a model we have no history for: a
+  per-token price written into a per-1M field is ~1e6 too high, the reverse ~1e6 too low.
+* ``new_model_structure``: cheap consistency signals on models not published before,
+  where the other rules have no baseline. Each threshold sits well outside what the real
+  recordings contain (models.dev 06-09 and 06-10, LiteLLM, OpenRouter, DeepInfra: zero hits)
+  and well inside the x1000 a unit mix-up between two components produces:
+
+  - output (non-zero) below input / ``max_input_output_ratio`` (50); the real maximum is
+    16x (Llama Guard: input $0.48, output $0.03). Zero output is not flagged: embedding
+    models have none.
+  - output above input x ``max_output_input_ratio`` (500); the real maximum is 200x
+    (audio and image-output models: Gemini image $0.3 in, $30 out).
+  - cache read above input x ``max_cache_read_input_ratio`` (10); a cache hit is a
+    discount, the real maximum is 3x (three models.dev entries).
+  - a context tier below its base price / ``max_tier_drop_ratio`` (10) or above it x
+    ``max_tier_rise_ratio`` (500); real tiers run from base/1.24 to base x133.
+
+Thresholds are a :class:`GuardThresholds`; :meth:`GuardThresholds.from_env` reads
+``PRICING_GUARD_<FIELD>`` overrides (e.g. ``PRICING_GUARD_MAX_JUMP_RATIO=20``).
+
+The operator's override (:class:`GuardOverride`) accepts offenders: listed models or all of
+one provider run, always with a reason and a name, which the change log records.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+
+from pricing_pipeline.pricing.records import TOKEN_PRICE_FIELDS, UNIT_PRICE_FIELDS, PriceRecord
+from pricing_pipeline.pricing.units import decimal_str
+
+Offenders = dict[str, str]
+
+ENV_PREFIX = "PRICING_GUARD_"
+
+LABELS = {
+    "input_usd_per_mtok": "input",
+    "output_usd_per_mtok": "output",
+    "cache_read_usd_per_mtok": "cache read",
+    "cache_write_usd_per_mtok": "cache write",
+    "request_usd": "request",
+    "image_usd": "image",
+}
+
+
+@dataclass(frozen=True)
+class GuardThresholds:
+    max_jump_ratio: Decimal = Decimal(10)
+    max_token_price: Decimal = Decimal(1000)  # USD per 1M tokens
+    min_token_price: Decimal = Decimal("0.0001")  # USD per 1M tokens, for non-zero prices
+    max_unit_price: Decimal = Decimal(50)  # USD per request / per image
+    max_input_output_ratio: Decimal = Decimal(50)
+    max_output_input_ratio: Decimal = Decimal(500)
+    max_cache_read_input_ratio: Decimal = Decimal(10)
+    max_tier_drop_ratio: Decimal = Decimal(10)
+    max_tier_rise_ratio: Decimal = Decimal(500)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> GuardThresholds:
+        """Defaults, overridden by ``PRICING_GUARD_<FIELD>`` variables (positive numbers)."""
+        environ = os.environ if environ is None else environ
+        values: dict[str, Decimal] = {}
+        for f in dataclasses.fields(cls):
+            name = ENV_PREFIX + f.name.upper()
+            if name in environ:
+                try:
+                    value = Decimal(environ[name].strip())
+                except InvalidOperation:
+                    raise ValueError(f"{name}={environ[name]!r} is not a number") from None
+                if not value.is_finite() or value <= 0:
+                    raise ValueError(f"{name}={environ[name]!r} must be a positive number")
+                values[f.name] = value
+        return cls(**values)
+
+
+# --- the components of a record ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Component:
+    label: str  # "input", "output", ..., "input >200000 tokens"
+    value: Decimal | None
+    per_token: bool  # USD per 1M tokens (else USD per unit)
+
+
+def components(record: PriceRecord) -> dict[str, Component]:
+    """Every price of a record, tiers included, by label. Variable pricing has none."""
+    out: dict[str, Component] = {}
+    if record.variable_pricing:
+        return out
+    for name in TOKEN_PRICE_FIELDS + UNIT_PRICE_FIELDS:
+        out[LABELS[name]] = Component(LABELS[name], getattr(record, name), name in TOKEN_PRICE_FIELDS)
+    for tier in record.tiers:
+        for name in TOKEN_PRICE_FIELDS:
+            label = f"{LABELS[name]} >{tier.min_context_tokens} tokens"
+            out[label] = Component(label, getattr(tier, name), True)
+    return out
+
+
+def _positive(value: Decimal | None) -> Decimal | None:
+    """The value if it is a positive price, else None (the rules' ratios need one)."""
+    return value if value is not None and value > 0 else None
+
+
+def _fmt(value: Decimal | None) -> str:
+    return "unknown" if value is None else decimal_str(value)
+
+
+def _unit(component: Component) -> str:
+    return "$/1M" if component.per_token else "$"
+
+
+def _ratio(high: Decimal, low: Decimal) -> str:
+    ratio = high / low
+    return f"x{ratio:.0f}" if ratio >= 10 else f"x{ratio:.2g}"
+
+
+# --- rules ------------------------------------------------------------------------------
+
+
+def _changed(
+    published: Mapping[str, PriceRecord], snapshot: Iterable[PriceRecord]
+) -> Iterator[tuple[PriceRecord, PriceRecord]]:
+    for record in snapshot:
+        before = published.get(record.model_id)
+        if before is not None and before.price_key() != record.price_key():
+            yield before, record
+
+
+def _new(published: Mapping[str, PriceRecord], snapshot: Iterable[PriceRecord]) -> Iterator[PriceRecord]:
+    return (record for record in snapshot if record.model_id not in published)
+
+
+def _collect(offenders: Offenders, model_id: str, problems: list[str]) -> None:
+    if problems:
+        offenders[model_id] = "; ".join(problems)
+
+
+def price_jumps(
+    published: Mapping[str, PriceRecord], snapshot: Iterable[PriceRecord], thresholds: GuardThresholds
+) -> Offenders:
+    """Components that moved by more than ``max_jump_ratio`` up or down."""
+    offenders: Offenders = {}
+    for before, after in _changed(published, snapshot):
+        old, new = components(before), components(after)
+        problems = []
+        for label, b in old.items():
+            a = new.get(label)
+            if a is None or not _positive(b.value) or not _positive(a.value):
+                continue  # unknown, zero (the next rule's) or negative (the sync checks')
+            high, low = max(a.value, b.value), min(a.value, b.value)
+            if high > low * thresholds.max_jump_ratio:
+                direction = "up" if a.value > b.value else "down"
+                problems.append(
+                    f"{label} {_fmt(b.value)} → {_fmt(a.value)} {_unit(a)} ({direction} {_ratio(high, low)})"
+                )
+        _collect(offenders, after.model_id, problems)
+    return offenders
+
+
+def zero_transitions(
+    published: Mapping[str, PriceRecord], snapshot: Iterable[PriceRecord], thresholds: GuardThresholds
+) -> Offenders:
+    """A paid component that becomes zero, or a free (zero) one that becomes paid."""
+    offenders: Offenders = {}
+    for before, after in _changed(published, snapshot):
+        old, new = components(before), components(after)
+        problems = []
+        for label, b in old.items():
+            a = new.get(label)
+            if a is None or a.value is None or b.value is None:
+                continue
+            if b.value > 0 and a.value == 0:
+                problems.append(f"{label} {_fmt(b.value)} → 0 {_unit(a)} (paid → free)")
+            elif b.value == 0 and a.value > 0:
+                problems.append(f"{label} 0 → {_fmt(a.value)} {_unit(a)} (free → paid)")
+        _collect(offenders, after.model_id, problems)
+    return offenders
+
+
+def bounds_problem(component: Component, thresholds: GuardThresholds) -> str | None:
+    value = component.value
+    if not _positive(value):  # unknown, free, or negative (the sync checks reject those)
+        return None
+    if component.per_token:
+        if value > thresholds.max_token_price:
+            return f"{component.label} {_fmt(value)} $/1M above {_fmt(thresholds.max_token_price)}"
+        if value < thresholds.min_token_price:
+            return f"{component.label} {_fmt(value)} $/1M below {_fmt(thresholds.min_token_price)}"
+    elif value > thresholds.max_unit_price:
+        return f"{component.label} {_fmt(value)} $ per unit above {_fmt(thresholds.max_unit_price)}"
+    return None
+
+
+def out_of_bounds(
+    published: Mapping[str, PriceRecord], snapshot: Iterable[PriceRecord], thresholds: GuardThresholds
+) -> Offenders:
+    """Implausible prices on new models and on components that changed."""
+    offenders: Offenders = {}
+    for record in snapshot:
+        before = published.get(record.model_id)
+        if before is not None and before.price_key() == record.price_key():
+            continue
+        old = components(before) if before is not None else {}
+        problems = []
+        for label, component in components(record).items():
+            previous = old.get(label)
+            if previous is not None and previous.value == component.value:
+                continue  # unchanged: published before
+            problem = bounds_problem(component, thresholds)
+            if problem:
+                problems.append(problem)
+        _collect(offenders, record.model_id, problems)
+    return offenders
+
+
+def structure_problems(record: PriceRecord, thresholds: GuardThresholds) -> list[str]:
+    """The new-model consistency signals of one record (see the module docstring)."""
+    problems = []
+    i, o, cr = (
+        _positive(record.input_usd_per_mtok),
+        _positive(record.output_usd_per_mtok),
+        _positive(record.cache_read_usd_per_mtok),
+    )
+    if i and o and o * thresholds.max_input_output_ratio < i:
+        problems.append(f"output {_fmt(o)} below input {_fmt(i)} / {_fmt(thresholds.max_input_output_ratio)}")
+    if i and o and o > i * thresholds.max_output_input_ratio:
+        problems.append(f"output {_fmt(o)} above input {_fmt(i)} x {_fmt(thresholds.max_output_input_ratio)}")
+    if i and cr and cr > i * thresholds.max_cache_read_input_ratio:
+        problems.append(
+            f"cache read {_fmt(cr)} above input {_fmt(i)} x {_fmt(thresholds.max_cache_read_input_ratio)}"
+        )
+    for tier in record.tiers:
+        for name in TOKEN_PRICE_FIELDS:
+            base, value = _positive(getattr(record, name)), _positive(getattr(tier, name))
+            if not base or not value:
+                continue
+            label = f"{LABELS[name]} >{tier.min_context_tokens} tokens"
+            if value * thresholds.max_tier_drop_ratio < base:
+                problems.append(
+                    f"{label} {_fmt(value)} below base {_fmt(base)} / {_fmt(thresholds.max_tier_drop_ratio)}"
+                )
+            elif value > base * thresholds.max_tier_rise_ratio:
+                problems.append(
+                    f"{label} {_fmt(value)} above base {_fmt(base)} x {_fmt(thresholds.max_tier_rise_ratio)}"
+                )
+    return problems
+
+
+def new_model_structure(
+    published: Mapping[str, PriceRecord], snapshot: Iterable[PriceRecord], thresholds: GuardThresholds
+) -> Offenders:
+    """Structural signals on models that are not published yet."""
+    offenders: Offenders = {}
+    for record in _new(published, snapshot):
+        if not record.variable_pricing:
+            _collect(offenders, record.model_id, structure_problems(record, thresholds))
+    return offenders
+
+
+Rule = Callable[[Mapping[str, PriceRecord], Iterable[PriceRecord], GuardThresholds], Offenders]
+
+
+@dataclass(frozen=True)
+class RuleSpec:
+    name: str
+    rule: Rule
+    description: str
+    thresholds: tuple[str, ...]  # GuardThresholds fields the rule uses
+
+
+RULES: dict[str, RuleSpec] = {
+    spec.name: spec
+    for spec in (
+        RuleSpec(
+            "price_jump",
+            price_jumps,
+            "A price component moved by more than the jump ratio (up or down) against the published price.",
+            ("max_jump_ratio",),
+        ),
+        RuleSpec(
+            "zero_transition",
+            zero_transitions,
+            "A paid price became zero, or a free (zero) price became paid. Unknown is not zero.",
+            (),
+        ),
+        RuleSpec(
+            "price_bounds",
+            out_of_bounds,
+            "A new or changed price outside plausible bounds for its unit (how unit mistakes show).",
+            ("max_token_price", "min_token_price", "max_unit_price"),
+        ),
+        RuleSpec(
+            "new_model_structure",
+            new_model_structure,
+            "A new model whose prices contradict each other (output far below input, cache read above "
+            "input, a context tier far from its base price, ...).",
+            (
+                "max_input_output_ratio",
+                "max_output_input_ratio",
+                "max_cache_read_input_ratio",
+                "max_tier_drop_ratio",
+                "max_tier_rise_ratio",
+            ),
+        ),
+    )
+}
+
+
+def evaluate(
+    published: Mapping[str, PriceRecord],
+    snapshot: Iterable[PriceRecord],
+    thresholds: GuardThresholds | None = None,
+) -> dict[str, Offenders]:
+    """Every rule's offenders: ``{rule name: {model_id: reason}}``."""
+    thresholds = thresholds or GuardThresholds()
+    snapshot = list(snapshot)
+    return {name: spec.rule(published, snapshot, thresholds) for name, spec in RULES.items()}
+
+
+def offending_models(results: Mapping[str, Offenders]) -> set[str]:
+    return {model_id for offenders in results.values() for model_id in offenders}
+
+
+# --- the operator's override ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class GuardOverride:
+    """An operator's acceptance of offenders for one provider run.
+
+    ``accept_models`` lists model ids to accept; ``accept_all`` accepts every offender (and
+    marks every change of the run as accepted). Both need a ``reason`` and ``accepted_by``.
+    """
+
+    accept_models: frozenset[str] = field(default_factory=frozenset)
+    accept_all: bool = False
+    reason: str = ""
+    accepted_by: str = ""
+
+    @property
+    def active(self) -> bool:
+        return self.accept_all or bool(self.accept_models)
+
+    def problem(self) -> str | None:
+        """Why this override cannot be used, or None."""
+        if not self.active:
+            return None
+        missing = [name for name in ("reason", "accepted_by") if not getattr(self, name).strip()]
+        if missing:
+            return (
+                "the price guard override accepts "
+                + ("all offenders" if self.accept_all else f"{len(self.accept_models)} model(s)")
+                + f" but has no {' and no '.join(missing)}: an accepted price change must say who "
+                "accepted it and why"
+            )
+        return None
+
+    def accepts(self, model_id: str) -> bool:
+        return self.problem() is None and (self.accept_all or model_id in self.accept_models)

@@ -1,0 +1,41 @@
+"""Fixtures of the price guard tests: real recordings, loaded once per session."""
+
+from __future__ import annotations
+
+import copy
+import json
+
+import pytest
+
+from pricing_pipeline.providers.registry import get_adapter
+from pricing_pipeline_tests.recordings import REPLAY_FILES, recording
+
+MODELSDEV_DAY1 = "models_dev_api_2026-06-09.json"
+MODELSDEV_DAY2 = "models_dev_api_2026-06-10.json"
+
+
+class Payloads:
+    """Parsed recordings (never mutated: ``get`` hands out deep copies to mutate)."""
+
+    def __init__(self) -> None:
+        self._cache: dict[str, object] = {}
+
+    def _load(self, key: str):
+        if key not in self._cache:
+            path = REPLAY_FILES[key] if key in REPLAY_FILES else recording(key)
+            if not path.exists():
+                pytest.skip(f"recording {path} not present")
+            self._cache[key] = json.loads(path.read_bytes())
+        return self._cache[key]
+
+    def get(self, key: str):
+        """A private copy of a provider's replayed payload (or a named recording)."""
+        return copy.deepcopy(self._load(key))
+
+    def records(self, provider: str, key: str | None = None):
+        return get_adapter(provider).records(self._load(key or provider))
+
+
+@pytest.fixture(scope="session")
+def payloads() -> Payloads:
+    return Payloads()

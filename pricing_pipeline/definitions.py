@@ -3,7 +3,9 @@
 
 from dagster import Definitions, FreshnessPolicy, apply_freshness_policy, map_asset_specs
 
+from pricing_pipeline.defs.guard.assets import cross_source_prices
 from pricing_pipeline.defs.guard.checks import price_guard
+from pricing_pipeline.defs.guard.jobs import cross_source_job, cross_source_schedule
 from pricing_pipeline.defs.metrics.sensors import METRICS_SENSORS
 from pricing_pipeline.defs.sync import checks
 from pricing_pipeline.defs.sync.assets import normalized_prices, published_prices, raw_price_snapshot
@@ -24,7 +26,8 @@ def build_definitions(resources: dict) -> Definitions:
         assets=map_asset_specs(
             lambda spec: apply_freshness_policy(spec, FRESHNESS_POLICY),
             [raw_price_snapshot, normalized_prices, published_prices],
-        ),
+        )
+        + [cross_source_prices],
         asset_checks=[
             checks.normalized_prices_schema,
             checks.normalized_prices_finite_non_negative,
@@ -32,8 +35,8 @@ def build_definitions(resources: dict) -> Definitions:
             checks.provider_freshness,
             price_guard,
         ],
-        jobs=[price_sync_job, freshness_check_job],
-        schedules=[price_sync_schedule, price_freshness_schedule],
+        jobs=[price_sync_job, freshness_check_job, cross_source_job],
+        schedules=[price_sync_schedule, price_freshness_schedule, cross_source_schedule],
         sensors=METRICS_SENSORS,
         # Metrics publishing is off unless a Pushgateway is configured.
         resources={"metrics": MetricsPublisher(), **resources},

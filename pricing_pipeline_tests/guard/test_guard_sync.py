@@ -227,3 +227,22 @@ def test_provider_recordings_publish_without_an_override(replay, run_sync, store
     result = run_sync(provider)
     assert result.success
     assert all(evaluations(result)[name].passed for name in GUARD_CHECKS)
+
+
+def test_the_override_is_optional_launchpad_config_of_the_sync_job(sync_defs):
+    from dagster import validate_run_config
+
+    from pricing_pipeline.defs.sync.jobs import SYNC_JOB_NAME
+
+    job = sync_defs.resolve_job_def(SYNC_JOB_NAME)
+    field = job.run_config_schema.config_type.fields["resources"].config_type.fields["price_guard_override"]
+    assert not field.is_required  # schedules and the CLI launch with no config at all
+    assert set(field.config_type.fields["config"].config_type.fields) == {
+        "accept_models",
+        "accept_all",
+        "reason",
+        "accepted_by",
+    }
+    resolved = validate_run_config(job, {})["resources"]["price_guard_override"]["config"]
+    assert resolved == {"accept_models": [], "accept_all": False, "reason": "", "accepted_by": ""}
+    assert validate_run_config(job, override(accept_models=["m"], reason="r", accepted_by="a"))

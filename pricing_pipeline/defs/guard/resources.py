@@ -17,6 +17,7 @@ the change log (``price_changes``) records ``accepted_by``, ``accept_reason`` an
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterable, Mapping
 
 from dagster import ConfigurableResource
@@ -49,6 +50,10 @@ class PriceGuardOverride(ConfigurableResource):
             accepted_by=self.accepted_by.strip(),
         )
 
+
+# Asset-level resource_defs is "beta" in Dagster 1.13 (stable in use since 1.3); it is what lets
+# the override bind where it is used, so the warning would only repeat on every CLI call.
+warnings.filterwarnings("ignore", message="Parameter `resource_defs` of function `asset`")
 
 # One instance, bound where it is used (``published_prices`` and the guard checks) rather than
 # in Definitions, so that materializing the sync assets needs no extra resource and every

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gzip
+import hashlib
 import os
 import time
 import zlib
@@ -17,7 +19,7 @@ from sqlalchemy.engine import Connection
 from pricing_pipeline.pricing.diff import PriceChange, SnapshotDiff, diff_snapshot
 from pricing_pipeline.pricing.records import PRICE_FIELDS, PriceRecord, PriceTier
 from pricing_pipeline.store import migrations
-from pricing_pipeline.store.schema import model_prices, price_changes, price_history, sync_log
+from pricing_pipeline.store.schema import model_prices, price_changes, price_history, raw_snapshots, sync_log
 
 
 def default_database_url() -> str:
@@ -115,6 +117,42 @@ class PricingStore:
         query = select(sync_log).order_by(sync_log.c.id)
         if provider:
             query = query.where(sync_log.c.provider == provider)
+        with self.engine.connect() as conn:
+            return [dict(row) for row in conn.execute(query).mappings()]
+
+    # --- raw snapshots -----------------------------------------------------------------
+
+    def archive_raw_snapshot(
+        self, provider: str, url: str, body: bytes, fetched_at: datetime, run_id: str | None = None
+    ) -> tuple[int, bool]:
+        """Keep an upstream body (once per distinct content). Returns (id, newly stored)."""
+        sha256 = hashlib.sha256(body).hexdigest()
+        where = and_(raw_snapshots.c.provider == provider, raw_snapshots.c.sha256 == sha256)
+        with self.engine.begin() as conn:
+            existing = conn.execute(select(raw_snapshots.c.id).where(where)).scalar()
+            if existing is not None:
+                return existing, False
+            new_id = conn.execute(
+                insert(raw_snapshots).values(
+                    provider=provider,
+                    sha256=sha256,
+                    url=url,
+                    first_fetched_at=fetched_at,
+                    first_run_id=run_id,
+                    size_bytes=len(body),
+                    body_gzip=gzip.compress(body, mtime=0),
+                )
+            ).inserted_primary_key[0]
+            return new_id, True
+
+    def raw_snapshot_body(self, snapshot_id: int) -> bytes:
+        with self.engine.connect() as conn:
+            compressed = conn.execute(select(raw_snapshots.c.body_gzip).where(raw_snapshots.c.id == snapshot_id)).scalar_one()
+        return gzip.decompress(compressed)
+
+    def raw_snapshots(self, provider: str) -> list[dict[str, Any]]:
+        columns = [c for c in raw_snapshots.c if c.name != "body_gzip"]
+        query = select(*columns).where(raw_snapshots.c.provider == provider).order_by(raw_snapshots.c.id)
         with self.engine.connect() as conn:
             return [dict(row) for row in conn.execute(query).mappings()]
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import (
     JSON,
     Boolean,
+    LargeBinary,
     Column,
     ForeignKey,
     Index,
@@ -13,6 +14,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    UniqueConstraint,
 )
 
 from pricing_pipeline.store.types import ExactDecimal, UtcDateTime
@@ -99,4 +101,20 @@ price_changes = Table(
     Column("accepted_by", String(200)),
     Column("accept_reason", Text),
     Index("ix_price_changes_provider_changed", "provider", "changed_at"),
+)
+
+# Every distinct upstream response body, compressed: what a provider really sent, for audit
+# and for replaying a sync. Identical bodies are stored once (first fetch kept).
+raw_snapshots = Table(
+    "raw_snapshots",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("provider", String(64), nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("url", Text, nullable=False),
+    Column("first_fetched_at", UtcDateTime, nullable=False),
+    Column("first_run_id", String(64)),
+    Column("size_bytes", Integer, nullable=False),
+    Column("body_gzip", LargeBinary, nullable=False),
+    UniqueConstraint("provider", "sha256", name="uq_raw_snapshots_provider_sha256"),
 )

@@ -164,3 +164,16 @@ def test_modelsdev_day_over_day_yields_the_real_change_set(store):
     [live] = store.prices("modelsdev", "groq/whisper-large-v3")
     assert live.record.input_usd_per_mtok is None and live.valid_from == T1
     assert store.prices("modelsdev", "groq/whisper-large-v3", at=T0)[0].record.input_usd_per_mtok == Decimal(0)
+
+
+def test_raw_snapshots_are_archived_once_per_distinct_body(store):
+    body = b'{"data": [{"id": "a"}]}'
+    first_id, stored = store.archive_raw_snapshot("p", "http://x/models", body, T0, run_id="r1")
+    assert stored
+    assert store.archive_raw_snapshot("p", "http://x/models", body, T1, run_id="r2") == (first_id, False)
+    second_id, stored = store.archive_raw_snapshot("p", "http://x/models", body + b" ", T2, run_id="r3")
+    assert stored and second_id != first_id
+    assert store.raw_snapshot_body(first_id) == body
+    rows = store.raw_snapshots("p")
+    assert [(r["first_run_id"], r["size_bytes"], r["first_fetched_at"]) for r in rows] == [
+        ("r1", len(body), T0), ("r3", len(body) + 1, T2)]

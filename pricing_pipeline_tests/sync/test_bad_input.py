@@ -81,6 +81,8 @@ def test_bad_payload_fails_without_retry_and_publishes_nothing(case, published, 
     result = run_sync(PROVIDER)
     assert_failed_cleanly(result, store, published, error_type, cause)
     assert len(upstream.requests_to(PATH)) == 2  # the first sync + one attempt: not retried
+    if case != "oversized":  # what the provider sent is archived for diagnosis
+        assert len(store.raw_snapshots(PROVIDER)) == 2
 
 
 def test_server_error_is_retried_then_fails(published, upstream, run_sync, store):

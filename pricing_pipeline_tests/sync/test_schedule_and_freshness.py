@@ -20,7 +20,7 @@ def test_schedule_requests_one_keyed_run_per_provider():
 
 
 def test_schedule_is_six_hourly_and_running_by_default(sync_defs):
-    schedule = sync_defs.get_schedule_def("price_sync_schedule")
+    schedule = sync_defs.resolve_schedule_def("price_sync_schedule")
     assert SYNC_CRON == "0 */6 * * *" == schedule.cron_schedule
     assert schedule.job_name == SYNC_JOB_NAME
     assert schedule.default_status.value == "RUNNING"

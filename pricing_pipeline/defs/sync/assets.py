@@ -88,6 +88,10 @@ def raw_price_snapshot(
     pricing_db.store.start_sync(provider, context.run.run_id)
     try:
         fetched = upstream.fetch(adapter)
+        # Archived before parsing: a body we reject is exactly what an operator wants to see.
+        snapshot_id, _ = pricing_db.store.archive_raw_snapshot(
+            provider, public_url(fetched.url), fetched.body, fetched.fetched_at, context.run.run_id
+        )
         payload = fetched.json()
     except UpstreamError as error:
         if (
@@ -106,6 +110,7 @@ def raw_price_snapshot(
             "url": public_url(fetched.url),
             "size_bytes": len(fetched.body),
             "sha256": sha256,
+            "raw_snapshot_id": snapshot_id,
             "request_seconds": round(fetched.elapsed_seconds, 6),
             "fetched_at": fetched.fetched_at.isoformat(),
         }

@@ -138,7 +138,8 @@ def publish_metrics(
         return PushResult(False, "PRICING_PUSHGATEWAY_URL is not set: metrics publishing is off.")
     started = time.monotonic()
     target = public_url(publisher.pushgateway_url)
-    history = _history_for(publisher)
+    # The sensors' record of their own pushes (the hook's POSTs, in a run, do not count).
+    history = _history_for(publisher) if heartbeat else _History()
     try:
         lock_timeout = publisher.lock_timeout_seconds if lock_timeout_seconds is None else lock_timeout_seconds
         with push_lock(publisher, lock_timeout) as locked:

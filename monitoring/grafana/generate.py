@@ -25,6 +25,7 @@ from grafana_foundation_sdk.models.prometheus import PromQueryFormat
 from grafana_foundation_sdk.models.dashboard import (
     DashboardCursorSync,
     DashboardLinkType,
+    DataTransformerConfig,
     DataSourceRef,
     Threshold,
     ThresholdsMode,
@@ -398,7 +399,13 @@ def system_impact() -> db.Dashboard:
         .datasource(DATASOURCE)
         .targets([query(f"sum by (provider, error_type) (pricing_provider_errors_total{P})", instant=True)
                   .format(PromQueryFormat.TABLE)])
-        .unit("none"),
+        .unit("none")
+        .show_header(True)
+        .cell_height(common.TableCellHeight.SM)
+        .with_transformation(DataTransformerConfig(
+            id_val="organize",
+            options={"excludeByName": {"Time": True}, "renameByName": {"Value": "failed runs"}},
+        )),
         12, 9,
     ))
     return dash

@@ -38,7 +38,7 @@ RUNBOOK_URL_PREFIX = "https://github.com/example/pricing-pipeline/blob/main/docs
 # Series that rules and dashboards may use although the pipeline does not export them:
 # produced by Prometheus itself (up, ALERTS) or by the blackbox exporter's probe of the
 # Dagster webserver (probe_*).
-EXTERNAL_METRICS = {"up", "ALERTS", "probe_success", "probe_duration_seconds", "probe_http_status_code"}
+EXTERNAL_METRICS = {"up", "ALERTS", "probe_success", "probe_duration_seconds"}
 # Labels every pushed series carries besides its own (Pushgateway grouping key).
 TARGET_LABELS = {"job", "instance"}
 

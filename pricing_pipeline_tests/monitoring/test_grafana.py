@@ -92,6 +92,7 @@ def test_panels_query_the_datasource_variable(name):
         refs = [t["refId"] for t in targets]
         assert len(set(refs)) == len(refs) and all(refs), panel["title"]
         assert panel["title"] and panel.get("description") is not None
+        assert isinstance(panel.get("options"), dict), f"{panel['title']}: options must be an object"
         queried += 1
     assert queried >= 10
 

@@ -1,0 +1,163 @@
+"""Edge cases of the derivation: what counts as scheduled, runs that died without a failed step,
+re-executions that copy their parent's tags, publishing switched off, and the contract's
+label sets and buckets against the code."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+from dagster import EnvVar, SkipReason
+from dagster._core.storage.tags import (
+    BACKFILL_ID_TAG,
+    PARENT_RUN_ID_TAG,
+    RETRY_NUMBER_TAG,
+    ROOT_RUN_ID_TAG,
+    SCHEDULE_NAME_TAG,
+)
+from dagster._core.test_utils import create_run_for_test
+
+from pricing_pipeline.defs.metrics import collect
+from pricing_pipeline.defs.metrics.collect import RUN_OUTCOME_TAG, RUN_USAGE_TAG, collect_state, trigger_of
+from pricing_pipeline.defs.metrics.publisher import sync_schedule_info
+from pricing_pipeline.providers.errors import ERROR_TYPES
+from pricing_pipeline.providers.registry import PROVIDER_NAMES
+from pricing_pipeline_tests.metrics.conftest import heartbeat, run_status_sensor_tick
+
+METRICS_MD = Path(__file__).resolve().parents[2] / "monitoring" / "METRICS.md"
+
+
+def test_scheduled_means_launched_by_a_schedule_or_its_automatic_retry():
+    schedule = {SCHEDULE_NAME_TAG: "price_sync_schedule", "dagster/partition": "chutes"}
+    assert trigger_of(schedule) == "scheduled"
+    assert trigger_of({**schedule, PARENT_RUN_ID_TAG: "p", ROOT_RUN_ID_TAG: "p", RETRY_NUMBER_TAG: "1"}) == "scheduled"
+    # Re-executed by hand from the UI with the parent's tags: manual.
+    assert trigger_of({**schedule, PARENT_RUN_ID_TAG: "p", ROOT_RUN_ID_TAG: "p"}) == "manual"
+    assert trigger_of({"dagster/partition": "chutes", "pricing/trigger": "cli"}) == "manual"
+    assert trigger_of({"dagster/partition": "chutes", BACKFILL_ID_TAG: "b"}) == "manual"
+    # Our own schedule tag alone does not make a run scheduled: Dagster's does.
+    assert trigger_of({"dagster/partition": "chutes", "pricing/trigger": "schedule"}) == "manual"
+
+
+def test_run_that_died_without_a_failed_step_is_read_from_its_event_log_once(instance):
+    run = create_run_for_test(instance, job_name="price_sync_job", tags={"dagster/partition": "litellm"})
+    instance.report_run_failed(run, "run worker exited unexpectedly")  # what run monitoring does
+
+    state = collect_state(instance)
+    assert state.runs_total[("manual", "litellm", "failure")] == 1
+    assert sum(state.errors_total.values()) == 0  # no error class to count it under
+    assert state.event_log_reads == 1
+    tag = json.loads(instance.get_run_by_id(run.run_id).tags[RUN_OUTCOME_TAG])
+    assert tag == {"run_id": run.run_id, "status": "failure", "error_type": None}
+    # The next computation (any process) finds the recorded outcome.
+    again = collect_state(instance)
+    assert again.event_log_reads == 0
+    assert again.runs_total == state.runs_total
+
+
+def test_run_failing_on_the_database_before_any_step_counts_as_database(replay, instance, publisher):
+    from pricing_pipeline.definitions import build_definitions
+    from pricing_pipeline.defs.sync.resources import PricingDatabase, UpstreamApi
+
+    defs = build_definitions(
+        {
+            "pricing_db": PricingDatabase(url="postgresql+psycopg2://postgres@127.0.0.1:1/unreachable"),
+            "upstream": UpstreamApi(),
+            "metrics": publisher,
+        }
+    )
+    result = defs.resolve_job_def("price_sync_job").execute_in_process(
+        partition_key="chutes", instance=instance, raise_on_error=False
+    )
+    assert not result.success
+    state = collect_state(instance)
+    assert state.errors_total[("chutes", "database")] == 1
+    assert state.runs_total[("manual", "chutes", "failure")] == 1
+
+
+def test_reexecution_does_not_inherit_its_parents_outcome_or_usage(replay, sync, instance, publisher):
+    assert sync("chutes").success
+    replay.serve("/chutes", b'{"object": "list", "data": []}')  # the model-count check blocks
+    blocked = sync("chutes", tags={SCHEDULE_NAME_TAG: "price_sync_schedule"})
+    assert not blocked.success
+    parent = instance.get_run_by_id(blocked.run_id)
+    assert json.loads(parent.tags[RUN_OUTCOME_TAG])["status"] == "blocked"
+    assert RUN_USAGE_TAG in parent.tags
+
+    # Re-executed by hand with the parent's tags; its worker dies before any step.
+    child = create_run_for_test(
+        instance,
+        job_name="price_sync_job",
+        tags={**parent.tags, PARENT_RUN_ID_TAG: parent.run_id, ROOT_RUN_ID_TAG: parent.run_id},
+    )
+    instance.report_run_failed(child, "run worker exited unexpectedly")
+
+    runs = {r.run_id: r for r in collect.sync_runs(instance)}
+    assert (runs[parent.run_id].trigger, runs[parent.run_id].status) == ("scheduled", "blocked")
+    assert runs[parent.run_id].error_type == "check_blocked"
+    assert (runs[child.run_id].trigger, runs[child.run_id].status) == ("manual", "failure")
+    assert runs[child.run_id].error_type is None
+    assert runs[child.run_id].usage is None
+
+
+def test_publishing_is_off_without_a_pushgateway_url(replay, sqlite_url, instance, pushgateway, monkeypatch):
+    from pricing_pipeline.definitions import build_definitions
+    from pricing_pipeline.defs.sync.resources import PricingDatabase, UpstreamApi, default_resources
+
+    monkeypatch.delenv("PRICING_PUSHGATEWAY_URL", raising=False)
+    assert not default_resources()["metrics"].enabled
+    monkeypatch.setenv("PRICING_PUSHGATEWAY_URL", pushgateway.url)
+    # Set: passed as an EnvVar (it may carry credentials), resolved where it is used.
+    assert isinstance(default_resources()["metrics"].pushgateway_url, EnvVar)
+    monkeypatch.delenv("PRICING_PUSHGATEWAY_URL")
+
+    # Definitions built without a metrics resource get one that is off.
+    defs = build_definitions({"pricing_db": PricingDatabase(url=sqlite_url), "upstream": UpstreamApi()})
+    off = defs.resources["metrics"]
+    assert not off.enabled
+    result = defs.resolve_job_def("price_sync_job").execute_in_process(
+        partition_key="chutes", instance=instance, raise_on_error=False
+    )
+    assert result.success
+    assert not [key for key in instance.get_run_by_id(result.run_id).tags if key.startswith("pricing/")]
+    reason = heartbeat(instance, off)
+    assert isinstance(reason, SkipReason) and "off" in reason.skip_message
+    assert run_status_sensor_tick(instance, off, result.run_id) is None
+    assert pushgateway.values() == {}
+
+
+def test_cron_interval():
+    assert collect.cron_interval_hours("0 */6 * * *") == 6
+    assert collect.cron_interval_hours("*/15 * * * *") == 0.25
+    assert collect.cron_interval_hours("0 3 * * *", "Europe/Berlin") == pytest.approx(24, abs=0.05)
+    info = sync_schedule_info()
+    assert (info.name, info.default_running) == ("price_sync_schedule", True)
+
+
+def test_code_and_contract_agree():
+    from pricing_pipeline.defs.sync.jobs import SYNC_JOB_NAME
+
+    assert collect.SYNC_JOB_NAME == SYNC_JOB_NAME
+    text = METRICS_MD.read_text()
+
+    def listed(label: str) -> list[str]:
+        if label == "provider":
+            values = re.search(r"registry\.py`\):\s*`([^`]+)`", text).group(1)
+        else:
+            values = re.search(rf"^- `{label}`: `([^`]+)`", text, re.MULTILINE).group(1)
+        return [v.strip() for v in re.split(r"[|,]", values)]
+
+    assert listed("status") == list(collect.STATUSES)
+    assert listed("error_type") == list(ERROR_TYPES)
+    assert listed("kind") == list(collect.CHANGE_KINDS)
+    assert listed("provider") == list(PROVIDER_NAMES)
+
+    def buckets(name: str) -> tuple[float, ...]:
+        row = next(line for line in text.splitlines() if line.startswith(f"| `{name}`"))
+        return tuple(float(b) for b in re.search(r"Buckets: ([\d., ]+) s", row).group(1).split(","))
+
+    assert buckets("pricing_scheduled_sync_duration_seconds") == collect.SYNC_DURATION_BUCKETS
+    assert buckets("pricing_provider_request_duration_seconds") == collect.REQUEST_DURATION_BUCKETS
+    assert buckets("pricing_database_query_duration_seconds") == collect.DATABASE_DURATION_BUCKETS

@@ -42,7 +42,10 @@ def test_disagreements_on_the_real_recordings_warn_with_a_table(payloads, store,
     assert table.count("\n| ") == 50 and f"({len(expected.disagreements)} in all)" in table
     # Largest differences first: LiteLLM's W&B unit mistakes are not here (W&B has no API
     # partition and models.dev has no W&B entry for those ids), OpenRouter's are.
-    assert "| openrouter | `mancer/weaver` | input $/1M | 0.5 (openrouter `mancer/weaver`) | 5.625 (litellm `openrouter/mancer/weaver`) | +1025% |" in table
+    assert (
+        "| openrouter | `mancer/weaver` | input $/1M | 0.5 (openrouter `mancer/weaver`) "
+        "| 5.625 (litellm `openrouter/mancer/weaver`) | +1025% |"
+    ) in table
     assert "209 of 914 matched models disagree by more than 5%" in evaluation.description
     assert "| openrouter | litellm |" in metadata["sources_table"].value
 
@@ -72,7 +75,15 @@ def test_tolerance_is_configurable(monkeypatch, store, sync_defs, dagster_instan
     store.publish("openrouter", [PriceRecord("openrouter", "m", output_usd_per_mtok=Decimal("0.9"))])
     store.publish(
         "litellm",
-        [PriceRecord("litellm", "openrouter/m", output_usd_per_mtok=Decimal("0.92"), upstream_provider="openrouter", upstream_model_id="m")],
+        [
+            PriceRecord(
+                "litellm",
+                "openrouter/m",
+                output_usd_per_mtok=Decimal("0.92"),
+                upstream_provider="openrouter",
+                upstream_model_id="m",
+            )
+        ],
     )
     _, evaluation, metadata = run_cross_source(sync_defs, dagster_instance)
     assert not evaluation.passed and metadata["tolerance_percent"].value == 1.0

@@ -97,7 +97,10 @@ def test_ambiguous_normalization_and_version_suffixes_do_not_match():
 
 
 def test_variable_priced_models_are_not_compared():
-    records = [api("openrouter", "openrouter/auto", variable_pricing=True), catalog("modelsdev", "openrouter", "openrouter/auto", 1, 1)]
+    records = [
+        api("openrouter", "openrouter/auto", variable_pricing=True),
+        catalog("modelsdev", "openrouter", "openrouter/auto", 1, 1),
+    ]
     assert match_sources(records) == []
 
 

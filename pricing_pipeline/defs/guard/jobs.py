@@ -2,7 +2,15 @@
 
 import os
 
-from dagster import AssetSelection, DefaultScheduleStatus, RunRequest, ScheduleEvaluationContext, define_asset_job, in_process_executor, schedule
+from dagster import (
+    AssetSelection,
+    DefaultScheduleStatus,
+    RunRequest,
+    ScheduleEvaluationContext,
+    define_asset_job,
+    in_process_executor,
+    schedule,
+)
 
 from pricing_pipeline.defs.guard.assets import cross_source_prices
 

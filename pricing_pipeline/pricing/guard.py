@@ -291,6 +291,9 @@ class RuleSpec:
     rule: Rule
     description: str
     thresholds: tuple[str, ...]  # GuardThresholds fields the rule uses
+    # True: judges a move against the published price. False: judges a price on its own
+    # (plausibility), which for reference catalogs only warns (see ProviderAdapter).
+    judges_changes: bool = False
 
 
 RULES: dict[str, RuleSpec] = {
@@ -301,12 +304,14 @@ RULES: dict[str, RuleSpec] = {
             price_jumps,
             "A price component moved by more than the jump ratio (up or down) against the published price.",
             ("max_jump_ratio",),
+            judges_changes=True,
         ),
         RuleSpec(
             "zero_transition",
             zero_transitions,
             "A paid price became zero, or a free (zero) price became paid. Unknown is not zero.",
             (),
+            judges_changes=True,
         ),
         RuleSpec(
             "price_bounds",

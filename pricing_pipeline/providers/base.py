@@ -25,6 +25,10 @@ class ProviderAdapter:
     default_url: ClassVar[str]
     api_key_env: ClassVar[str | None] = None
     api_key_required: ClassVar[bool] = False
+    # A catalog of other providers' prices (models.dev, LiteLLM): reference data we compare
+    # against, not prices we resell. Its implausible entries are upstream errors to report,
+    # so the static price-guard rules warn on them instead of blocking the whole catalog.
+    reference_catalog: ClassVar[bool] = False
 
     @property
     def url_env(self) -> str:

@@ -61,6 +61,7 @@ TIER_KEY = re.compile(rf"^({'|'.join(TIER_FIELDS)})_above_(\d+)k_tokens$")
 class LiteLLM(ProviderAdapter):
     name = "litellm"
     default_url = "https://raw.githubusercontent.com/BerriAI/litellm/main/model_prices_and_context_window.json"
+    reference_catalog = True
 
     def entries(self, payload: Any) -> Iterator[tuple[str, Any]]:
         if not isinstance(payload, dict):

@@ -43,6 +43,7 @@ LEGACY_200K_TIER = 200_000
 class ModelsDev(ProviderAdapter):
     name = "modelsdev"
     default_url = "https://models.dev/api.json"
+    reference_catalog = True
 
     def entries(self, payload: Any) -> Iterator[tuple[str, Any]]:
         if not isinstance(payload, dict):

@@ -27,6 +27,7 @@ from pricing_pipeline.defs.sync.partitions import provider_partitions
 from pricing_pipeline.defs.sync.resources import PricingDatabase
 from pricing_pipeline.pricing.guard import RULES, GuardOverride, GuardThresholds, Offenders
 from pricing_pipeline.pricing.records import PriceRecord
+from pricing_pipeline.providers.registry import get_adapter
 
 # Partitioned asset checks are "preview" in Dagster 1.13 (see defs/sync/checks.py).
 warnings.filterwarnings("ignore", message="Specifying a partitions_def on an AssetCheckSpec")
@@ -70,6 +71,7 @@ def price_guard(
     published = pricing_db.store.published_records(provider)
     override = price_guard_override.decision()
     selected = {key.name for key in context.selected_asset_check_keys}
+    reference_catalog = get_adapter(provider).reference_catalog
     for name, spec in RULES.items():
         if check_name(name) not in selected:
             continue
@@ -80,11 +82,21 @@ def price_guard(
             override,
             checked=len(normalized_prices),
             thresholds={t: str(getattr(thresholds, t)) for t in spec.thresholds},
+            severity=(
+                AssetCheckSeverity.WARN
+                if reference_catalog and not spec.judges_changes
+                else AssetCheckSeverity.ERROR
+            ),
         )
 
 
 def guard_result(
-    rule: str, offenders: Offenders, override: GuardOverride, checked: int, thresholds: dict[str, str]
+    rule: str,
+    offenders: Offenders,
+    override: GuardOverride,
+    checked: int,
+    thresholds: dict[str, str],
+    severity: AssetCheckSeverity = AssetCheckSeverity.ERROR,
 ) -> AssetCheckResult:
     problem = override.problem()
     accepted = {m for m in offenders if override.accepts(m)}
@@ -92,6 +104,11 @@ def guard_result(
     passed = not blocking and problem is None
     if problem:
         description = f"Override rejected: {problem}. Nothing is published."
+    elif blocking and severity == AssetCheckSeverity.WARN:
+        description = (
+            f"{len(blocking)} implausible price(s) in this reference catalog ({rule}); published with this "
+            "warning: they are upstream catalog errors, not prices we resell."
+        )
     elif blocking:
         description = (
             f"{len(blocking)} model(s) blocked by {rule}; nothing is published. If the prices are right, "
@@ -118,7 +135,7 @@ def guard_result(
         check_name=check_name(rule),
         asset_key=normalized_prices.key,
         passed=passed,
-        severity=AssetCheckSeverity.ERROR,
+        severity=severity,
         description=description,
         metadata=metadata,
     )

@@ -1,0 +1,217 @@
+"""Cost of one metrics computation + push on a realistic run history.
+
+Seeds a persistent Dagster instance with N synthetic finished runs of price_sync_job (the
+events a real run leaves: run start/end, raw_price_snapshot and published_prices
+materializations with their metadata, failed-attempt observations, the hooks' run tags), then
+measures, cold (as a run worker's hook or a restarted code server computes it):
+
+- collect_state: every query and the derivation,
+- rendering the exposition,
+- the push to a real Pushgateway (when prometheus-pushgateway is installed).
+
+    .venv/bin/python benchmarks/metrics_collect.py [--runs 2000] [--postgres postgresql+psycopg2://postgres@127.0.0.1:5432/postgres]
+
+With --postgres the instance's run and event storage is PostgreSQL (a temporary database),
+as in production; otherwise SQLite under a temp DAGSTER_HOME.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import random
+import shutil
+import socket
+import statistics
+import subprocess
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+from dagster import AssetMaterialization, AssetObservation, DagsterEventType, DagsterInstance
+from dagster._core.events import AssetObservationData, DagsterEvent, StepMaterializationData
+from dagster._core.events.log import EventLogEntry
+from dagster._core.storage.dagster_run import DagsterRun, DagsterRunStatus
+from dagster._core.storage.tags import SCHEDULE_NAME_TAG
+from prometheus_client import push_to_gateway
+from prometheus_client.exposition import generate_latest
+
+from pricing_pipeline.defs.metrics.collect import (
+    RUN_OUTCOME_TAG,
+    RUN_USAGE_TAG,
+    RunOutcome,
+    RunUsage,
+    collect_state,
+    encode_outcome,
+    encode_usage,
+    state_registry,
+)
+from pricing_pipeline.defs.metrics.publisher import sync_schedule_info
+from pricing_pipeline.defs.sync.assets import published_prices, raw_price_snapshot
+from pricing_pipeline.providers.registry import PROVIDER_NAMES
+
+JOB = "price_sync_job"
+
+
+def entry(run_id: str, ts: float, event: DagsterEvent, step_key: str | None = None) -> EventLogEntry:
+    return EventLogEntry(
+        error_info=None,
+        level=logging.DEBUG,
+        user_message="",
+        run_id=run_id,
+        timestamp=ts,
+        step_key=step_key,
+        job_name=JOB,
+        dagster_event=event,
+    )
+
+
+def seed(instance: DagsterInstance, runs: int) -> None:
+    rng = random.Random(4)
+    start = time.time() - runs * 700
+    for i in range(runs):
+        provider = PROVIDER_NAMES[i % len(PROVIDER_NAMES)]
+        run_id = str(uuid.uuid4())
+        scheduled = i % 5 != 0
+        roll = rng.random()
+        outcome = "success" if roll < 0.85 else "failure" if roll < 0.95 else "blocked"
+        tags = {"dagster/partition": provider, "pricing/trigger": "schedule" if scheduled else "cli"}
+        if scheduled:
+            tags[SCHEDULE_NAME_TAG] = "price_sync_schedule"
+        tags[RUN_USAGE_TAG] = encode_usage(run_id, RunUsage(rng.uniform(2, 40), rng.randint(100, 900) * 2**20))
+        if outcome != "success":
+            error = "check_blocked" if outcome == "blocked" else rng.choice(["timeout", "http_5xx", "database"])
+            tags[RUN_OUTCOME_TAG] = encode_outcome(run_id, RunOutcome(outcome, error))
+        instance.add_run(DagsterRun(job_name=JOB, run_id=run_id, tags=tags, status=DagsterRunStatus.NOT_STARTED))
+        t0 = start + i * 700
+        duration = rng.uniform(20, 120)
+        instance.handle_new_event(entry(run_id, t0, DagsterEvent(DagsterEventType.RUN_START.value, JOB)))
+        if outcome == "failure":
+            for attempt in (1, 2):
+                observation = AssetObservation(
+                    raw_price_snapshot.key, partition=provider, metadata={"error_type": "timeout", "stage": "fetch", "attempt": attempt}
+                )
+                instance.handle_new_event(
+                    entry(run_id, t0 + attempt, DagsterEvent(DagsterEventType.ASSET_OBSERVATION.value, JOB, event_specific_data=AssetObservationData(observation)), "raw_price_snapshot")
+                )
+        else:
+            raw = AssetMaterialization(raw_price_snapshot.key, partition=provider, metadata={"request_seconds": rng.uniform(0.2, 8), "size_bytes": 10**6})
+            instance.handle_new_event(
+                entry(run_id, t0 + 5, DagsterEvent(DagsterEventType.ASSET_MATERIALIZATION.value, JOB, event_specific_data=StepMaterializationData(raw)), "raw_price_snapshot")
+            )
+        if outcome == "success":
+            published = AssetMaterialization(
+                published_prices.key,
+                partition=provider,
+                metadata={"models": rng.randint(50, 5000), "added": 3, "changed": 7, "removed": 1, "publish_seconds": rng.uniform(0.01, 3)},
+            )
+            instance.handle_new_event(
+                entry(run_id, t0 + duration - 1, DagsterEvent(DagsterEventType.ASSET_MATERIALIZATION.value, JOB, event_specific_data=StepMaterializationData(published)), "published_prices")
+            )
+        end_event = DagsterEventType.RUN_SUCCESS if outcome == "success" else DagsterEventType.RUN_FAILURE
+        instance.handle_new_event(entry(run_id, t0 + duration, DagsterEvent(end_event.value, JOB)))
+
+
+def median_time(fn, repeats: int) -> tuple[float, object]:
+    samples, result = [], None
+    for _ in range(repeats):
+        started = time.perf_counter()
+        result = fn()
+        samples.append(time.perf_counter() - started)
+    return statistics.median(samples), result
+
+
+def start_pushgateway(tmp: Path):
+    binary = shutil.which("prometheus-pushgateway")
+    if not binary:
+        return None, None
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    process = subprocess.Popen(
+        [binary, f"--web.listen-address=127.0.0.1:{port}", "--persistence.file="],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    time.sleep(0.5)
+    return process, f"http://127.0.0.1:{port}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--runs", type=int, default=2000)
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--postgres", help="admin URL; the instance storage goes to a temporary database")
+    parser.add_argument("--keep", metavar="DIR", help="SQLite only: keep the seeded DAGSTER_HOME in DIR and reuse it")
+    parser.add_argument("--profile", action="store_true", help="print where collect_state spends its time")
+    args = parser.parse_args()
+
+    reuse = bool(args.keep and (Path(args.keep) / "dagster.yaml").exists())
+    tmp = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="metrics-bench-"))
+    tmp.mkdir(parents=True, exist_ok=True)
+    db_name = None
+    admin = None
+    try:
+        config = ""
+        if args.postgres:
+            import sqlalchemy as sa
+
+            admin = sa.create_engine(args.postgres, isolation_level="AUTOCOMMIT")
+            db_name = f"dagster_bench_{uuid.uuid4().hex[:8]}"
+            with admin.connect() as conn:
+                conn.execute(sa.text(f'CREATE DATABASE "{db_name}"'))
+            url = args.postgres.rsplit("/", 1)[0] + f"/{db_name}"
+            config = f"storage:\n  postgres:\n    postgres_url: {url}\n"
+        if not reuse:
+            (tmp / "dagster.yaml").write_text(config + "telemetry:\n  enabled: false\n")
+        os.environ["DAGSTER_HOME"] = str(tmp)
+        with DagsterInstance.get() as instance:
+            if not reuse:
+                started = time.perf_counter()
+                seed(instance, args.runs)
+                print(f"storage: {'PostgreSQL' if args.postgres else 'SQLite'}; seeded {args.runs} runs in {time.perf_counter() - started:.1f}s")
+            schedule = sync_schedule_info()
+            if args.profile:
+                import cProfile
+                import pstats
+
+                profiler = cProfile.Profile()
+                profiler.runcall(collect_state, instance, schedule=schedule, write_back=False)
+                pstats.Stats(profiler).sort_stats("cumulative").print_stats(25)
+
+            seconds, state = median_time(lambda: collect_state(instance, schedule=schedule, write_back=False), args.repeats)
+            print(
+                f"collect_state: {seconds * 1000:.0f} ms (median of {args.repeats}); "
+                f"{state.runs_read} runs, {state.events_read} asset events read"
+            )
+            seconds, text = median_time(lambda: generate_latest(state_registry(state, heartbeat_timestamp=time.time())), args.repeats)
+            series = sum(1 for line in text.decode().splitlines() if line and not line.startswith("#"))
+            print(f"render: {seconds * 1000:.1f} ms; {series} series, {len(text) / 1024:.0f} KiB")
+            process, gateway = start_pushgateway(tmp)
+            if gateway:
+                try:
+                    registry = state_registry(state, heartbeat_timestamp=time.time())
+                    seconds, _ = median_time(lambda: push_to_gateway(gateway, job="bench", registry=registry, timeout=5), args.repeats)
+                    print(f"push (PUT to a local Pushgateway): {seconds * 1000:.1f} ms")
+                finally:
+                    process.terminate()
+                    process.wait()
+            by_trigger = {}
+            for (trigger, _, status), n in state.runs_total.items():
+                by_trigger[(trigger, status)] = by_trigger.get((trigger, status), 0) + n
+            print("runs by trigger/status:", dict(sorted(by_trigger.items())))
+    finally:
+        if not args.keep:
+            shutil.rmtree(tmp, ignore_errors=True)
+        if db_name and admin is not None:
+            import sqlalchemy as sa
+
+            with admin.connect() as conn:
+                conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)'))
+            admin.dispose()
+
+
+if __name__ == "__main__":
+    main()

@@ -89,3 +89,20 @@ def test_negative_price_blocks_the_publish(replay, upstream, run_sync, store):
     assert set(failed) == {"normalized_prices_finite_non_negative"}
     assert priced[0]["id"] in failed["normalized_prices_finite_non_negative"].metadata["offenders"].value
     assert store.published_records("deepinfra")[priced[0]["id"]].input_usd_per_mtok > 0
+
+
+def test_a_real_mass_removal_is_published_only_with_accept_all_and_a_reason(replay, upstream, run_sync, store):
+    assert run_sync("openrouter").success
+    payload = json.loads(REPLAY_FILES["openrouter"].read_bytes())
+    payload["data"] = payload["data"][:100]
+    upstream.serve("/openrouter", json.dumps(payload))
+    override = {"accept_all": True, "reason": "OpenRouter retired 236 models on 2026-11-26", "accepted_by": "ops"}
+    no_reason = run_sync("openrouter", run_config={"resources": {"price_guard_override": {"config": {"accept_all": True}}}})
+    assert not no_reason.success and len(store.published_records("openrouter")) == 336
+    accepted = run_sync("openrouter", run_config={"resources": {"price_guard_override": {"config": override}}})
+    assert accepted.success
+    assert len(store.published_records("openrouter")) == 100
+    removals = [c for c in store.changes("openrouter") if c["kind"] == "removed"]
+    assert len(removals) == 236
+    assert {(c["accepted_by"], c["accept_reason"], c["run_id"]) for c in removals} == {
+        ("ops", override["reason"], accepted.run_id)}

@@ -19,6 +19,7 @@ from dagster import (
     multi_asset_check,
 )
 
+from pricing_pipeline.defs.guard.resources import GUARD_RESOURCE_DEFS, PriceGuardOverride
 from pricing_pipeline.defs.sync.assets import normalized_prices, published_prices
 from pricing_pipeline.defs.sync.partitions import provider_partitions
 from pricing_pipeline.defs.sync.resources import PricingDatabase
@@ -117,20 +118,33 @@ def normalized_prices_finite_non_negative(
     partitions_def=provider_partitions,
     blocking=True,
     description="The snapshot has at least half as many models as are published: a partial response "
-    "must not look like mass removal.",
+    "must not look like mass removal. A real mass removal is accepted with the price guard "
+    "override's accept_all (and its mandatory reason).",
+    resource_defs=GUARD_RESOURCE_DEFS,
 )
 def normalized_prices_model_count(
-    context: AssetCheckExecutionContext, normalized_prices: list[PriceRecord], pricing_db: PricingDatabase
+    context: AssetCheckExecutionContext,
+    normalized_prices: list[PriceRecord],
+    pricing_db: PricingDatabase,
+    price_guard_override: PriceGuardOverride,
 ) -> AssetCheckResult:
     published = len(pricing_db.store.published_records(context.partition_key))
     fetched = len(normalized_prices)
     minimum = int(published * MIN_MODEL_COUNT_RATIO)
-    passed = fetched >= minimum and not (published and fetched == 0)
+    enough = fetched >= minimum and not (published and fetched == 0)
+    override = price_guard_override.decision()
+    accepted = not enough and override.accept_all and override.problem() is None
+    if enough:
+        description = None
+    elif accepted:
+        description = f"{fetched} models fetched, {published} published: accepted by {override.accepted_by}: {override.reason}"
+    else:
+        description = f"{fetched} models fetched, {published} published (minimum {minimum})"
     return AssetCheckResult(
-        passed=passed,
+        passed=enough or accepted,
         severity=AssetCheckSeverity.ERROR,
-        description=None if passed else f"{fetched} models fetched, {published} published (minimum {minimum})",
-        metadata={"models_fetched": fetched, "models_published": published, "minimum": minimum},
+        description=description,
+        metadata={"models_fetched": fetched, "models_published": published, "minimum": minimum, "accepted": accepted},
     )
 
 

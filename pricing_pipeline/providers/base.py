@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from typing import Any, ClassVar
 
 from pricing_pipeline.pricing.records import PriceRecord
-from pricing_pipeline.pricing.units import PriceValueError
+from pricing_pipeline.pricing.units import PriceValueError, per_mtok
 from pricing_pipeline.providers import _http
 from pricing_pipeline.providers.errors import InvalidResponse, UpstreamError
 
@@ -55,8 +55,9 @@ class ProviderAdapter:
     # --- parse + normalize -------------------------------------------------------------
 
     def entries(self, payload: Any) -> Iterable[tuple[str, Any]]:
-        """(model_id, upstream entry) pairs in the payload; raise InvalidResponse on bad shape."""
-        raise NotImplementedError
+        """(model_id, upstream entry) pairs in the payload; raise InvalidResponse on bad shape.
+        The default is the OpenAI-style ``{"data": [{"id": ...}, ...]}`` list."""
+        return ((self.model_id_of(item), item) for item in self.data_list(payload))
 
     def normalize(self, model_id: str, entry: Any) -> PriceRecord | None:
         """One entry as a PriceRecord, or None for entries that are not priced models."""
@@ -96,6 +97,23 @@ class ProviderAdapter:
         if not isinstance(item, dict) or not isinstance(item.get(key), str) or not item[key]:
             raise InvalidResponse(self.name, f"model entry without a string {key!r}: {str(item)[:80]}")
         return item[key]
+
+
+def pricing_object(container: dict, key: str = "pricing") -> dict | None:
+    """The entry's pricing object, or None when the upstream gives none (price unknown)."""
+    pricing = container.get(key)
+    if pricing is not None and not isinstance(pricing, dict):
+        raise TypeError(f"{key} is {type(pricing).__name__}, expected an object")
+    return pricing
+
+
+def numbers_per_mtok(pricing: dict, components: dict[str, str]) -> dict[str, Any]:
+    """``{record field: upstream key}`` of JSON numbers already in USD per 1M tokens."""
+    prices = {}
+    for field, key in components.items():
+        value = expect_number(pricing.get(key), key)
+        prices[field] = None if value is None else per_mtok(value)
+    return prices
 
 
 def expect_number(value: Any, field: str) -> Any:

@@ -16,8 +16,7 @@ from __future__ import annotations
 from typing import Any
 
 from pricing_pipeline.pricing.records import PriceRecord
-from pricing_pipeline.pricing.units import per_mtok
-from pricing_pipeline.providers.base import ProviderAdapter, expect_number
+from pricing_pipeline.providers.base import ProviderAdapter, numbers_per_mtok, pricing_object
 
 TOKEN_COMPONENTS = {
     "input_usd_per_mtok": "prompt",
@@ -31,19 +30,11 @@ class Chutes(ProviderAdapter):
     default_url = "https://llm.chutes.ai/v1/models"
     api_key_env = "CHUTES_API_KEY"  # optional: the model list is public
 
-    def entries(self, payload: Any):
-        return ((self.model_id_of(item), item) for item in self.data_list(payload))
-
     def normalize(self, model_id: str, entry: Any) -> PriceRecord | None:
-        pricing = entry.get("pricing")
+        pricing = pricing_object(entry)
         if pricing is None:
             return PriceRecord(self.name, model_id, raw=None)
-        if not isinstance(pricing, dict):
-            raise TypeError(f"pricing is {type(pricing).__name__}, expected an object")
-        prices = {}
-        for field, key in TOKEN_COMPONENTS.items():
-            value = expect_number(pricing.get(key), key)
-            prices[field] = None if value is None else per_mtok(value)
+        prices = numbers_per_mtok(pricing, TOKEN_COMPONENTS)
         return PriceRecord(self.name, model_id, **prices, raw=pricing)
 
 

@@ -24,7 +24,7 @@ from typing import Any
 
 from pricing_pipeline.pricing.records import PriceRecord
 from pricing_pipeline.pricing.units import scaled
-from pricing_pipeline.providers.base import ProviderAdapter, expect_number
+from pricing_pipeline.providers.base import ProviderAdapter, expect_number, pricing_object
 
 UNIT_USD = Decimal("0.0001")  # Novita's price unit, per 1M tokens
 
@@ -35,13 +35,8 @@ class Novita(ProviderAdapter):
     api_key_env = "NOVITA_API_KEY"
     api_key_required = True
 
-    def entries(self, payload: Any):
-        return ((self.model_id_of(item), item) for item in self.data_list(payload))
-
     def normalize(self, model_id: str, entry: Any) -> PriceRecord | None:
-        pricing = entry.get("pricing")
-        if pricing is not None and not isinstance(pricing, dict):
-            raise TypeError(f"pricing is {type(pricing).__name__}, expected an object")
+        pricing = pricing_object(entry)
         raw = {
             key: entry[key]
             for key in ("input_token_price_per_m", "output_token_price_per_m", "pricing", "is_tiered_billing")

@@ -28,9 +28,6 @@ class OpenRouter(ProviderAdapter):
     default_url = "https://openrouter.ai/api/v1/models"
     api_key_env = "OPENROUTER_API_KEY"  # optional: the model list is public
 
-    def entries(self, payload: Any):
-        return ((self.model_id_of(item), item) for item in self.data_list(payload))
-
     def normalize(self, model_id: str, entry: Any) -> PriceRecord | None:
         pricing = entry.get("pricing")
         if not isinstance(pricing, dict):

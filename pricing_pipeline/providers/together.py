@@ -22,8 +22,7 @@ from __future__ import annotations
 from typing import Any
 
 from pricing_pipeline.pricing.records import PriceRecord
-from pricing_pipeline.pricing.units import per_mtok
-from pricing_pipeline.providers.base import ProviderAdapter, expect_number
+from pricing_pipeline.providers.base import ProviderAdapter, expect_number, numbers_per_mtok, pricing_object
 from pricing_pipeline.providers.errors import InvalidResponse
 
 TOKEN_COMPONENTS = {"input_usd_per_mtok": "input", "output_usd_per_mtok": "output"}
@@ -45,15 +44,10 @@ class Together(ProviderAdapter):
         return ((self.model_id_of(item), item) for item in items)
 
     def normalize(self, model_id: str, entry: Any) -> PriceRecord | None:
-        pricing = entry.get("pricing")
+        pricing = pricing_object(entry)
         if pricing is None:
             return PriceRecord(self.name, model_id, raw=None)
-        if not isinstance(pricing, dict):
-            raise TypeError(f"pricing is {type(pricing).__name__}, expected an object")
-        prices = {}
-        for field, key in TOKEN_COMPONENTS.items():
-            value = expect_number(pricing.get(key), key)
-            prices[field] = None if value is None else per_mtok(value)
+        prices = numbers_per_mtok(pricing, TOKEN_COMPONENTS)
         hourly = expect_number(pricing.get("hourly"), "hourly")
         if hourly and not any(prices.values()):  # dedicated-only: no per-token price
             prices = dict.fromkeys(prices)

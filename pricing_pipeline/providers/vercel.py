@@ -28,7 +28,7 @@ from typing import Any
 
 from pricing_pipeline.pricing.records import PriceRecord, PriceTier
 from pricing_pipeline.pricing.units import PriceValueError, per_token_to_per_mtok, per_unit
-from pricing_pipeline.providers.base import ProviderAdapter, expect_numeric_string
+from pricing_pipeline.providers.base import ProviderAdapter, expect_numeric_string, pricing_object
 
 # record field -> (base key, brackets key)
 TOKEN_COMPONENTS = {
@@ -44,15 +44,10 @@ class Vercel(ProviderAdapter):
     default_url = "https://ai-gateway.vercel.sh/v1/models"
     api_key_env = "AI_GATEWAY_API_KEY"  # optional: the model list is public
 
-    def entries(self, payload: Any):
-        return ((self.model_id_of(item), item) for item in self.data_list(payload))
-
     def normalize(self, model_id: str, entry: Any) -> PriceRecord | None:
-        pricing = entry.get("pricing")
+        pricing = pricing_object(entry)
         if pricing is None:
             return PriceRecord(self.name, model_id, raw=None)
-        if not isinstance(pricing, dict):
-            raise TypeError(f"pricing is {type(pricing).__name__}, expected an object")
         brackets = {field: _brackets(pricing, key) for field, (_, key) in TOKEN_COMPONENTS.items()}
         prices: dict[str, Any] = {}
         for field, (base_key, _) in TOKEN_COMPONENTS.items():

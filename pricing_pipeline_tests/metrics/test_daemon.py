@@ -6,14 +6,18 @@ from __future__ import annotations
 
 import logging
 import sys
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from dagster._core.definitions.run_request import InstigatorType
 from dagster._core.remote_origin import InProcessCodeLocationOrigin
 from dagster._core.scheduler.instigation import TickStatus
-from dagster._core.test_utils import create_test_daemon_workspace_context, freeze_time, instance_for_test
+from dagster._core.test_utils import (
+    create_test_daemon_workspace_context,
+    freeze_time,
+    instance_for_test,
+)
 from dagster._core.types.loadable_target_origin import LoadableTargetOrigin
 from dagster._core.workspace.load_target import InProcessWorkspaceLoadTarget
 from dagster._daemon.sensor import execute_sensor_iteration
@@ -71,7 +75,7 @@ def test_scheduled_runs_and_daemon_sensors(workspace, daemon_instance, pushgatew
         replay.serve(f"/{provider}", b'{"error": "not found"}', status=404)
     for provider in BROKEN:
         replay.serve(f"/{provider}", b'{"error": "boom"}', status=500)
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     tick = (now + timedelta(hours=6)).replace(hour=(now.hour // 6 + 1) * 6 % 24, minute=0, second=0, microsecond=0)
     if tick <= now:
         tick += timedelta(days=1)

@@ -20,7 +20,12 @@ from dagster._core.storage.tags import (
 from dagster._core.test_utils import create_run_for_test
 
 from pricing_pipeline.defs.metrics import collect
-from pricing_pipeline.defs.metrics.collect import RUN_OUTCOME_TAG, RUN_USAGE_TAG, collect_state, trigger_of
+from pricing_pipeline.defs.metrics.collect import (
+    RUN_OUTCOME_TAG,
+    RUN_USAGE_TAG,
+    collect_state,
+    trigger_of,
+)
 from pricing_pipeline.defs.metrics.publisher import sync_schedule_info
 from pricing_pipeline.providers.errors import ERROR_TYPES
 from pricing_pipeline.providers.registry import PROVIDER_NAMES
@@ -104,7 +109,11 @@ def test_reexecution_does_not_inherit_its_parents_outcome_or_usage(replay, sync,
 
 def test_publishing_is_off_without_a_pushgateway_url(replay, sqlite_url, instance, pushgateway, monkeypatch):
     from pricing_pipeline.definitions import build_definitions
-    from pricing_pipeline.defs.sync.resources import PricingDatabase, UpstreamApi, default_resources
+    from pricing_pipeline.defs.sync.resources import (
+        PricingDatabase,
+        UpstreamApi,
+        default_resources,
+    )
 
     monkeypatch.delenv("PRICING_PUSHGATEWAY_URL", raising=False)
     assert not default_resources()["metrics"].enabled

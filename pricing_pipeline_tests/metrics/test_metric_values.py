@@ -8,7 +8,7 @@ import json
 import math
 import re
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -32,7 +32,7 @@ STATUSES = ("success", "failure", "blocked", "canceled")
 def scheduled_tags(provider: str) -> dict:
     """The tags the scheduler gives the run: the schedule's RunRequest for the provider plus
     what the daemon adds when it launches it."""
-    tick = datetime(2026, 11, 26, 12, 0, tzinfo=timezone.utc)
+    tick = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
     with build_schedule_context(scheduled_execution_time=tick) as context:
         requests = list(price_sync_schedule(context))
     assert sorted(r.partition_key for r in requests) == sorted(PROVIDER_NAMES)

@@ -22,7 +22,7 @@ import json
 import math
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from dagster import (
     AssetKey,
@@ -33,9 +33,17 @@ from dagster import (
     RunsFilter,
 )
 from dagster._core.scheduler.instigation import InstigatorStatus, InstigatorType
-from dagster._core.storage.tags import PARENT_RUN_ID_TAG, RETRY_NUMBER_TAG, SCHEDULE_NAME_TAG
+from dagster._core.storage.tags import (
+    PARENT_RUN_ID_TAG,
+    RETRY_NUMBER_TAG,
+    SCHEDULE_NAME_TAG,
+)
 from dagster._utils.schedules import cron_string_iterator
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+)
 from prometheus_client.registry import Collector, CollectorRegistry
 from prometheus_client.utils import floatToGoString
 
@@ -179,7 +187,7 @@ class OutcomeResolver:
         if self.write_back:
             try:
                 self.instance.add_run_tags(run_id, {RUN_OUTCOME_TAG: encode_outcome(run_id, outcome)})
-            except Exception:  # noqa: BLE001 - a cache; recomputed next time
+            except Exception:  # noqa: BLE001, S110 - a cache; recomputed next time
                 pass
         return outcome
 
@@ -373,7 +381,7 @@ def collect_state(
     write_back: bool = True,
     now: float | None = None,
 ) -> MetricsState:
-    now = datetime.now(timezone.utc).timestamp() if now is None else now
+    now = datetime.now(UTC).timestamp() if now is None else now
     resolver = OutcomeResolver(instance, write_back=write_back)
     runs = sync_runs(instance, resolver)
 
@@ -456,7 +464,7 @@ def collect_state(
 # --- the schedule ------------------------------------------------------------------------------
 
 # A fixed start, so the interval of an irregular cron does not wobble from push to push.
-_CRON_REFERENCE = datetime(2026, 1, 5, tzinfo=timezone.utc).timestamp()
+_CRON_REFERENCE = datetime(2026, 1, 5, tzinfo=UTC).timestamp()
 
 
 def cron_interval_hours(cron: str, execution_timezone: str = "UTC", samples: int = 24) -> float:

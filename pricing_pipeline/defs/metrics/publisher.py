@@ -34,7 +34,12 @@ from urllib.parse import urlsplit, urlunsplit
 from dagster import DagsterInstance
 from prometheus_client import push_to_gateway, pushadd_to_gateway
 
-from pricing_pipeline.defs.metrics.collect import MetricsState, ScheduleInfo, collect_state, state_registry
+from pricing_pipeline.defs.metrics.collect import (
+    MetricsState,
+    ScheduleInfo,
+    collect_state,
+    state_registry,
+)
 from pricing_pipeline.defs.sync.resources import MetricsPublisher
 
 logger = logging.getLogger(__name__)

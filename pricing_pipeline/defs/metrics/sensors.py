@@ -18,7 +18,10 @@ from dagster import (
 )
 
 from pricing_pipeline.defs.metrics.collect import SYNC_JOB_NAME
-from pricing_pipeline.defs.metrics.publisher import publish_for_finished_run, publish_metrics
+from pricing_pipeline.defs.metrics.publisher import (
+    publish_for_finished_run,
+    publish_metrics,
+)
 from pricing_pipeline.defs.sync.resources import MetricsPublisher
 
 HEARTBEAT_SECONDS = int(os.environ.get("PRICING_METRICS_HEARTBEAT_SECONDS", "60"))
@@ -43,9 +46,10 @@ def pricing_metrics_heartbeat(context: SensorEvaluationContext, metrics: Metrics
 
 
 def _on_run_finished(context: RunStatusSensorContext, metrics: MetricsPublisher) -> None:
+    """Returns nothing, so the sensor goes on with the other runs that finished in this tick."""
     run = context.dagster_run
     if not metrics.enabled or run.job_name != SYNC_JOB_NAME:
-        return None
+        return
     record = context.instance.get_run_record_by_id(run.run_id)
     publish_for_finished_run(
         context.instance,
@@ -54,18 +58,16 @@ def _on_run_finished(context: RunStatusSensorContext, metrics: MetricsPublisher)
         log=context.log,
         location_name=_location_name(context),
     )
-    # None: the sensor goes on with the other runs that finished in this tick.
-    return None
 
 
 # monitor_all_code_locations, not monitored_jobs=[price_sync_job]: with monitored_jobs a
 # run-status sensor only sees runs launched from its own code location, which excludes the
 # CLI's in-process runs (`pricing-pipeline sync`); _on_run_finished keeps only the sync job.
-_RUN_SENSOR_ARGS = dict(
-    monitor_all_code_locations=True,
-    minimum_interval_seconds=RUN_STATUS_SENSOR_SECONDS,
-    default_status=DefaultSensorStatus.RUNNING,
-)
+_RUN_SENSOR_ARGS = {
+    "monitor_all_code_locations": True,
+    "minimum_interval_seconds": RUN_STATUS_SENSOR_SECONDS,
+    "default_status": DefaultSensorStatus.RUNNING,
+}
 
 
 @run_status_sensor(

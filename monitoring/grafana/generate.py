@@ -234,7 +234,7 @@ def scheduler_health() -> db.Dashboard:
     ), 4, 4))
     dash.with_panel(lay.place(single(
         "Sync interval", "Interval of the sync schedule, from its cron expression.",
-        query("max(pricing_sync_interval_hours)", instant=True), "h", [(None, "blue")],
+        query("max(pricing_sync_interval_seconds)", instant=True), "s", [(None, "blue")],
     ), 4, 4))
     dash.with_panel(lay.place(single(
         "Publisher heartbeat age", "Time since the metrics publisher's last push (about every minute). "

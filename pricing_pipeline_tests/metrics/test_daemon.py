@@ -84,7 +84,7 @@ def test_scheduled_runs_and_daemon_sensors(workspace, daemon_instance, pushgatew
     sensor_iteration(workspace, now)
     assert pushgateway.value(HEARTBEAT_METRIC) is not None
     assert pushgateway.value("pricing_scheduler_enabled") == 1
-    assert pushgateway.value("pricing_sync_interval_hours") == 6
+    assert pushgateway.value("pricing_sync_interval_seconds") == 6 * 3600
     assert pushgateway.value("pricing_scheduled_sync_runs_total", provider="chutes", status="success") == 0
 
     # The scheduler reaches the next 6-hourly tick: one run per provider, launched by Dagster.

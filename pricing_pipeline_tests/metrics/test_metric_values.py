@@ -215,7 +215,7 @@ def test_every_metric_after_scheduled_manual_successful_failed_blocked_and_cance
     assert pushgateway.value("pricing_sync_cpu_seconds", provider="vercel") is None  # canceled before it ran
 
     # --- schedule and publisher ---
-    assert pushgateway.value("pricing_sync_interval_hours") == 6
+    assert pushgateway.value("pricing_sync_interval_seconds") == 6 * 3600
     assert pushgateway.value("pricing_scheduler_enabled") == 1  # default_status RUNNING, never stopped
     assert before <= pushgateway.value("pricing_metrics_publisher_heartbeat_timestamp") <= after
 

@@ -566,9 +566,9 @@ def state_families(state: MetricsState, heartbeat_timestamp: float | None) -> li
     if state.interval_hours is not None:
         families.append(
             GaugeMetricFamily(
-                "pricing_sync_interval_hours",
+                "pricing_sync_interval_seconds",
                 "Interval of the sync schedule, from its cron expression.",
-                value=state.interval_hours,
+                value=state.interval_hours * 3600,
             )
         )
     if state.scheduler_enabled is not None:

@@ -8,6 +8,7 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
@@ -104,6 +105,15 @@ def _read_capped(provider: str, response: httpx.Response, max_bytes: int) -> byt
             raise InvalidResponse(provider, f"response exceeds the {max_bytes}-byte cap")
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+def public_url(url: str) -> str:
+    """The URL without credentials or query string, safe for metadata and logs."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if parts.port:
+        host = f"{host}:{parts.port}"
+    return urlunsplit((parts.scheme, host, parts.path, "", ""))
 
 
 def parse_retry_after(value: str | None) -> float | None:

@@ -29,7 +29,6 @@ import threading
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
-from urllib.parse import urlsplit, urlunsplit
 
 from dagster import DagsterInstance
 from prometheus_client import push_to_gateway, pushadd_to_gateway
@@ -41,6 +40,7 @@ from pricing_pipeline.defs.metrics.collect import (
     state_registry,
 )
 from pricing_pipeline.defs.sync.resources import MetricsPublisher
+from pricing_pipeline.providers._http import public_url
 
 logger = logging.getLogger(__name__)
 
@@ -91,15 +91,6 @@ def sync_schedule_info() -> ScheduleInfo:
         timezone=price_sync_schedule.execution_timezone or "UTC",
         default_running=price_sync_schedule.default_status == DefaultScheduleStatus.RUNNING,
     )
-
-
-def public_url(url: str) -> str:
-    """The URL without credentials or query string, safe for logs."""
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    if parts.port:
-        host = f"{host}:{parts.port}"
-    return urlunsplit((parts.scheme, host, parts.path, "", ""))
 
 
 @contextmanager

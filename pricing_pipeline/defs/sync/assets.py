@@ -6,7 +6,6 @@ import os
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 from dagster import (
     AssetExecutionContext,
@@ -27,6 +26,7 @@ from pricing_pipeline.defs.sync.partitions import provider_partitions
 from pricing_pipeline.defs.sync.resources import PricingDatabase, UpstreamApi
 from pricing_pipeline.pricing.diff import SnapshotDiff
 from pricing_pipeline.pricing.records import PriceRecord
+from pricing_pipeline.providers._http import public_url
 from pricing_pipeline.providers.errors import UpstreamError
 from pricing_pipeline.providers.registry import get_adapter
 
@@ -222,11 +222,3 @@ def _fmt(record: PriceRecord | None, name: str) -> str:
     value = getattr(record, name)
     return "unknown" if value is None else format(value, "f")
 
-
-def public_url(url: str) -> str:
-    """The URL without credentials or query string, safe for metadata and logs."""
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    if parts.port:
-        host = f"{host}:{parts.port}"
-    return urlunsplit((parts.scheme, host, parts.path, "", ""))

@@ -1,6 +1,7 @@
 """Close the sync log row of a failed run, whatever step failed."""
 
 from dagster import Failure, HookContext, failure_hook
+from sqlalchemy.exc import SQLAlchemyError
 
 # Not re-exported by dagster; it is what a failed blocking check raises in its step.
 from dagster._core.errors import DagsterAssetCheckFailedError
@@ -17,6 +18,8 @@ def classify_failure(error: BaseException | None) -> tuple[str, str, str]:
             return "blocked", "check_blocked", f"blocked by a price check: {cause}"
         if isinstance(cause, UpstreamError):
             return "failure", cause.error_type, str(cause)
+        if isinstance(cause, SQLAlchemyError):
+            return "failure", "database", f"pricing database error ({type(cause).__name__})"
         if isinstance(cause, Failure) and "error_type" in cause.metadata:
             return "failure", cause.metadata["error_type"].value, cause.description or str(cause)
     return "failure", "invalid_response", f"{type(error).__name__}: {error}"

@@ -10,7 +10,8 @@ from pricing_pipeline.defs.metrics.sensors import METRICS_SENSORS
 from pricing_pipeline.defs.sync import checks
 from pricing_pipeline.defs.sync.assets import normalized_prices, published_prices, raw_price_snapshot
 from pricing_pipeline.defs.sync.jobs import freshness_check_job, price_sync_job
-from pricing_pipeline.defs.sync.resources import MetricsPublisher, default_resources
+from pricing_pipeline.defs.metrics.resources import MetricsPublisher
+from pricing_pipeline.defs.sync.resources import default_resources
 from pricing_pipeline.defs.sync.schedules import price_freshness_schedule, price_sync_schedule
 
 # Applied once for every asset: shows in the UI. Per-provider freshness (which this policy

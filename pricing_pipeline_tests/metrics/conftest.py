@@ -127,7 +127,7 @@ def instance(tmp_path):
 @pytest.fixture
 def publisher(pushgateway):
     from pricing_pipeline.defs.metrics import publisher as publisher_module
-    from pricing_pipeline.defs.sync.resources import MetricsPublisher
+    from pricing_pipeline.defs.metrics.resources import MetricsPublisher
 
     publisher_module.reset_history()
     yield MetricsPublisher(pushgateway_url=pushgateway.url)

@@ -4,11 +4,8 @@ test sets the database and Pushgateway URLs), like the production code location.
 from dagster import EnvVar
 
 from pricing_pipeline.definitions import build_definitions
-from pricing_pipeline.defs.sync.resources import (
-    MetricsPublisher,
-    PricingDatabase,
-    UpstreamApi,
-)
+from pricing_pipeline.defs.metrics.resources import MetricsPublisher
+from pricing_pipeline.defs.sync.resources import PricingDatabase, UpstreamApi
 
 defs = build_definitions(
     {

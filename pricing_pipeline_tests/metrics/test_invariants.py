@@ -13,7 +13,7 @@ from dagster import SkipReason
 
 from pricing_pipeline.defs.metrics import publisher as publisher_module
 from pricing_pipeline.defs.metrics.collect import HEARTBEAT_METRIC
-from pricing_pipeline.defs.sync.resources import MetricsPublisher
+from pricing_pipeline.defs.metrics.resources import MetricsPublisher
 from pricing_pipeline_tests.metrics.conftest import (
     Pushgateway,
     free_port,

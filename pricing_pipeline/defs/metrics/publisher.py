@@ -39,7 +39,7 @@ from pricing_pipeline.defs.metrics.collect import (
     collect_state,
     state_registry,
 )
-from pricing_pipeline.defs.sync.resources import MetricsPublisher
+from pricing_pipeline.defs.metrics.resources import MetricsPublisher
 from pricing_pipeline.providers._http import public_url
 
 logger = logging.getLogger(__name__)

@@ -22,7 +22,7 @@ from pricing_pipeline.defs.metrics.publisher import (
     publish_for_finished_run,
     publish_metrics,
 )
-from pricing_pipeline.defs.sync.resources import MetricsPublisher
+from pricing_pipeline.defs.metrics.resources import MetricsPublisher
 
 HEARTBEAT_SECONDS = int(os.environ.get("PRICING_METRICS_HEARTBEAT_SECONDS", "60"))
 RUN_STATUS_SENSOR_SECONDS = int(os.environ.get("PRICING_METRICS_RUN_SENSOR_SECONDS", "30"))

@@ -7,7 +7,7 @@ import os
 from dagster import ConfigurableResource, EnvVar, InitResourceContext
 from pydantic import PrivateAttr
 
-from pricing_pipeline.defs.metrics import usage
+from pricing_pipeline.defs.metrics.resources import MetricsPublisher, pushgateway_url_config
 from pricing_pipeline.providers import _http
 from pricing_pipeline.providers.base import ProviderAdapter
 from pricing_pipeline.store import PricingStore, default_database_url
@@ -52,42 +52,6 @@ class UpstreamApi(ConfigurableResource):
                 max_response_bytes=self.max_response_bytes,
             )
         )
-
-
-class MetricsPublisher(ConfigurableResource):
-    """Where the metrics of monitoring/METRICS.md are pushed: a Prometheus Pushgateway
-    (``PRICING_PUSHGATEWAY_URL``). Empty URL: publishing is off and the sensors and hooks of
-    ``pricing_pipeline.defs.metrics`` do nothing."""
-
-    pushgateway_url: str = ""
-    job: str = "pricing_pipeline"
-    # A push must never hold up a sync: short HTTP timeout, short wait for the push lock.
-    timeout_seconds: float = 3.0
-    lock_timeout_seconds: float = 5.0
-
-    _usage_baseline: usage.UsageBaseline | None = PrivateAttr(default=None)
-
-    @property
-    def enabled(self) -> bool:
-        return bool(self.pushgateway_url.strip())
-
-    def setup_for_execution(self, context: InitResourceContext) -> None:
-        # Initialized once at the start of a run (in-process executor): the baseline of the
-        # run's CPU time and peak memory. Not in sensors (no run).
-        if self.enabled and context.run is not None:
-            self._usage_baseline = usage.start()
-
-    @property
-    def usage_baseline(self) -> usage.UsageBaseline | None:
-        return self._usage_baseline
-
-
-def pushgateway_url_config():
-    """Like the database URL: may carry credentials, so an EnvVar when set; empty (publishing
-    off) when unset."""
-    if os.environ.get("PRICING_PUSHGATEWAY_URL"):
-        return EnvVar("PRICING_PUSHGATEWAY_URL")
-    return ""
 
 
 def database_url_config():

@@ -351,9 +351,14 @@ def _create_engine(url: str) -> Engine:
 
 
 def _lock_provider(conn: Connection, provider: str) -> None:
-    """Serialize concurrent publishes of one provider (PostgreSQL; SQLite locks the file)."""
+    """Serialize concurrent publishes of one provider, so the diff is computed against what
+    is really published. Must be the transaction's first statement."""
     if conn.dialect.name == "postgresql":
         conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": zlib.crc32(provider.encode())})
+    elif conn.dialect.name == "sqlite":
+        # pysqlite begins lazily at the first write, so the diff's reads would run outside
+        # the write lock; take it up front.
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def _live_records(conn: Connection, provider: str) -> dict[str, PriceRecord]:

@@ -177,3 +177,33 @@ def test_raw_snapshots_are_archived_once_per_distinct_body(store):
     rows = store.raw_snapshots("p")
     assert [(r["first_run_id"], r["size_bytes"], r["first_fetched_at"]) for r in rows] == [
         ("r1", len(body), T0), ("r3", len(body) + 1, T2)]
+
+
+def _migrate_and_publish(url: str, worker: int) -> str:
+    store = PricingStore(url)
+    try:
+        store.migrate()
+        store.publish("p", [rec("a", str(worker)), rec(f"only-{worker}")], run_id=f"w{worker}")
+        return "ok"
+    except Exception as exc:  # noqa: BLE001 - reported back to the test
+        return f"{type(exc).__name__}: {exc}"
+    finally:
+        store.dispose()
+
+
+def test_runs_starting_together_on_a_fresh_database_migrate_and_publish_one_after_another(db_url):
+    """The schedule starts every provider at once; each run migrates on first use."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(max_workers=6) as pool:
+        outcomes = list(pool.map(_migrate_and_publish, [db_url] * 6, range(6)))
+    assert outcomes == ["ok"] * 6
+    store = PricingStore(db_url)
+    # serialized publishes: each saw the previous one, so exactly one "only-*" model is live
+    # and the history of "a" is one unbroken chain
+    live = [p.record.model_id for p in store.prices("p")]
+    assert len(live) == 2 and "a" in live
+    history = store.history("p", "a")
+    assert [h.valid_to for h in history[:-1]] == [h.valid_from for h in history[1:]]
+    assert len(store.changes("p")) == 2 + 5 * 3  # first: 2 added; then each: a changed, one added, one removed
+    store.dispose()

@@ -106,3 +106,23 @@ def test_a_real_mass_removal_is_published_only_with_accept_all_and_a_reason(repl
     assert len(removals) == 236
     assert {(c["accepted_by"], c["accept_reason"], c["run_id"]) for c in removals} == {
         ("ops", override["reason"], accepted.run_id)}
+
+
+def test_an_empty_model_list_is_never_published_even_on_a_first_sync(replay, upstream, run_sync, store):
+    upstream.serve("/chutes", '{"object": "list", "data": []}')
+    result = run_sync("chutes")
+    assert not result.success
+    [blocked] = [e for e in result.get_asset_check_evaluations() if not e.passed]
+    assert blocked.check_name == "normalized_prices_model_count"
+    assert store.sync_row(result.run_id)["status"] == "blocked"
+
+
+def test_the_model_count_floor_rounds_up(replay, upstream, run_sync, store):
+    payload = json.loads(REPLAY_FILES["chutes"].read_bytes())
+    payload["data"] = payload["data"][:3]
+    upstream.serve("/chutes", json.dumps(payload))
+    assert run_sync("chutes").success
+    payload["data"] = payload["data"][:1]  # 1 of 3 is below half
+    upstream.serve("/chutes", json.dumps(payload))
+    assert not run_sync("chutes").success
+    assert len(store.published_records("chutes")) == 3

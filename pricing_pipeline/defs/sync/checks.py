@@ -4,6 +4,7 @@ previous prices stay live. Plus the per-provider freshness check."""
 import warnings
 
 
+import math
 import os
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
@@ -130,8 +131,9 @@ def normalized_prices_model_count(
 ) -> AssetCheckResult:
     published = len(pricing_db.store.published_records(context.partition_key))
     fetched = len(normalized_prices)
-    minimum = int(published * MIN_MODEL_COUNT_RATIO)
-    enough = fetched >= minimum and not (published and fetched == 0)
+    # An empty list is never a snapshot, not even on a first sync: it is an upstream fault.
+    minimum = max(1, math.ceil(published * MIN_MODEL_COUNT_RATIO))
+    enough = fetched >= minimum
     override = price_guard_override.decision()
     accepted = not enough and override.accept_all and override.problem() is None
     if enough:

@@ -36,18 +36,26 @@ def main(argv: list[str] | None = None) -> int:
                       help=f"provider to sync (repeatable; default: all of {', '.join(PROVIDER_NAMES)})")
 
     prices = commands.add_parser("prices", help="current or point-in-time prices")
-    prices.add_argument("--provider", metavar="P")
-    prices.add_argument("--model", metavar="M")
-    prices.add_argument("--at", metavar="ISO8601", type=parse_instant, help="prices live at this instant")
-    prices.add_argument("--format", choices=("table", "json", "csv"), default="table")
+    prices.add_argument("--provider", metavar="P", help="only this provider (partition)")
+    prices.add_argument("--model", metavar="M", help="only this model id")
+    prices.add_argument("--at", metavar="ISO8601", type=parse_instant,
+                        help="prices live at this instant (no offset: UTC)")
+    prices.add_argument("--format", choices=("table", "json", "csv"), default="table",
+                        help="output format; prices are decimal strings (USD per 1M tokens)")
 
     changes = commands.add_parser("changes", help="added / changed / removed models")
-    changes.add_argument("--provider", metavar="P")
-    changes.add_argument("--since", metavar="ISO8601", type=parse_instant)
-    changes.add_argument("--format", choices=("table", "json"), default="table")
+    changes.add_argument("--provider", metavar="P", help="only this provider (partition)")
+    changes.add_argument("--since", metavar="ISO8601", type=parse_instant,
+                         help="changes at or after this instant (no offset: UTC)")
+    changes.add_argument("--format", choices=("table", "json"), default="table", help="output format")
 
     args = parser.parse_args(argv)
-    return {"sync": run_sync, "prices": show_prices, "changes": show_changes}[args.command](args)
+    command = {"sync": run_sync, "prices": show_prices, "changes": show_changes}[args.command]
+    try:
+        return command(args)
+    except BrokenPipeError:  # e.g. `pricing-pipeline prices | head`
+        sys.stderr.close()
+        return 0
 
 
 def parse_instant(value: str) -> datetime:
@@ -159,7 +167,9 @@ def show_changes(args: argparse.Namespace) -> int:
             "before": row["before"],
             "after": row["after"],
             "changed_at": row["changed_at"].isoformat(),
-            **({"accepted_by": row["accepted_by"], "accept_reason": row["accept_reason"]} if row["accepted_by"] else {}),
+            # set when an operator accepted a change the price guard had blocked
+            "accepted_by": row["accepted_by"],
+            "accept_reason": row["accept_reason"],
         }
         for row in rows
     ]

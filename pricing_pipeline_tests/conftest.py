@@ -17,7 +17,7 @@ os.environ["DAGSTER_HOME"] = tempfile.mkdtemp(prefix="pricing-tests-home-")
 import pytest
 import sqlalchemy as sa
 
-from pricing_pipeline_tests.recordings import DUMMY_API_KEYS, REPLAY_FILES
+from pricing_pipeline_tests.recordings import DUMMY_API_KEYS, REPLAY_FILES, require_file
 from pricing_pipeline_tests.upstream_server import UpstreamServer
 
 POSTGRES_ADMIN_URL = os.environ.get("PRICING_TEST_POSTGRES_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres")
@@ -35,8 +35,7 @@ def upstream():
 def replay(upstream, monkeypatch):
     """Every provider's URL pointed at the local server, replaying its recording."""
     for provider, path in REPLAY_FILES.items():
-        if not path.exists():
-            pytest.skip(f"recording {path} not present")
+        require_file(path)
         monkeypatch.setenv(f"PRICING_{provider.upper()}_URL", upstream.serve_file(f"/{provider}", path))
     for name, value in DUMMY_API_KEYS.items():
         monkeypatch.setenv(name, value)

@@ -34,7 +34,11 @@ REPLAY_FILES: dict[str, Path] = {
 
 def recording(name: str) -> Path:
     """A file from the shared recordings; skips outside CI when the folder is absent."""
-    path = RECORDINGS_DIR / name
+    return require_file(RECORDINGS_DIR / name)
+
+
+def require_file(path: Path) -> Path:
+    """The recorded file, or a skip outside CI / a failure in CI when it is missing."""
     if not path.exists():
         if os.environ.get("CI"):
             raise FileNotFoundError(f"recording {path} is missing (CI must have ../shared/fixtures/providers)")

@@ -7,6 +7,7 @@ import os
 import shutil
 import subprocess
 import sys
+from datetime import datetime, timedelta, timezone
 
 import pytest
 
@@ -72,6 +73,15 @@ def test_sync_then_query_prices_and_changes(cli_env):
         cli(cli_env, "prices", "--model", model, "--at", by_id[model]["valid_from"], "--format", "json").stdout
     )
     assert [r["input_usd_per_mtok"] for r in at_valid_from] == [by_id[model]["input_usd_per_mtok"]]
+    # the same instant written with another UTC offset is the same instant
+    valid_from = datetime.fromisoformat(by_id[model]["valid_from"])
+    shifted = valid_from.astimezone(timezone(timedelta(hours=5, minutes=30))).isoformat()
+    assert json.loads(cli(cli_env, "prices", "--model", model, "--at", shifted, "--format", "json").stdout) == (
+        at_valid_from)
+    just_before = (valid_from - timedelta(microseconds=1)).astimezone(timezone(timedelta(hours=-7))).isoformat()
+    assert json.loads(cli(cli_env, "prices", "--model", model, "--at", just_before, "--format", "json").stdout) == []
+    naive_utc = valid_from.replace(tzinfo=None).isoformat()
+    assert json.loads(cli(cli_env, "changes", "--provider", "deepinfra", "--since", naive_utc, "--format", "json").stdout)
 
     rows = list(csv.DictReader(io.StringIO(cli(cli_env, "prices", "--provider", "openrouter", "--format", "csv").stdout)))
     assert len(rows) == 336 and list(rows[0]) == PRICE_KEYS
@@ -79,7 +89,10 @@ def test_sync_then_query_prices_and_changes(cli_env):
     changes = json.loads(cli(cli_env, "changes", "--provider", "deepinfra", "--format", "json").stdout)
     assert len(changes) == 88
     assert {c["kind"] for c in changes} == {"added"}
-    assert set(changes[0]) >= {"provider", "model_id", "kind", "before", "after", "changed_at"}
+    assert all(
+        list(c) == ["provider", "model_id", "kind", "before", "after", "changed_at", "accepted_by", "accept_reason"]
+        for c in changes
+    )
     assert changes[0]["before"] is None and changes[0]["after"]["model_id"] == changes[0]["model_id"]
     later = json.loads(cli(cli_env, "changes", "--since", "2999-01-01T00:00:00", "--format", "json").stdout)
     assert later == []

@@ -8,7 +8,7 @@ import json
 import pytest
 
 from pricing_pipeline.providers.registry import get_adapter
-from pricing_pipeline_tests.recordings import REPLAY_FILES, recording
+from pricing_pipeline_tests.recordings import REPLAY_FILES, recording, require_file
 
 MODELSDEV_DAY1 = "models_dev_api_2026-06-09.json"
 MODELSDEV_DAY2 = "models_dev_api_2026-06-10.json"
@@ -22,9 +22,7 @@ class Payloads:
 
     def _load(self, key: str):
         if key not in self._cache:
-            path = REPLAY_FILES[key] if key in REPLAY_FILES else recording(key)
-            if not path.exists():
-                pytest.skip(f"recording {path} not present")
+            path = require_file(REPLAY_FILES[key]) if key in REPLAY_FILES else recording(key)
             self._cache[key] = json.loads(path.read_bytes())
         return self._cache[key]
 

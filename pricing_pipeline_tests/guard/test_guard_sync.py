@@ -3,16 +3,15 @@ real incidents looked; what is (not) published is read back from the database, o
 and PostgreSQL."""
 
 import json
-from datetime import datetime, timezone
 
 from pricing_pipeline.defs.guard.checks import check_name
 from pricing_pipeline.pricing.guard import RULES
 from pricing_pipeline_tests.guard.conftest import MODELSDEV_DAY1, MODELSDEV_DAY2
 from pricing_pipeline_tests.guard.test_rules import LITELLM_UNIT_MISTAKES
+from pricing_pipeline_tests.published_state import db_state
 from pricing_pipeline_tests.recordings import recording
 
 GUARD_CHECKS = {check_name(rule) for rule in RULES}
-FAR_FUTURE = datetime(2100, 1, 1, tzinfo=timezone.utc)
 
 PER_MTOK_IN_PER_TOKEN_FIELD = "anthropic/claude-opus-4.7"  # prompt "5" instead of "0.000005"
 TIMES_1000 = "deepseek/deepseek-v3.2"  # completion x1000
@@ -32,19 +31,6 @@ def incident_payload(payloads):
     models[BENIGN]["pricing"]["prompt"] = "0.000000825"
     payload["data"] = [m for m in payload["data"] if m["id"] != REMOVED]
     return json.dumps(payload)
-
-
-def db_state(store, provider):
-    """Everything a publish writes, as the gateway reads it: live prices, the open history
-    rows (a point-in-time query at the far future), the change log, removals, and the
-    number of successful syncs."""
-    return (
-        store.prices(provider),
-        store.prices(provider, at=FAR_FUTURE),
-        store.changes(provider),
-        store.removed_models(provider),
-        sum(row["status"] == "success" for row in store.sync_rows(provider)),
-    )
 
 
 def override(**config):

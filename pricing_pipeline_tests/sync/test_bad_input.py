@@ -9,6 +9,7 @@ import pytest
 
 from pricing_pipeline.definitions import build_definitions
 from pricing_pipeline.defs.sync.resources import PricingDatabase, UpstreamApi
+from pricing_pipeline_tests.published_state import db_state
 from pricing_pipeline_tests.recordings import REPLAY_FILES
 from pricing_pipeline_tests.upstream_server import Route
 
@@ -30,9 +31,9 @@ def sync_defs(db_url):
 
 @pytest.fixture
 def published(replay, run_sync, store):
-    """deepinfra published once from its recording; returns the prices as they were."""
+    """deepinfra published once from its recording; returns everything published for it."""
     assert run_sync(PROVIDER).success
-    return store.prices(PROVIDER)
+    return db_state(store, PROVIDER)
 
 
 def recorded_payload():
@@ -51,7 +52,7 @@ def assert_failed_cleanly(result, store, before, error_type, cause):
     row = store.sync_row(result.run_id)
     assert (row["status"], row["error_type"]) == ("failure", error_type)
     assert cause in row["error"]
-    assert store.prices(PROVIDER) == before
+    assert db_state(store, PROVIDER) == before
 
 
 def with_duplicate(payload):
@@ -138,4 +139,4 @@ def test_one_failing_provider_does_not_affect_another(published, upstream, run_s
     assert not run_sync(PROVIDER).success
     assert run_sync("openrouter").success
     assert len(store.published_records("openrouter")) == 336
-    assert store.prices(PROVIDER) == published
+    assert db_state(store, PROVIDER) == published

@@ -14,7 +14,10 @@ def test_schedule_requests_one_keyed_run_per_provider():
     assert [r.partition_key for r in requests] == list(PROVIDER_NAMES)
     assert [r.run_key for r in requests] == [f"{p}-20261126T1800" for p in PROVIDER_NAMES]
     assert all(r.tags["pricing/trigger"] == "schedule" for r in requests)
-    # the next tick gets new keys; re-evaluating the same tick gets the same ones (no duplicates)
+    # re-evaluating the same tick gets the same keys (the scheduler then launches nothing new)...
+    again = list(price_sync_schedule(build_schedule_context(scheduled_execution_time=tick)))
+    assert [r.run_key for r in again] == [r.run_key for r in requests]
+    # ...and the next tick gets new ones
     later = list(price_sync_schedule(build_schedule_context(scheduled_execution_time=tick + timedelta(hours=6))))
     assert {r.run_key for r in later}.isdisjoint({r.run_key for r in requests})
 

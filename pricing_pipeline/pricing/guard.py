@@ -151,6 +151,15 @@ def _changed(
             yield before, record
 
 
+def _changed_components(
+    published: Mapping[str, PriceRecord], snapshot: Iterable[PriceRecord]
+) -> Iterator[tuple[str, list[tuple[str, Component, Component]]]]:
+    """Per changed model: (label, before, after) of every component priced before and after."""
+    for before, after in _changed(published, snapshot):
+        new = components(after)
+        yield after.model_id, [(label, b, new[label]) for label, b in components(before).items() if label in new]
+
+
 def _new(published: Mapping[str, PriceRecord], snapshot: Iterable[PriceRecord]) -> Iterator[PriceRecord]:
     return (record for record in snapshot if record.model_id not in published)
 
@@ -165,12 +174,10 @@ def price_jumps(
 ) -> Offenders:
     """Components that moved by more than ``max_jump_ratio`` up or down."""
     offenders: Offenders = {}
-    for before, after in _changed(published, snapshot):
-        old, new = components(before), components(after)
+    for model_id, pairs in _changed_components(published, snapshot):
         problems = []
-        for label, b in old.items():
-            a = new.get(label)
-            if a is None or not _positive(b.value) or not _positive(a.value):
+        for label, b, a in pairs:
+            if not _positive(b.value) or not _positive(a.value):
                 continue  # unknown, zero (the next rule's) or negative (the sync checks')
             high, low = max(a.value, b.value), min(a.value, b.value)
             if high > low * thresholds.max_jump_ratio:
@@ -178,7 +185,7 @@ def price_jumps(
                 problems.append(
                     f"{label} {_fmt(b.value)} → {_fmt(a.value)} {_unit(a)} ({direction} {_ratio(high, low)})"
                 )
-        _collect(offenders, after.model_id, problems)
+        _collect(offenders, model_id, problems)
     return offenders
 
 
@@ -187,18 +194,16 @@ def zero_transitions(
 ) -> Offenders:
     """A paid component that becomes zero, or a free (zero) one that becomes paid."""
     offenders: Offenders = {}
-    for before, after in _changed(published, snapshot):
-        old, new = components(before), components(after)
+    for model_id, pairs in _changed_components(published, snapshot):
         problems = []
-        for label, b in old.items():
-            a = new.get(label)
-            if a is None or a.value is None or b.value is None:
+        for label, b, a in pairs:
+            if a.value is None or b.value is None:
                 continue
             if b.value > 0 and a.value == 0:
                 problems.append(f"{label} {_fmt(b.value)} → 0 {_unit(a)} (paid → free)")
             elif b.value == 0 and a.value > 0:
                 problems.append(f"{label} 0 → {_fmt(a.value)} {_unit(a)} (free → paid)")
-        _collect(offenders, after.model_id, problems)
+        _collect(offenders, model_id, problems)
     return offenders
 
 

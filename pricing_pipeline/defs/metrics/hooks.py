@@ -15,7 +15,7 @@ the push lock after a short wait (the sensors catch up).
 
 from __future__ import annotations
 
-from dagster import HookContext, RetryRequested, failure_hook, success_hook
+from dagster import HookContext, failure_hook, success_hook
 
 from pricing_pipeline.defs.metrics import usage
 from pricing_pipeline.defs.metrics.collect import (
@@ -36,10 +36,8 @@ HOOK_LOCK_TIMEOUT_SECONDS = 2.0
 
 
 def outcome_of_exception(error: BaseException | None) -> RunOutcome:
-    # A step that used up its retries fails with RetryRequested(From Policy); the error that
-    # caused it is its __cause__.
-    while isinstance(error, RetryRequested) and error.__cause__ is not None:
-        error = error.__cause__
+    # classify_failure follows the cause chain, so a step that used up its retries
+    # (RetryRequested from the real error) is classified by that error.
     status, error_type, _ = classify_failure(error)
     if status not in ("failure", "blocked") or error_type not in ERROR_TYPES:
         status, error_type = "failure", "invalid_response"

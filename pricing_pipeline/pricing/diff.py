@@ -31,11 +31,12 @@ class SnapshotDiff:
 
 
 def diff_snapshot(
-    published: Mapping[str, PriceRecord], snapshot: Iterable[PriceRecord]
+    published: Mapping[str, PriceRecord], snapshot: Iterable[PriceRecord], keep: Iterable[str] = ()
 ) -> SnapshotDiff:
-    """Compare live (not removed) published records with a complete upstream snapshot."""
+    """Compare live (not removed) published records with a complete upstream snapshot.
+    Models in ``keep`` (quarantined: listed upstream but unreadable) are not removed."""
     diff = SnapshotDiff()
-    seen: set[str] = set()
+    seen: set[str] = set(keep)
     for record in sorted(snapshot, key=lambda r: r.model_id):
         seen.add(record.model_id)
         before = published.get(record.model_id)

@@ -1,9 +1,24 @@
-"""The normalized price record: what every adapter produces and the store publishes."""
+"""The normalized price record: what every adapter produces and the store publishes.
+
+A model's price is a set of :class:`PriceComponent` s. A component names what is billed
+(``component``: ``input``, ``output``, ``cache_read``, ``cache_write_5m``, ``web_search``, ...)
+and the unit of its price (``unit``: ``usd_per_mtok``, ``usd_per_image``, ...), and the
+variant it applies to: prompts longer than ``min_context_tokens``, a UTC time-of-day
+``window``, a ``service_tier`` (standard, batch, flex, priority) and a ``region``. A price of
+``None`` is unknown, never zero.
+
+The six most used standard prices also live as plain fields (``input_usd_per_mtok``, ...,
+``image_usd``) with their context ``tiers``: they are the wide columns of ``model_prices``
+that existing readers use. :meth:`PriceRecord.components` is the whole set (fields, tiers
+and ``extra_components`` together) and is what change detection, the guard, the
+long-form ``price_components`` table and the feeds use.
+"""
 
 from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -18,6 +33,192 @@ TOKEN_PRICE_FIELDS = (
 )
 UNIT_PRICE_FIELDS = ("request_usd", "image_usd")
 PRICE_FIELDS = TOKEN_PRICE_FIELDS + UNIT_PRICE_FIELDS
+
+# Units of component prices. "m" = per million: tokens, characters and pixels are priced
+# per million of them, like the per-token prices every provider page shows per 1M.
+USD_PER_MTOK = "usd_per_mtok"
+UNITS = {
+    USD_PER_MTOK: "USD per 1M tokens",
+    "usd_per_mchar": "USD per 1M characters",
+    "usd_per_mpixel": "USD per 1M pixels",
+    "usd_per_request": "USD per request",
+    "usd_per_image": "USD per image",
+    "usd_per_search": "USD per web search",
+    "usd_per_query": "USD per search query",
+    "usd_per_second": "USD per second (of audio or video)",
+    "usd_per_page": "USD per page",
+    "usd_per_session": "USD per session",
+}
+# Units counted in millions of something; the rest are per single unit.
+PER_MILLION_UNITS = frozenset({USD_PER_MTOK, "usd_per_mchar", "usd_per_mpixel"})
+
+SERVICE_TIERS = ("standard", "batch", "flex", "priority")
+MODEL_TYPES = (
+    "chat", "embedding", "image", "video", "audio", "transcription", "rerank", "moderation",
+    "ocr", "search", "other",
+)
+
+# Plain field -> (component, unit) of the standard, base-context, all-day price it holds.
+# ``image_usd`` is a generated image (what Vercel's ``image`` and LiteLLM's
+# ``output_cost_per_image`` price); an input image is its own component.
+FIELD_COMPONENTS = {
+    "input_usd_per_mtok": ("input", USD_PER_MTOK),
+    "output_usd_per_mtok": ("output", USD_PER_MTOK),
+    "cache_read_usd_per_mtok": ("cache_read", USD_PER_MTOK),
+    "cache_write_usd_per_mtok": ("cache_write_5m", USD_PER_MTOK),
+    "request_usd": ("request", "usd_per_request"),
+    "image_usd": ("image_output", "usd_per_image"),
+}
+COMPONENT_FIELDS = {kind: name for name, kind in FIELD_COMPONENTS.items()}
+TIER_FIELDS = {kind: name for name, kind in FIELD_COMPONENTS.items() if name in TOKEN_PRICE_FIELDS}
+
+WEEKDAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+@dataclass(frozen=True, slots=True)
+class TimeWindow:
+    """A UTC time-of-day window ``[start, end)`` in minutes after midnight. ``end`` below
+    ``start`` wraps midnight (22:00-02:00); ``end == 1440`` is midnight at the end of the day.
+    ``weekdays`` (ISO: 1 = Monday .. 7 = Sunday) restricts it to those days of ``start``;
+    ``None`` means every day."""
+
+    start_minute: int
+    end_minute: int
+    weekdays: tuple[int, ...] | None = None
+
+    def __post_init__(self) -> None:
+        if not (0 <= self.start_minute < 1440 and 0 <= self.end_minute <= 1440):
+            raise ValueError(f"window minutes out of range: {self.start_minute}-{self.end_minute}")
+        if self.start_minute == self.end_minute:
+            raise ValueError("empty time window (start equals end)")
+        if self.weekdays is not None and (
+            not self.weekdays or any(d not in range(1, 8) for d in self.weekdays)
+            or list(self.weekdays) != sorted(set(self.weekdays))
+        ):
+            raise ValueError(f"weekdays must be distinct ISO days 1..7, sorted: {self.weekdays}")
+
+    @property
+    def wraps_midnight(self) -> bool:
+        return self.end_minute < self.start_minute
+
+    def contains(self, at: datetime) -> bool:
+        """Whether the instant ``at`` (UTC-aware) falls in the window."""
+        minute = at.hour * 60 + at.minute
+        if not self.wraps_midnight:
+            day_ok = self.weekdays is None or at.isoweekday() in self.weekdays
+            return day_ok and self.start_minute <= minute < self.end_minute
+        if minute >= self.start_minute:  # the evening part: the window started today
+            return self.weekdays is None or at.isoweekday() in self.weekdays
+        if minute < self.end_minute:  # the morning part: the window started yesterday
+            return self.weekdays is None or (at.isoweekday() - 2) % 7 + 1 in self.weekdays
+        return False
+
+    def sort_key(self) -> tuple:
+        return (self.start_minute, self.end_minute, self.weekdays or ())
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "start": _hhmm(self.start_minute),
+            "end": _hhmm(self.end_minute),
+            "weekdays": None if self.weekdays is None else [WEEKDAY_NAMES[d - 1] for d in self.weekdays],
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> TimeWindow:
+        days = data.get("weekdays")
+        return cls(
+            _minutes(data["start"]),
+            _minutes(data["end"]),
+            None if days is None else tuple(sorted(WEEKDAY_NAMES.index(d) + 1 for d in days)),
+        )
+
+    def label(self) -> str:
+        days = "" if self.weekdays is None else " " + ",".join(WEEKDAY_NAMES[d - 1] for d in self.weekdays)
+        return f"{_hhmm(self.start_minute)}-{_hhmm(self.end_minute)} UTC{days}"
+
+
+def _hhmm(minutes: int) -> str:
+    return f"{minutes // 60:02d}:{minutes % 60:02d}"
+
+
+def _minutes(text: str) -> int:
+    hours, minutes = text.split(":")
+    return int(hours) * 60 + int(minutes)
+
+
+@dataclass(frozen=True, slots=True)
+class PriceComponent:
+    """One billed quantity's price, in one variant. ``usd`` None = unknown (never zero)."""
+
+    component: str
+    unit: str
+    usd: Decimal | None
+    min_context_tokens: int = 0
+    window: TimeWindow | None = None
+    service_tier: str = "standard"
+    region: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.unit not in UNITS:
+            raise ValueError(f"unknown unit {self.unit!r}")
+        if self.service_tier not in SERVICE_TIERS:
+            raise ValueError(f"unknown service tier {self.service_tier!r}")
+        if self.min_context_tokens < 0:
+            raise ValueError(f"negative context tier {self.min_context_tokens}")
+
+    def identity(self) -> tuple:
+        """What makes two components the same price point (the price excluded)."""
+        return (
+            self.component,
+            self.unit,
+            self.min_context_tokens,
+            self.window.sort_key() if self.window else (),
+            SERVICE_TIERS.index(self.service_tier),
+            self.region or "",
+        )
+
+    @property
+    def is_base_variant(self) -> bool:
+        """Standard tier, all day, every region: the variant the plain fields hold."""
+        return self.window is None and self.service_tier == "standard" and self.region is None
+
+    def label(self) -> str:
+        """Human-readable, e.g. ``input [batch] >200000 tokens 16:30-00:30 UTC``."""
+        text = self.component if self.unit in (USD_PER_MTOK, "usd_per_request", "usd_per_search") else (
+            f"{self.component} ({self.unit})"
+        )
+        if self.service_tier != "standard":
+            text += f" [{self.service_tier}]"
+        if self.min_context_tokens:
+            text += f" >{self.min_context_tokens} tokens"
+        if self.window:
+            text += " " + self.window.label()
+        if self.region:
+            text += f" @{self.region}"
+        return text
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "component": self.component,
+            "unit": self.unit,
+            "usd": decimal_str(self.usd),
+            "min_context_tokens": self.min_context_tokens,
+            "window_utc": self.window.to_json() if self.window else None,
+            "service_tier": self.service_tier,
+            "region": self.region,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> PriceComponent:
+        return cls(
+            component=data["component"],
+            unit=data["unit"],
+            usd=_dec(data.get("usd")),
+            min_context_tokens=int(data.get("min_context_tokens") or 0),
+            window=TimeWindow.from_json(data["window_utc"]) if data.get("window_utc") else None,
+            service_tier=data.get("service_tier") or "standard",
+            region=data.get("region"),
+        )
 
 
 @dataclass(frozen=True)
@@ -52,8 +253,10 @@ class PriceRecord:
     (models.dev, LiteLLM) describe models of other providers: ``upstream_provider`` and
     ``upstream_model_id`` name the model they describe. A price of ``None`` means unknown or
     not offered, which is never the same as zero. ``variable_pricing`` marks models whose
-    price is decided per request (OpenRouter's ``-1``). ``raw`` is the upstream pricing
-    object as received, kept for audit; it does not take part in change detection.
+    price is decided per request (OpenRouter's ``-1``). ``model_type`` is what the model
+    produces (:data:`MODEL_TYPES`), None when the upstream does not say. ``raw`` is the
+    upstream pricing object as received, kept for audit, and ``unknown_keys`` the pricing
+    keys the adapter could not read; neither takes part in change detection.
     """
 
     provider: str
@@ -68,17 +271,35 @@ class PriceRecord:
     tiers: tuple[PriceTier, ...] = ()
     upstream_provider: str | None = None
     upstream_model_id: str | None = None
+    model_type: str | None = None
+    extra_components: tuple[PriceComponent, ...] = ()
     raw: Any = field(default=None, compare=False, hash=False)
+    unknown_keys: tuple[str, ...] = field(default=(), compare=False, hash=False)
 
     def prices(self) -> dict[str, Decimal | None]:
         return {name: getattr(self, name) for name in PRICE_FIELDS}
 
+    def components(self) -> tuple[PriceComponent, ...]:
+        """Every known price of the model (fields, tiers and extras), sorted by identity."""
+        out = [
+            PriceComponent(*FIELD_COMPONENTS[name], value)
+            for name, value in self.prices().items()
+            if value is not None
+        ]
+        for tier in self.tiers:
+            for name in TOKEN_PRICE_FIELDS:
+                value = getattr(tier, name)
+                if value is not None:
+                    out.append(PriceComponent(*FIELD_COMPONENTS[name], value, tier.min_context_tokens))
+        out.extend(self.extra_components)
+        return tuple(sorted(out, key=PriceComponent.identity))
+
     def price_key(self) -> tuple:
         """What a price change is: every priced attribute, nothing cosmetic."""
         return (
-            tuple(self.prices().values()),
+            tuple((c.identity(), c.usd) for c in self.components()),
             self.variable_pricing,
-            self.tiers,
+            self.model_type,
             self.upstream_provider,
             self.upstream_model_id,
         )
@@ -93,10 +314,23 @@ class PriceRecord:
             "tiers": [tier.to_json() for tier in self.tiers],
             "upstream_provider": self.upstream_provider,
             "upstream_model_id": self.upstream_model_id,
+            "model_type": self.model_type,
+            "components": [c.to_json() for c in self.components()],
         }
 
     @classmethod
     def from_json(cls, data: dict[str, Any], raw: Any = None) -> PriceRecord:
+        if "components" in data:
+            return cls.from_components(
+                data["provider"],
+                data["model_id"],
+                [PriceComponent.from_json(c) for c in data["components"]],
+                variable_pricing=bool(data.get("variable_pricing", False)),
+                upstream_provider=data.get("upstream_provider"),
+                upstream_model_id=data.get("upstream_model_id"),
+                model_type=data.get("model_type"),
+                raw=raw,
+            )
         return cls(
             provider=data["provider"],
             model_id=data["model_id"],
@@ -108,9 +342,64 @@ class PriceRecord:
             raw=raw,
         )
 
+    @classmethod
+    def from_components(
+        cls, provider: str, model_id: str, components: list[PriceComponent] | tuple[PriceComponent, ...], **fields: Any
+    ) -> PriceRecord:
+        """A record from its whole component set: standard all-day prices of the six field
+        kinds fill the fields and tiers, everything else (and explicit unknowns) is extra.
+        Two components with the same identity are a contradiction: ValueError."""
+        seen: dict[tuple, PriceComponent] = {}
+        for component in components:
+            other = seen.setdefault(component.identity(), component)
+            if other is not component and other.usd != component.usd:
+                raise ValueError(
+                    f"two prices for {component.label()}: {decimal_str(other.usd)} and {decimal_str(component.usd)}"
+                )
+        base: dict[str, Decimal] = {}
+        tiers: dict[int, dict[str, Decimal]] = {}
+        extras = []
+        for component in seen.values():
+            kind = (component.component, component.unit)
+            if component.usd is not None and component.is_base_variant and kind in COMPONENT_FIELDS:
+                if component.min_context_tokens == 0:
+                    base[COMPONENT_FIELDS[kind]] = component.usd
+                    continue
+                if kind in TIER_FIELDS:
+                    tiers.setdefault(component.min_context_tokens, {})[TIER_FIELDS[kind]] = component.usd
+                    continue
+            extras.append(component)
+        return cls(
+            provider,
+            model_id,
+            **base,
+            tiers=tuple(PriceTier(n, **tiers[n]) for n in sorted(tiers)),
+            extra_components=tuple(sorted(extras, key=PriceComponent.identity)),
+            **fields,
+        )
+
     def replace(self, **changes: Any) -> PriceRecord:
         return dataclasses.replace(self, **changes)
 
 
 def _dec(value: Any) -> Decimal | None:
     return None if value is None else Decimal(str(value))
+
+
+@dataclass(frozen=True)
+class NormalizedSnapshot:
+    """What a provider's payload normalizes to: the readable models' records, the models
+    that could not be read (``{model_id: reason}``; they keep their published prices), and
+    the pricing keys no adapter rule knows (``{key: models carrying it}``)."""
+
+    records: list[PriceRecord]
+    quarantined: dict[str, str] = field(default_factory=dict)
+    unknown_keys: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def models_seen(self) -> int:
+        return len(self.records) + len(self.quarantined)
+
+    @property
+    def quarantine_ratio(self) -> Decimal:
+        return Decimal(len(self.quarantined)) / self.models_seen if self.models_seen else Decimal(0)

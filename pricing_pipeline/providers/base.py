@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import os
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any, ClassVar
 
-from pricing_pipeline.pricing.records import PriceRecord
-from pricing_pipeline.pricing.units import PriceValueError, per_mtok
+from pricing_pipeline.pricing.records import NormalizedSnapshot, PriceComponent, PriceRecord
+from pricing_pipeline.pricing.units import PriceValueError, per_mtok, round_price, to_decimal
 from pricing_pipeline.providers import _http
 from pricing_pipeline.providers.errors import InvalidResponse, UpstreamError
 
@@ -63,23 +65,37 @@ class ProviderAdapter:
         """One entry as a PriceRecord, or None for entries that are not priced models."""
         raise NotImplementedError
 
-    def records(self, payload: Any) -> list[PriceRecord]:
-        """Every priced model in a payload. Any bad entry fails the whole snapshot: a
-        partial snapshot would look like removed models."""
+    def parse(self, payload: Any) -> NormalizedSnapshot:
+        """Every model of a payload. A model whose entry cannot be read is quarantined with
+        the reason (it keeps its published prices) instead of failing the provider; a
+        payload of the wrong shape or with duplicate ids fails as a whole (InvalidResponse):
+        a partial snapshot would look like removed models."""
         pairs = list(self.entries(payload))
         duplicates = sorted(mid for mid, n in Counter(mid for mid, _ in pairs).items() if n > 1)
         if duplicates:
             shown = ", ".join(duplicates[:5])
             raise InvalidResponse(self.name, f"{len(duplicates)} duplicate model ids: {shown}")
-        records = []
+        records: list[PriceRecord] = []
+        quarantined: dict[str, str] = {}
+        unknown_keys: Counter[str] = Counter()
         for model_id, entry in pairs:
             try:
                 record = self.normalize(model_id, entry)
-            except (PriceValueError, TypeError, KeyError, AttributeError) as exc:
-                raise InvalidResponse(self.name, f"model {model_id!r}: {exc}") from None
+            except (ValueError, TypeError, KeyError, AttributeError, ArithmeticError) as exc:
+                quarantined[model_id] = (str(exc) if isinstance(exc, (ValueError, TypeError)) else f"{type(exc).__name__}: {exc}")[:500]
+                continue
             if record is not None:
                 records.append(record)
-        return records
+                unknown_keys.update(set(record.unknown_keys))
+        return NormalizedSnapshot(records, quarantined, dict(sorted(unknown_keys.items())))
+
+    def records(self, payload: Any) -> list[PriceRecord]:
+        """Every priced model in a payload, strictly: any unreadable entry fails it."""
+        snapshot = self.parse(payload)
+        if snapshot.quarantined:
+            model_id, reason = next(iter(snapshot.quarantined.items()))
+            raise InvalidResponse(self.name, f"model {model_id!r}: {reason}")
+        return snapshot.records
 
     # --- helpers for subclasses --------------------------------------------------------
 
@@ -132,3 +148,51 @@ def expect_numeric_string(value: Any, field: str) -> Any:
     if not isinstance(value, str):
         raise PriceValueError(f"{field} is {type(value).__name__} {value!r}, expected a decimal string")
     return value
+
+
+# --- reading every pricing key -----------------------------------------------------------
+
+PER_TOKEN = Decimal(1_000_000)  # USD per token (character, pixel) -> USD per million
+AS_IS = Decimal(1)
+
+
+@dataclass(frozen=True)
+class Price:
+    """Where an upstream pricing key goes: the component, its unit, and the factor that
+    turns the upstream number into USD in that unit."""
+
+    component: str
+    unit: str
+    scale: Decimal = AS_IS
+
+
+class KeyReader:
+    """An upstream pricing object whose keys are ticked off as the adapter reads them, so a
+    key no adapter knows is reported (``unknown()``), never silently dropped."""
+
+    def __init__(self, obj: Mapping[str, Any], where: str = "pricing"):
+        if not isinstance(obj, Mapping):
+            raise TypeError(f"{where} is {type(obj).__name__}, expected an object")
+        self.obj, self.where = obj, where
+        self._read: set[str] = set()
+
+    def get(self, key: str) -> Any:
+        self._read.add(key)
+        return self.obj.get(key)
+
+    def ignore(self, *keys: str) -> None:
+        """Keys we know and deliberately do not read as prices (documented per adapter)."""
+        self._read.update(keys)
+
+    def unknown(self) -> list[str]:
+        return [f"{self.where}.{key}" for key in self.obj if key not in self._read]
+
+    def components(self, table: Mapping[str, Price], value_of, **variant: Any) -> list[PriceComponent]:
+        """The components of every key of ``table`` present here. ``value_of(value, key)``
+        checks the upstream value's JSON type (None for absent or 'not a price')."""
+        out = []
+        for key, price in table.items():
+            value = value_of(self.get(key), f"{self.where}.{key}")
+            if value is not None:
+                out.append(PriceComponent(price.component, price.unit, round_price(to_decimal(value) * price.scale), **variant))
+        return out

@@ -1,28 +1,32 @@
 """Chutes: GET https://llm.chutes.ai/v1/models (OpenAI-compatible; the list is public).
 
-``{object: "list", data: [{id, chute_id, owned_by, context_length, max_output_length,
-input_modalities, ..., pricing: {prompt, completion, input_cache_read?}, price: {input:
-{usd, tao}, output: {usd, tao}, input_cache_read?: {usd, tao}}}]}``. ``pricing`` values are
-JSON numbers in USD per 1M tokens and are what we store. ``price`` repeats the same USD
-figures next to a TAO (Bittensor) conversion that moves with the TAO exchange rate; it is
-not read (so the TAO rate never shows up as a price change) and stays in the raw snapshot.
+``{object: "list", data: [{id, chute_id, owned_by, context_length, ..., pricing: {prompt,
+completion, input_cache_read?}, price: {input: {usd, tao}, output: {usd, tao},
+input_cache_read?: {usd, tao}}}]}``. ``pricing`` values are JSON numbers in USD per 1M
+tokens. ``price`` repeats them as ``usd`` next to a TAO (Bittensor) conversion that moves
+with the exchange rate: the ``usd`` figures are read and must agree with ``pricing`` (a
+disagreement quarantines the model: we would not know which one Chutes bills); where
+``pricing`` lacks a key, ``price.<key>.usd`` supplies it. ``tao`` is not a USD price and is
+not read, so the exchange rate never shows up as a price change.
 
-Zero is a real price (free chutes). A model without ``pricing`` is recorded with every
-price None (unknown, not free).
+Zero is a real price (free chutes). A model with neither object has no price (unknown).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from pricing_pipeline.pricing.records import PriceRecord
-from pricing_pipeline.providers.base import ProviderAdapter, numbers_per_mtok, pricing_object
+from pricing_pipeline.pricing.records import USD_PER_MTOK, PriceComponent, PriceRecord
+from pricing_pipeline.pricing.units import PriceValueError, per_mtok
+from pricing_pipeline.providers.base import KeyReader, Price, ProviderAdapter, expect_number
 
-TOKEN_COMPONENTS = {
-    "input_usd_per_mtok": "prompt",
-    "output_usd_per_mtok": "completion",
-    "cache_read_usd_per_mtok": "input_cache_read",
+PRICES = {
+    "prompt": Price("input", USD_PER_MTOK),
+    "completion": Price("output", USD_PER_MTOK),
+    "input_cache_read": Price("cache_read", USD_PER_MTOK),
 }
+# price.<key> -> the pricing key it repeats
+PRICE_OBJECT_KEYS = {"input": "prompt", "output": "completion", "input_cache_read": "input_cache_read"}
 
 
 class Chutes(ProviderAdapter):
@@ -31,11 +35,29 @@ class Chutes(ProviderAdapter):
     api_key_env = "CHUTES_API_KEY"  # optional: the model list is public
 
     def normalize(self, model_id: str, entry: Any) -> PriceRecord | None:
-        pricing = pricing_object(entry)
-        if pricing is None:
+        if not entry.get("pricing") and not entry.get("price"):
             return PriceRecord(self.name, model_id, raw=None)
-        prices = numbers_per_mtok(pricing, TOKEN_COMPONENTS)
-        return PriceRecord(self.name, model_id, **prices, raw=pricing)
+        pricing = KeyReader(entry.get("pricing") or {}, "pricing")
+        quotes = KeyReader(entry.get("price") or {}, "price")
+        components = {c.component: c for c in pricing.components(PRICES, expect_number)}
+        unknown = pricing.unknown()
+        for key, pricing_key in PRICE_OBJECT_KEYS.items():
+            if key not in quotes.obj:
+                continue
+            quote = KeyReader(quotes.get(key), f"price.{key}")
+            quote.ignore("tao")
+            value = expect_number(quote.get("usd"), f"price.{key}.usd")
+            unknown += quote.unknown()
+            if value is None:
+                continue
+            quoted = PriceComponent(PRICES[pricing_key].component, USD_PER_MTOK, per_mtok(value))
+            listed = components.setdefault(quoted.component, quoted)
+            if listed.usd != quoted.usd:
+                raise PriceValueError(f"price.{key}.usd {quoted.usd} disagrees with pricing.{pricing_key} {listed.usd}")
+        return PriceRecord.from_components(
+            self.name, model_id, list(components.values()), model_type="chat", raw=entry.get("pricing"),
+            unknown_keys=tuple(unknown + quotes.unknown()),
+        )
 
 
 ADAPTER = Chutes()

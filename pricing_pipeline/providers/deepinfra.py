@@ -9,20 +9,20 @@ storage precision, so that value is stored as ``2.6``.
 ``metadata: null`` marks models that are not token-priced LLMs (embeddings, image, speech
 models listed by the OpenAI-compatible endpoint): they are skipped, not recorded. A model
 with metadata but no ``pricing`` is recorded with every price None (unknown, not free).
-Other pricing keys, if any appear, stay in ``raw``.
+Any other pricing key is reported as unknown.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from pricing_pipeline.pricing.records import PriceRecord
-from pricing_pipeline.providers.base import ProviderAdapter, numbers_per_mtok, pricing_object
+from pricing_pipeline.pricing.records import USD_PER_MTOK, PriceRecord
+from pricing_pipeline.providers.base import KeyReader, Price, ProviderAdapter, expect_number, pricing_object
 
-TOKEN_COMPONENTS = {
-    "input_usd_per_mtok": "input_tokens",
-    "output_usd_per_mtok": "output_tokens",
-    "cache_read_usd_per_mtok": "cache_read_tokens",
+PRICES = {
+    "input_tokens": Price("input", USD_PER_MTOK),
+    "output_tokens": Price("output", USD_PER_MTOK),
+    "cache_read_tokens": Price("cache_read", USD_PER_MTOK),
 }
 
 
@@ -39,9 +39,12 @@ class DeepInfra(ProviderAdapter):
             raise TypeError(f"metadata is {type(metadata).__name__}, expected an object or null")
         pricing = pricing_object(metadata)
         if pricing is None:
-            return PriceRecord(self.name, model_id, raw=None)
-        prices = numbers_per_mtok(pricing, TOKEN_COMPONENTS)
-        return PriceRecord(self.name, model_id, **prices, raw=pricing)
+            return PriceRecord(self.name, model_id, model_type="chat", raw=None)
+        reader = KeyReader(pricing, "metadata.pricing")
+        return PriceRecord.from_components(
+            self.name, model_id, reader.components(PRICES, expect_number), model_type="chat", raw=pricing,
+            unknown_keys=tuple(reader.unknown()),
+        )
 
 
 ADAPTER = DeepInfra()

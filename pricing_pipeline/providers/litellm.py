@@ -1,28 +1,30 @@
 """LiteLLM's price catalog: model_prices_and_context_window.json from its GitHub raw URL.
 
 ``{model_key: {litellm_provider, mode, input_cost_per_token, output_cost_per_token,
-cache_read_input_token_cost?, cache_creation_input_token_cost?,
-input_cost_per_token_above_200k_tokens?, ..., input_cost_per_request?,
-output_cost_per_image?, ...}}``: JSON numbers in USD per token (per request / per image
-for those keys).
+cache_read_input_token_cost?, ..., tiered_pricing?, search_context_cost_per_query?}}``:
+JSON numbers in USD per token (per image, per second, per query, ... for those keys).
 
 * ``model_id`` is the catalog key; ``upstream_provider`` is ``litellm_provider``;
-  ``upstream_model_id`` is the key without a leading ``"<litellm_provider>/"``.
-* Columns: input ``input_cost_per_token``; output ``output_cost_per_token``; cache read
-  ``cache_read_input_token_cost`` (falling back to ``input_cost_per_token_cache_hit``, the
-  older name some DeepSeek entries use); cache write ``cache_creation_input_token_cost``
-  (the 5-minute write; ``..._above_1hr`` is another product and is not stored); request
-  ``input_cost_per_request``; image ``output_cost_per_image`` (USD per generated image,
-  the meaning Vercel's ``image`` price has too).
-* Tiers: ``<component>_above_<N>k_tokens`` for the four token components becomes a tier at
-  ``N * 1000`` (LiteLLM applies it when the prompt is longer than that; the file has 128k,
-  200k, 256k, 272k and 512k thresholds). ``_priority`` / ``_flex`` / ``_batches`` variants
-  are other service levels and are not stored.
-* Entries with no price in a unit we store (per second, per character, per pixel, per
-  page, per query, or no price at all, e.g. subscription-only ``chatgpt/*`` entries) are
-  still records, with every price None: "not offered per token" and "unknown" are both
-  None, never zero, and a model that loses its token prices shows up as a change, not a
-  removal.
+  ``upstream_model_id`` is the key without a leading ``"<litellm_provider>/"``; ``mode``
+  gives the model type.
+* Every ``*cost*`` key is read by one grammar: a base key from :data:`PRICES` (which names
+  the component and unit), then optionally ``_above_<N>k_tokens`` (a context tier at
+  ``N * 1000`` tokens, applied when the prompt is longer) and optionally ``_priority`` /
+  ``_flex`` / ``_batches`` (a service tier). ``cache_creation_input_token_cost`` is the
+  5-minute cache write and ``..._above_1hr`` the 1-hour one; ``input_cost_per_token_cache_hit``
+  is an older name of the cache-read price.
+* ``tiered_pricing`` ranges ``{range: [from, to], <cost keys>}`` are context tiers starting
+  at ``from`` tokens (the range from 0 holds the base prices). Ranges over
+  ``max_results_range`` (search APIs priced by result count) have no dimension here and are
+  reported as an unknown key.
+* ``search_context_cost_per_query`` ``{search_context_size_low|medium|high}`` are web-search
+  prices per search by context size (``web_search_low_context``, ...).
+* ``regional_processing_uplift_multiplier_<region>`` multiplies every price in that region:
+  each component gets a ``region`` variant at the multiplied price.
+* Databricks' ``*_dbu_cost_per_token`` prices are in DBUs, not USD: known and not read.
+  Any other ``*cost*`` / pricing key this grammar does not know is reported as unknown.
+* Entries with no price (e.g. subscription-only ``chatgpt/*``) are records with no
+  components: unknown, never zero.
 * ``sample_spec`` is the schema's documentation. Other keys without ``litellm_provider``
   (e.g. ``fallback_generalizations``, routing rules) are not models and are skipped, unless
   they carry a ``*cost*`` field, which means a priced model lost its provider: rejected.
@@ -32,30 +34,71 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from decimal import Decimal
 from typing import Any
 
-from pricing_pipeline.pricing.records import PriceRecord, PriceTier
-from pricing_pipeline.pricing.units import per_token_to_per_mtok, per_unit
-from pricing_pipeline.providers.base import ProviderAdapter, expect_number
+from pricing_pipeline.pricing.records import USD_PER_MTOK, PriceComponent, PriceRecord
+from pricing_pipeline.pricing.units import PriceValueError, round_price, to_decimal
+from pricing_pipeline.providers.base import PER_TOKEN, KeyReader, Price, ProviderAdapter, expect_number
 from pricing_pipeline.providers.errors import InvalidResponse
 
 DOC_KEYS = frozenset({"sample_spec"})
 
-# record field -> catalog keys, first present wins
-TOKEN_COMPONENTS = {
-    "input_usd_per_mtok": ("input_cost_per_token",),
-    "output_usd_per_mtok": ("output_cost_per_token",),
-    "cache_read_usd_per_mtok": ("cache_read_input_token_cost", "input_cost_per_token_cache_hit"),
-    "cache_write_usd_per_mtok": ("cache_creation_input_token_cost",),
+PRICES = {
+    "input_cost_per_token": Price("input", USD_PER_MTOK, PER_TOKEN),
+    "output_cost_per_token": Price("output", USD_PER_MTOK, PER_TOKEN),
+    "cache_read_input_token_cost": Price("cache_read", USD_PER_MTOK, PER_TOKEN),
+    "input_cost_per_token_cache_hit": Price("cache_read", USD_PER_MTOK, PER_TOKEN),
+    "cache_creation_input_token_cost": Price("cache_write_5m", USD_PER_MTOK, PER_TOKEN),
+    "cache_creation_input_token_cost_above_1hr": Price("cache_write_1h", USD_PER_MTOK, PER_TOKEN),
+    "output_cost_per_reasoning_token": Price("reasoning", USD_PER_MTOK, PER_TOKEN),
+    "input_cost_per_audio_token": Price("audio_input", USD_PER_MTOK, PER_TOKEN),
+    "output_cost_per_audio_token": Price("audio_output", USD_PER_MTOK, PER_TOKEN),
+    "cache_read_input_audio_token_cost": Price("audio_cache_read", USD_PER_MTOK, PER_TOKEN),
+    "cache_creation_input_audio_token_cost": Price("audio_cache_write", USD_PER_MTOK, PER_TOKEN),
+    "input_cost_per_image_token": Price("image_input", USD_PER_MTOK, PER_TOKEN),
+    "output_cost_per_image_token": Price("image_output", USD_PER_MTOK, PER_TOKEN),
+    "output_cost_per_video_token": Price("video_output", USD_PER_MTOK, PER_TOKEN),
+    "citation_cost_per_token": Price("citation", USD_PER_MTOK, PER_TOKEN),
+    "input_cost_per_character": Price("input", "usd_per_mchar", PER_TOKEN),
+    "output_cost_per_character": Price("output", "usd_per_mchar", PER_TOKEN),
+    "input_cost_per_pixel": Price("image_input", "usd_per_mpixel", PER_TOKEN),
+    "output_cost_per_pixel": Price("image_output", "usd_per_mpixel", PER_TOKEN),
+    "input_cost_per_image": Price("image_input", "usd_per_image"),
+    "output_cost_per_image": Price("image_output", "usd_per_image"),
+    "input_cost_per_request": Price("request", "usd_per_request"),
+    "input_cost_per_second": Price("input", "usd_per_second"),
+    "output_cost_per_second": Price("output", "usd_per_second"),
+    "input_cost_per_audio_per_second": Price("audio_input", "usd_per_second"),
+    "input_cost_per_video_per_second": Price("video_input", "usd_per_second"),
+    "output_cost_per_video_per_second": Price("video_output", "usd_per_second"),
+    "input_cost_per_query": Price("search_query", "usd_per_query"),
+    "ocr_cost_per_page": Price("ocr", "usd_per_page"),
+    "annotation_cost_per_page": Price("annotation", "usd_per_page"),
+    "code_interpreter_cost_per_session": Price("code_interpreter", "usd_per_session"),
 }
-UNIT_COMPONENTS = {"request_usd": "input_cost_per_request", "image_usd": "output_cost_per_image"}
-TIER_FIELDS = {
-    "input_cost_per_token": "input_usd_per_mtok",
-    "output_cost_per_token": "output_usd_per_mtok",
-    "cache_read_input_token_cost": "cache_read_usd_per_mtok",
-    "cache_creation_input_token_cost": "cache_write_usd_per_mtok",
+SERVICE_TIER_SUFFIXES = {"priority": "priority", "flex": "flex", "batches": "batch"}
+COST_KEY = re.compile(
+    "^(?P<base>" + "|".join(sorted(map(re.escape, PRICES), key=len, reverse=True)) + ")"
+    r"(?:_above_(?P<k>\d+)k_tokens)?(?:_(?P<tier>" + "|".join(SERVICE_TIER_SUFFIXES) + "))?$"
+)
+NOT_USD = re.compile(r"^(input|output)_dbu_cost_per_token$")
+SEARCH_CONTEXT_SIZES = {
+    "search_context_size_low": "web_search_low_context",
+    "search_context_size_medium": "web_search_medium_context",
+    "search_context_size_high": "web_search_high_context",
 }
-TIER_KEY = re.compile(rf"^({'|'.join(TIER_FIELDS)})_above_(\d+)k_tokens$")
+REGION_MULTIPLIER = re.compile(r"^regional_processing_uplift_multiplier_(?P<region>[a-z0-9_-]+)$")
+MODE_TYPES = {
+    "chat": "chat", "completion": "chat", "responses": "chat", "realtime": "chat",
+    "embedding": "embedding", "image_generation": "image", "image_edit": "image",
+    "video_generation": "video", "audio_speech": "audio", "audio_transcription": "transcription",
+    "rerank": "rerank", "moderation": "moderation", "ocr": "ocr", "search": "search",
+}
+
+
+def is_pricing_key(key: str) -> bool:
+    return "cost" in key or "pric" in key or key.startswith("regional_processing_uplift")
 
 
 class LiteLLM(ProviderAdapter):
@@ -85,36 +128,96 @@ class LiteLLM(ProviderAdapter):
         provider = entry["litellm_provider"]
         if not isinstance(provider, str) or not provider:
             raise TypeError(f"litellm_provider is {provider!r}, expected a string")
-        prices: dict[str, Any] = {}
-        for field, keys in TOKEN_COMPONENTS.items():
-            prices[field] = None
-            for key in keys:
-                value = expect_number(entry.get(key), key)
-                if value is not None:
-                    prices[field] = per_token_to_per_mtok(value)
-                    break
-        for field, key in UNIT_COMPONENTS.items():
-            value = expect_number(entry.get(key), key)
-            prices[field] = None if value is None else per_unit(value)
-        by_threshold: dict[int, dict[str, Any]] = {}
+        components: list[PriceComponent] = []
+        unknown: list[str] = []
+        multipliers: dict[str, Decimal] = {}
         for key, value in entry.items():
-            match = TIER_KEY.match(key)
-            if match:
-                value = expect_number(value, key)
-                if value is not None:
-                    tier = by_threshold.setdefault(int(match.group(2)) * 1000, {})
-                    tier[TIER_FIELDS[match.group(1)]] = per_token_to_per_mtok(value)
-        tiers = tuple(PriceTier(min_context_tokens=n, **by_threshold[n]) for n in sorted(by_threshold))
+            if not is_pricing_key(key) or value is None:
+                continue
+            if key == "tiered_pricing":
+                components += _ranges(value, unknown)
+            elif key == "search_context_cost_per_query":
+                components += _search_context(value)
+            elif match := REGION_MULTIPLIER.match(key):
+                multipliers[match["region"]] = to_decimal(expect_number(value, key))
+            elif match := COST_KEY.match(key):
+                components += _cost(match, value, key)
+            elif not NOT_USD.match(key):
+                unknown.append(key)
+        for region, factor in sorted(multipliers.items()):
+            components += [
+                PriceComponent(c.component, c.unit, None if c.usd is None else round_price(c.usd * factor),
+                               c.min_context_tokens, c.window, c.service_tier, region)
+                for c in components if c.region is None
+            ]
         prefix = provider + "/"
-        return PriceRecord(
+        mode = entry.get("mode")
+        return PriceRecord.from_components(
             self.name,
             model_id,
-            **prices,
-            tiers=tiers,
+            _prefer_current_names(components),
             upstream_provider=provider,
             upstream_model_id=model_id[len(prefix):] if model_id.startswith(prefix) else model_id,
+            model_type=MODE_TYPES.get(mode, "other") if isinstance(mode, str) else None,
             raw=entry,
+            unknown_keys=tuple(unknown),
         )
+
+
+def _cost(match: re.Match, value: Any, key: str, min_context_tokens: int = 0) -> list[PriceComponent]:
+    value = expect_number(value, key)
+    if value is None:
+        return []
+    price = PRICES[match["base"]]
+    return [
+        PriceComponent(
+            price.component,
+            price.unit,
+            round_price(to_decimal(value) * price.scale),
+            min_context_tokens=int(match["k"]) * 1000 if match["k"] else min_context_tokens,
+            service_tier=SERVICE_TIER_SUFFIXES[match["tier"]] if match["tier"] else "standard",
+        )
+    ]
+
+
+def _ranges(ranges: Any, unknown: list[str]) -> list[PriceComponent]:
+    if not isinstance(ranges, list):
+        raise TypeError(f"tiered_pricing is {type(ranges).__name__}, expected a list")
+    out = []
+    for row in ranges:
+        reader = KeyReader(row, "tiered_pricing[]")
+        bounds = reader.get("range")
+        if bounds is None:  # a range over something else (max_results_range): no such dimension
+            unknown += reader.unknown()
+            continue
+        if not isinstance(bounds, list) or len(bounds) != 2:
+            raise PriceValueError(f"tiered_pricing range is {bounds!r}, expected [from, to]")
+        start = to_decimal(expect_number(bounds[0], "tiered_pricing range"))
+        if start < 0 or start != start.to_integral_value():
+            raise PriceValueError(f"tiered_pricing range starts at {bounds[0]!r}, expected a token count")
+        for key in list(row):
+            if (match := COST_KEY.match(key)) and not match["k"]:
+                out += _cost(match, reader.get(key), key, int(start))
+        unknown += reader.unknown()
+    return out
+
+
+def _search_context(prices: Any) -> list[PriceComponent]:
+    reader = KeyReader(prices, "search_context_cost_per_query")
+    table = {key: Price(component, "usd_per_search") for key, component in SEARCH_CONTEXT_SIZES.items()}
+    found = reader.components(table, expect_number)
+    if reader.unknown():
+        raise PriceValueError(f"unknown search context sizes: {reader.unknown()}")
+    return found
+
+
+def _prefer_current_names(components: list[PriceComponent]) -> list[PriceComponent]:
+    """``input_cost_per_token_cache_hit`` is the old name of the cache-read price: where an
+    entry has both, the current name wins (they are not a contradiction)."""
+    seen: dict[tuple, PriceComponent] = {}
+    for component in components:
+        seen.setdefault(component.identity(), component)
+    return list(seen.values())
 
 
 ADAPTER = LiteLLM()

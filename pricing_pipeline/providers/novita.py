@@ -13,8 +13,8 @@ input_cache_read?: {price_per_m, price_per_m_decimal}}, is_tiered_billing?}]}``.
 
 Models billed by context tier (``is_tiered_billing: true``) carry ``0`` placeholders in the
 integer fields and no tier prices in this list: their prices are recorded as None
-(unknown), never as free. Any other zero is a real price (free models). Fields not read
-(``price_per_m_decimal``, per-request or media prices) stay in the raw snapshot.
+(unknown), never as free. Any other zero is a real price (free models). Any other key with
+``price`` in its name, or in ``pricing``, is reported as unknown.
 """
 
 from __future__ import annotations
@@ -22,11 +22,14 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from pricing_pipeline.pricing.records import PriceRecord
-from pricing_pipeline.pricing.units import scaled
-from pricing_pipeline.providers.base import ProviderAdapter, expect_number, pricing_object
+from pricing_pipeline.pricing.records import USD_PER_MTOK, PriceComponent, PriceRecord
+from pricing_pipeline.pricing.units import PriceValueError, per_mtok, scaled
+from pricing_pipeline.providers.base import KeyReader, ProviderAdapter, expect_number, expect_numeric_string
 
 UNIT_USD = Decimal("0.0001")  # Novita's price unit, per 1M tokens
+COMPONENTS = {"prompt": "input", "completion": "output", "input_cache_read": "cache_read", "input_cache_write": "cache_write_5m"}
+TOP_LEVEL = {"input_token_price_per_m": "prompt", "output_token_price_per_m": "completion"}
+TYPES = {"chat": "chat", "embedding": "embedding", "rerank": "rerank", "image": "image", "audio": "audio", "video": "video"}
 
 
 class Novita(ProviderAdapter):
@@ -36,35 +39,41 @@ class Novita(ProviderAdapter):
     api_key_required = True
 
     def normalize(self, model_id: str, entry: Any) -> PriceRecord | None:
-        pricing = pricing_object(entry)
-        raw = {
-            key: entry[key]
-            for key in ("input_token_price_per_m", "output_token_price_per_m", "pricing", "is_tiered_billing")
-            if key in entry
-        }
-        tiered = entry.get("is_tiered_billing", False)
+        raw = {key: value for key, value in entry.items() if "pric" in key or key == "is_tiered_billing"}
+        fields = KeyReader(raw, "model")
+        upstream_type = entry.get("model_type")
+        model_type = TYPES.get(upstream_type, "other") if isinstance(upstream_type, str) else None
+        tiered = fields.get("is_tiered_billing") or False
         if not isinstance(tiered, bool):
             raise TypeError(f"is_tiered_billing is {type(tiered).__name__}, expected a boolean")
-        if tiered:
-            return PriceRecord(self.name, model_id, raw=raw)
-        cache_read = (pricing or {}).get("input_cache_read")
-        if cache_read is not None and not isinstance(cache_read, dict):
-            raise TypeError(f"pricing.input_cache_read is {type(cache_read).__name__}, expected an object")
-        return PriceRecord(
-            self.name,
-            model_id,
-            input_usd_per_mtok=_usd(entry.get("input_token_price_per_m"), "input_token_price_per_m"),
-            output_usd_per_mtok=_usd(entry.get("output_token_price_per_m"), "output_token_price_per_m"),
-            cache_read_usd_per_mtok=_usd(
-                (cache_read or {}).get("price_per_m"), "pricing.input_cache_read.price_per_m"
-            ),
-            raw=raw,
+        quotes: list[tuple[str, Decimal]] = []  # (pricing key, USD per 1M) from every figure
+        for key, pricing_key in TOP_LEVEL.items():
+            value = expect_number(fields.get(key), key)
+            if value is not None:
+                quotes.append((pricing_key, scaled(value, UNIT_USD)))
+        pricing = KeyReader(fields.get("pricing") or {}, "pricing")
+        unknown = []
+        for key in COMPONENTS:
+            if pricing.get(key) is None:
+                continue
+            quote = KeyReader(pricing.obj[key], f"pricing.{key}")
+            units = expect_number(quote.get("price_per_m"), f"pricing.{key}.price_per_m")
+            decimal = expect_numeric_string(quote.get("price_per_m_decimal"), f"pricing.{key}.price_per_m_decimal")
+            quotes += [(key, scaled(units, UNIT_USD))] if units is not None else []
+            quotes += [(key, per_mtok(decimal))] if decimal is not None else []
+            unknown += quote.unknown()
+        unknown += fields.unknown() + pricing.unknown()
+        if tiered:  # the integer fields are 0 placeholders: price unknown
+            return PriceRecord(self.name, model_id, model_type=model_type, raw=raw, unknown_keys=tuple(unknown))
+        components: dict[str, PriceComponent] = {}
+        for key, usd in quotes:
+            quoted = PriceComponent(COMPONENTS[key], USD_PER_MTOK, usd)
+            listed = components.setdefault(key, quoted)
+            if listed.usd != usd:
+                raise PriceValueError(f"two {key} prices disagree: {listed.usd} and {usd} USD per 1M")
+        return PriceRecord.from_components(
+            self.name, model_id, list(components.values()), model_type=model_type, raw=raw, unknown_keys=tuple(unknown)
         )
-
-
-def _usd(value: Any, field: str) -> Decimal | None:
-    value = expect_number(value, field)
-    return None if value is None else scaled(value, UNIT_USD)
 
 
 ADAPTER = Novita()

@@ -1,31 +1,48 @@
 """Together AI: GET https://api.together.xyz/v1/models with a Bearer key (TOGETHER_API_KEY).
 
 The response is a bare JSON list (Together API reference, "List all models"):
-``[{id, object: "model", created, type: chat|language|code|image|embedding|moderation|
-rerank|audio|..., display_name, organization, context_length, pricing: {hourly, input,
-output, base, finetune}}]``. ``pricing.input`` / ``pricing.output`` are JSON numbers in USD
-per 1M tokens. ``hourly`` (dedicated endpoints, USD per hour), ``base`` and ``finetune``
-(fine-tuning) are not per-token serving prices and are ignored (kept in ``raw``). An
+``[{id, object: "model", created, type, display_name, organization, context_length,
+pricing: {hourly, input, output, base, finetune}}]``; prices are JSON numbers. An
 OpenAI-style ``{"data": [...]}`` wrapper is accepted too; any other object is rejected.
 
-Models whose token prices are all zero (free serverless models, and image or embedding
-models that Together bills some other way) are kept with the zero prices Together states:
-zero is a real price, and the raw snapshot keeps ``type`` for anyone who needs to tell
-them apart. One exception: zero token prices next to a positive ``hourly`` price mark a
-dedicated-endpoint-only model, which is not sold per token at all; its token prices are
-recorded as None (not offered), never as free. A model without ``pricing`` is recorded
-with every price None (unknown, not free).
+What ``input`` / ``output`` mean depends on ``type``:
+
+* ``chat``, ``language``, ``code``, ``embedding``, ``rerank``, ``moderation``,
+  ``transcribe``: USD per 1M tokens. Zero is a real price (free models).
+* ``audio`` (text to speech): with only an ``input`` price (``cartesia/sonic*`` 65,
+  ``Kokoro`` 4) it is USD per 1M characters of text; with an ``output`` price too
+  (``canopylabs/orpheus``, a speech LLM: 0.27 / 0.85) both are USD per 1M tokens.
+* ``image`` and ``video``: every one lists ``0 / 0``. They are billed per image / per
+  second elsewhere, not free: recorded with the unknown price of their real unit
+  (``image_output`` per image, ``video_output`` per second), never as 0 per token. A
+  non-zero token price on them has no known unit and quarantines the model.
+
+``hourly`` (dedicated endpoints, USD per hour), ``base`` and ``finetune`` (fine-tuning)
+are not serving prices and are not read. Zero token prices next to a positive ``hourly``
+mark a dedicated-endpoint-only model: its token prices are None (not offered), never free.
+A model without ``pricing`` is recorded with no price (unknown, not free).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from pricing_pipeline.pricing.records import PriceRecord
-from pricing_pipeline.providers.base import ProviderAdapter, expect_number, numbers_per_mtok, pricing_object
+from pricing_pipeline.pricing.records import USD_PER_MTOK, PriceComponent, PriceRecord
+from pricing_pipeline.pricing.units import PriceValueError
+from pricing_pipeline.providers.base import KeyReader, Price, ProviderAdapter, expect_number
 from pricing_pipeline.providers.errors import InvalidResponse
 
-TOKEN_COMPONENTS = {"input_usd_per_mtok": "input", "output_usd_per_mtok": "output"}
+TYPES = {
+    "chat": "chat", "language": "chat", "code": "chat", "embedding": "embedding",
+    "rerank": "rerank", "moderation": "moderation", "transcribe": "transcription",
+    "audio": "audio", "image": "image", "video": "video",
+}
+TOKEN_PRICES = {"input": Price("input", USD_PER_MTOK), "output": Price("output", USD_PER_MTOK)}
+# Model types whose listed token prices are placeholders: the unknown price of the real unit.
+PRICED_ELSEWHERE = {
+    "image": PriceComponent("image_output", "usd_per_image", None),
+    "video": PriceComponent("video_output", "usd_per_second", None),
+}
 
 
 class Together(ProviderAdapter):
@@ -44,14 +61,29 @@ class Together(ProviderAdapter):
         return ((self.model_id_of(item), item) for item in items)
 
     def normalize(self, model_id: str, entry: Any) -> PriceRecord | None:
-        pricing = pricing_object(entry)
-        if pricing is None:
-            return PriceRecord(self.name, model_id, raw=None)
-        prices = numbers_per_mtok(pricing, TOKEN_COMPONENTS)
-        hourly = expect_number(pricing.get("hourly"), "hourly")
-        if hourly and not any(prices.values()):  # dedicated-only: no per-token price
-            prices = dict.fromkeys(prices)
-        return PriceRecord(self.name, model_id, **prices, raw=pricing)
+        upstream_type = entry.get("type")
+        model_type = TYPES.get(upstream_type, "other") if isinstance(upstream_type, str) else None
+        if entry.get("pricing") is None:
+            return PriceRecord(self.name, model_id, model_type=model_type, raw=None)
+        pricing = KeyReader(entry["pricing"])
+        pricing.ignore("base", "finetune")
+        listed = pricing.components(TOKEN_PRICES, expect_number)
+        hourly = expect_number(pricing.get("hourly"), "pricing.hourly")
+        paid = [c for c in listed if c.usd]
+        if model_type in PRICED_ELSEWHERE:
+            if paid:
+                raise PriceValueError(f"{upstream_type} model with a token price {paid[0].usd}: its unit is unknown")
+            components = [PRICED_ELSEWHERE[model_type]]
+        elif model_type == "audio" and not any(c.component == "output" for c in paid):
+            components = [PriceComponent("input", "usd_per_mchar", c.usd) for c in listed if c.component == "input"]
+        elif hourly and not paid:  # dedicated-only: no per-token price
+            components = []
+        else:
+            components = listed
+        return PriceRecord.from_components(
+            self.name, model_id, components, model_type=model_type, raw=pricing.obj,
+            unknown_keys=tuple(pricing.unknown()),
+        )
 
 
 ADAPTER = Together()

@@ -4,38 +4,45 @@ Shape (Vercel docs, AI Gateway "Models & Providers", "Using REST API"):
 ``{object: "list", data: [{id, type: language|embedding|image|video, pricing: {...}}]}``.
 ``pricing`` values are decimal strings in USD per token:
 
-* ``input``, ``output``, ``input_cache_read``, ``input_cache_write``: the base prices.
+* ``input``, ``output``, ``input_cache_read``, ``input_cache_write`` (the 5-minute write):
+  the base prices.
 * ``input_tiers``, ``output_tiers``, ``input_cache_read_tiers``, ``input_cache_write_tiers``:
   context-length brackets ``[{cost, min, max?}]`` with ``min`` inclusive, ``max`` exclusive
-  and the last bracket open-ended. Each bracket that starts above 0 becomes a
-  :class:`PriceTier` with ``min_context_tokens = min - 1``: the tier applies to prompts
-  *longer than* that many tokens, the convention models.dev and LiteLLM use, so Vercel's
-  ``min: 200001`` and LiteLLM's ``*_above_200k_tokens`` are both the 200000 tier. A tier
-  carries, for each component that has brackets, the rate of the bracket in effect at that
-  boundary; components without brackets stay None in the tier (their base price applies).
-* ``image``: USD per generated image (image models), stored as ``image_usd``.
-* Everything else (``web_search``, video or audio pricing, ``fast``, ``service_tiers``, ...)
-  has no column here and stays in ``raw``.
+  and the last bracket open-ended. A bracket that starts above 0 is a context tier with
+  ``min_context_tokens = min - 1``: the tier applies to prompts *longer than* that many
+  tokens, the convention models.dev and LiteLLM use, so Vercel's ``min: 200001`` and
+  LiteLLM's ``*_above_200k_tokens`` are both the 200000 tier. A gap after a bracket's
+  ``max`` is an unknown price from there on. The bracket at 0 is the base price when
+  there is no base key.
+* ``image``: USD per generated image; ``web_search``: USD per search.
+* Any other key is reported as unknown.
 
-Every listed model yields a record. Embedding models carry only ``input``. A model whose
-pricing has none of the keys above (a video model priced per second, or no ``pricing`` at
-all) is recorded with every price None: price unknown, which is not the same as free.
+``type`` gives the model type (``language`` is chat). Embedding models carry only
+``input``. An image or video model without its price is recorded with the unknown price of
+its real unit (per image, per second), never as free.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from pricing_pipeline.pricing.records import PriceRecord, PriceTier
-from pricing_pipeline.pricing.units import PriceValueError, per_token_to_per_mtok, per_unit
-from pricing_pipeline.providers.base import ProviderAdapter, expect_numeric_string, pricing_object
+from pricing_pipeline.pricing.records import USD_PER_MTOK, PriceComponent, PriceRecord
+from pricing_pipeline.pricing.units import PriceValueError, per_token_to_per_mtok
+from pricing_pipeline.providers.base import PER_TOKEN, KeyReader, Price, ProviderAdapter, expect_numeric_string
 
-# record field -> (base key, brackets key)
-TOKEN_COMPONENTS = {
-    "input_usd_per_mtok": ("input", "input_tiers"),
-    "output_usd_per_mtok": ("output", "output_tiers"),
-    "cache_read_usd_per_mtok": ("input_cache_read", "input_cache_read_tiers"),
-    "cache_write_usd_per_mtok": ("input_cache_write", "input_cache_write_tiers"),
+PRICES = {
+    "input": Price("input", USD_PER_MTOK, PER_TOKEN),
+    "output": Price("output", USD_PER_MTOK, PER_TOKEN),
+    "input_cache_read": Price("cache_read", USD_PER_MTOK, PER_TOKEN),
+    "input_cache_write": Price("cache_write_5m", USD_PER_MTOK, PER_TOKEN),
+    "image": Price("image_output", "usd_per_image"),
+    "web_search": Price("web_search", "usd_per_search"),
+}
+BRACKETS = {f"{key}_tiers": key for key in ("input", "output", "input_cache_read", "input_cache_write")}
+TYPES = {"language": "chat", "embedding": "embedding", "image": "image", "video": "video"}
+UNPRICED = {
+    "image": PriceComponent("image_output", "usd_per_image", None),
+    "video": PriceComponent("video_output", "usd_per_second", None),
 }
 
 
@@ -45,38 +52,31 @@ class Vercel(ProviderAdapter):
     api_key_env = "AI_GATEWAY_API_KEY"  # optional: the model list is public
 
     def normalize(self, model_id: str, entry: Any) -> PriceRecord | None:
-        pricing = pricing_object(entry)
-        if pricing is None:
-            return PriceRecord(self.name, model_id, raw=None)
-        brackets = {field: _brackets(pricing, key) for field, (_, key) in TOKEN_COMPONENTS.items()}
-        prices: dict[str, Any] = {}
-        for field, (base_key, _) in TOKEN_COMPONENTS.items():
-            base = expect_numeric_string(pricing.get(base_key), base_key)
-            if base is not None:
-                prices[field] = per_token_to_per_mtok(base)
-            else:  # only brackets given: the one at 0 tokens is the base rate
-                prices[field] = _cost_at(brackets[field], 0)
-        image = expect_numeric_string(pricing.get("image"), "image")
-        prices["image_usd"] = None if image is None else per_unit(image)
-        boundaries = sorted({b["min"] for rows in brackets.values() for b in rows if b["min"] > 0})
-        tiers = tuple(
-            PriceTier(
-                min_context_tokens=start - 1,
-                **{field: _cost_at(rows, start) for field, rows in brackets.items() if rows},
-            )
-            for start in boundaries
+        upstream_type = entry.get("type")
+        model_type = TYPES.get(upstream_type, "other") if isinstance(upstream_type, str) else None
+        pricing = KeyReader(entry.get("pricing") or {}, "pricing")
+        components = pricing.components(PRICES, expect_numeric_string)
+        for brackets_key, base_key in BRACKETS.items():
+            component = PRICES[base_key].component
+            for start, cost in _brackets(pricing.get(brackets_key), brackets_key):
+                if start == 0 and any(c.component == component for c in components):
+                    continue  # the base key already says it
+                components.append(PriceComponent(component, USD_PER_MTOK, cost, max(start - 1, 0)))
+        if model_type in UNPRICED and not any(c.unit == UNPRICED[model_type].unit for c in components):
+            components.append(UNPRICED[model_type])
+        return PriceRecord.from_components(
+            self.name, model_id, components, model_type=model_type, raw=entry.get("pricing"),
+            unknown_keys=tuple(pricing.unknown()),
         )
-        return PriceRecord(self.name, model_id, **prices, tiers=tiers, raw=pricing)
 
 
-def _brackets(pricing: dict, key: str) -> list[dict]:
-    """The ``*_tiers`` brackets of one component, validated, sorted by ``min``."""
-    rows = pricing.get(key)
+def _brackets(rows: Any, key: str) -> list[tuple[int, Any]]:
+    """(start token, USD per 1M or None for a gap) of one component's brackets."""
     if rows is None:
         return []
     if not isinstance(rows, list):
         raise TypeError(f"{key} is {type(rows).__name__}, expected a list")
-    out = []
+    parsed = []
     for row in rows:
         if not isinstance(row, dict):
             raise TypeError(f"{key} entry is {type(row).__name__}, expected an object")
@@ -88,19 +88,17 @@ def _brackets(pricing: dict, key: str) -> list[dict]:
         cost = expect_numeric_string(row.get("cost"), f"{key} cost")
         if cost is None:
             raise PriceValueError(f"{key} bracket at {low} has no cost")
-        out.append({"min": low, "max": high, "cost": per_token_to_per_mtok(cost)})
-    out.sort(key=lambda b: b["min"])
-    if len({b["min"] for b in out}) != len(out):
+        parsed.append((low, high, per_token_to_per_mtok(cost)))
+    parsed.sort(key=lambda b: b[0])
+    starts = [low for low, _, _ in parsed]
+    if len(set(starts)) != len(starts):
         raise PriceValueError(f"{key} has two brackets starting at the same token count")
+    out = []
+    for low, high, cost in parsed:
+        out.append((low, cost))
+        if high is not None and high not in starts:
+            out.append((high, None))  # a gap: no known price from here on
     return out
-
-
-def _cost_at(rows: list[dict], tokens: int):
-    """The rate of the bracket that contains ``tokens`` (None in a gap between brackets)."""
-    for row in rows:
-        if row["min"] <= tokens and (row["max"] is None or tokens < row["max"]):
-            return row["cost"]
-    return None
 
 
 ADAPTER = Vercel()

@@ -7,6 +7,7 @@ import hashlib
 import os
 import time
 import zlib
+from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -17,9 +18,16 @@ from sqlalchemy import Engine, and_, bindparam, create_engine, event, insert, or
 from sqlalchemy.engine import Connection
 
 from pricing_pipeline.pricing.diff import PriceChange, SnapshotDiff, diff_snapshot
-from pricing_pipeline.pricing.records import PRICE_FIELDS, PriceRecord, PriceTier
+from pricing_pipeline.pricing.records import PriceComponent, PriceRecord, TimeWindow
 from pricing_pipeline.store import migrations
-from pricing_pipeline.store.schema import model_prices, price_changes, price_history, raw_snapshots, sync_log
+from pricing_pipeline.store.schema import (
+    model_prices,
+    price_changes,
+    price_components,
+    price_history,
+    raw_snapshots,
+    sync_log,
+)
 
 
 def default_database_url() -> str:
@@ -170,10 +178,13 @@ class PricingStore:
         run_id: str | None = None,
         acceptances: Mapping[str, Acceptance] | None = None,
         published_at: datetime | None = None,
+        quarantined: Mapping[str, str] | None = None,
     ) -> PublishResult:
         """Make ``records`` (the provider's complete snapshot) the live prices, in one
         transaction: history rows closed and opened, removed models marked, the change log
-        and the sync log written together, or nothing at all."""
+        and the sync log written together, or nothing at all. ``quarantined`` models
+        (``{model_id: reason}``, entries that could not be read) keep their published
+        prices: neither changed nor removed."""
         records = list(records)
         if any(r.provider != provider for r in records):
             raise ValueError(f"snapshot for {provider!r} contains records of another provider")
@@ -183,7 +194,7 @@ class PricingStore:
         now = published_at or _now()
         with self.engine.begin() as conn:
             _lock_provider(conn, provider)
-            diff = diff_snapshot(_live_records(conn, provider), records)
+            diff = diff_snapshot(_live_records(conn, provider), records, keep=quarantined or {})
             known = {
                 row.model_id
                 for row in conn.execute(select(model_prices.c.model_id).where(model_prices.c.provider == provider))
@@ -199,6 +210,8 @@ class PricingStore:
                     models_added=len(diff.added),
                     models_changed=len(diff.changed),
                     models_removed=len(diff.removed),
+                    models_quarantined=len(quarantined or {}),
+                    quarantined=dict(quarantined or {}),
                     error_type=None,
                     error=None,
                 )
@@ -230,6 +243,16 @@ class PricingStore:
         closing = [c for c in changes if c.before is not None or c.model_id in known]
         if closing:
             conn.execute(close_history, [{"b_model_id": c.model_id} for c in closing])
+            conn.execute(
+                update(price_components)
+                .where(
+                    price_components.c.provider == provider,
+                    price_components.c.model_id == model,
+                    price_components.c.valid_to.is_(None),
+                )
+                .values(valid_to=now),
+                [{"b_model_id": c.model_id} for c in closing],
+            )
         removed = [c for c in changes if c.after is None]
         if removed:
             conn.execute(
@@ -242,6 +265,9 @@ class PricingStore:
                 insert(price_history),
                 [{**_record_columns(c.after), "valid_from": now, "sync_id": sync_id} for c in published],
             )
+            component_rows = [row for c in published for row in _component_rows(c.after, now, sync_id)]
+            if component_rows:
+                conn.execute(insert(price_components), component_rows)
         new_rows = [c for c in published if c.model_id not in known]
         if new_rows:
             conn.execute(
@@ -285,19 +311,23 @@ class PricingStore:
             query = select(table).where(table.c.removed_at.is_(None))
         else:
             table = price_history
-            query = select(table).where(
-                table.c.valid_from <= at, or_(table.c.valid_to.is_(None), table.c.valid_to > at)
-            )
+            query = select(table).where(_live_at(table, at))
         if provider:
             query = query.where(table.c.provider == provider)
         if model_id:
             query = query.where(table.c.model_id == model_id)
         query = query.order_by(table.c.provider, table.c.model_id)
         with self.engine.connect() as conn:
-            return [
-                PublishedPrice(_row_record(row), row["valid_from"], row.get("valid_to"))
-                for row in conn.execute(query).mappings()
-            ]
+            rows = list(conn.execute(query).mappings())
+            components = _components(conn, provider, model_id, at)
+        return [
+            PublishedPrice(
+                _row_record(row, components.get((row["provider"], row["model_id"]), ())),
+                row["valid_from"],
+                row.get("valid_to"),
+            )
+            for row in rows
+        ]
 
     def history(self, provider: str, model_id: str) -> list[PublishedPrice]:
         query = (
@@ -305,9 +335,15 @@ class PricingStore:
             .where(price_history.c.provider == provider, price_history.c.model_id == model_id)
             .order_by(price_history.c.valid_from, price_history.c.id)
         )
+        components_query = select(price_components).where(
+            price_components.c.provider == provider, price_components.c.model_id == model_id
+        )
         with self.engine.connect() as conn:
+            by_start: dict[datetime, list[PriceComponent]] = defaultdict(list)
+            for row in conn.execute(components_query).mappings():
+                by_start[row["valid_from"]].append(_row_component(row))
             return [
-                PublishedPrice(_row_record(row), row["valid_from"], row["valid_to"])
+                PublishedPrice(_row_record(row, by_start.get(row["valid_from"], ())), row["valid_from"], row["valid_to"])
                 for row in conn.execute(query).mappings()
             ]
 
@@ -363,7 +399,66 @@ def _lock_provider(conn: Connection, provider: str) -> None:
 
 def _live_records(conn: Connection, provider: str) -> dict[str, PriceRecord]:
     query = select(model_prices).where(model_prices.c.provider == provider, model_prices.c.removed_at.is_(None))
-    return {row["model_id"]: _row_record(row) for row in conn.execute(query).mappings()}
+    components = _components(conn, provider)
+    return {
+        row["model_id"]: _row_record(row, components.get((provider, row["model_id"]), ()))
+        for row in conn.execute(query).mappings()
+    }
+
+
+def _live_at(table, at: datetime):
+    return and_(table.c.valid_from <= at, or_(table.c.valid_to.is_(None), table.c.valid_to > at))
+
+
+def _components(
+    conn: Connection, provider: str | None = None, model_id: str | None = None, at: datetime | None = None
+) -> dict[tuple[str, str], list[PriceComponent]]:
+    """The components live now (or at ``at``), by (provider, model_id)."""
+    table = price_components
+    query = select(table).where(table.c.valid_to.is_(None) if at is None else _live_at(table, at))
+    if provider:
+        query = query.where(table.c.provider == provider)
+    if model_id:
+        query = query.where(table.c.model_id == model_id)
+    out: dict[tuple[str, str], list[PriceComponent]] = defaultdict(list)
+    for row in conn.execute(query).mappings():
+        out[(row["provider"], row["model_id"])].append(_row_component(row))
+    return out
+
+
+def _component_rows(record: PriceRecord, valid_from: datetime, sync_id: int) -> list[dict[str, Any]]:
+    return [
+        {
+            "provider": record.provider,
+            "model_id": record.model_id,
+            "component": c.component,
+            "unit": c.unit,
+            "min_context_tokens": c.min_context_tokens,
+            "window_start_minute": c.window.start_minute if c.window else None,
+            "window_end_minute": c.window.end_minute if c.window else None,
+            "weekdays": ",".join(map(str, c.window.weekdays)) if c.window and c.window.weekdays else None,
+            "service_tier": c.service_tier,
+            "region": c.region,
+            "usd": c.usd,
+            "valid_from": valid_from,
+            "sync_id": sync_id,
+        }
+        for c in record.components()
+    ]
+
+
+def _row_component(row: Mapping[str, Any]) -> PriceComponent:
+    window = None
+    if row["window_start_minute"] is not None:
+        days = row["weekdays"]
+        window = TimeWindow(
+            row["window_start_minute"],
+            row["window_end_minute"],
+            tuple(int(d) for d in days.split(",")) if days else None,
+        )
+    return PriceComponent(
+        row["component"], row["unit"], row["usd"], row["min_context_tokens"], window, row["service_tier"], row["region"]
+    )
 
 
 def _record_columns(record: PriceRecord) -> dict[str, Any]:
@@ -375,18 +470,21 @@ def _record_columns(record: PriceRecord) -> dict[str, Any]:
         "tiers": [tier.to_json() for tier in record.tiers],
         "upstream_provider": record.upstream_provider,
         "upstream_model_id": record.upstream_model_id,
+        "model_type": record.model_type,
         "raw_pricing": record.raw,
     }
 
 
-def _row_record(row: Mapping[str, Any]) -> PriceRecord:
-    return PriceRecord(
-        provider=row["provider"],
-        model_id=row["model_id"],
-        **{name: row[name] for name in PRICE_FIELDS},
+def _row_record(row: Mapping[str, Any], components: Iterable[PriceComponent]) -> PriceRecord:
+    """A published row and its components. The components are the prices (the row's price
+    columns are their denormalized copy); the row gives the rest."""
+    return PriceRecord.from_components(
+        row["provider"],
+        row["model_id"],
+        list(components),
         variable_pricing=bool(row["variable_pricing"]),
-        tiers=tuple(PriceTier.from_json(t) for t in row["tiers"] or ()),
         upstream_provider=row["upstream_provider"],
         upstream_model_id=row["upstream_model_id"],
+        model_type=row["model_type"],
         raw=row["raw_pricing"],
     )

@@ -34,6 +34,7 @@ def _price_columns() -> list[Column]:
         Column("tiers", JSON, nullable=False),
         Column("upstream_provider", String(200)),
         Column("upstream_model_id", String(400)),
+        Column("model_type", String(32)),
         Column("raw_pricing", JSON),
     ]
 
@@ -54,6 +55,9 @@ sync_log = Table(
     Column("models_removed", Integer),
     Column("error_type", String(32)),
     Column("error", Text),
+    # Models whose entries could not be read: {model_id: reason}; they kept their prices.
+    Column("models_quarantined", Integer),
+    Column("quarantined", JSON),
     Index("ix_sync_log_provider_started", "provider", "started_at"),
 )
 
@@ -82,6 +86,32 @@ price_history = Table(
     Column("valid_to", UtcDateTime),
     Column("sync_id", Integer, ForeignKey("sync_log.id"), nullable=False),
     Index("ix_price_history_lookup", "provider", "model_id", "valid_from"),
+)
+
+# Every price component of every model, long form, with the same [valid_from, valid_to)
+# history as price_history: the price of component C of model M at instant T is one
+# indexed lookup. Variant columns: min_context_tokens 0 = any prompt length; window_* NULL =
+# all day (minutes after 00:00 UTC, end below start wraps midnight; weekdays "1,2,3" ISO
+# days or NULL = every day); region NULL = every region. usd NULL = unknown, never zero.
+price_components = Table(
+    "price_components",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("provider", String(64), nullable=False),
+    Column("model_id", String(400), nullable=False),
+    Column("component", String(64), nullable=False),
+    Column("unit", String(32), nullable=False),
+    Column("min_context_tokens", Integer, nullable=False),
+    Column("window_start_minute", Integer),
+    Column("window_end_minute", Integer),
+    Column("weekdays", String(16)),
+    Column("service_tier", String(16), nullable=False),
+    Column("region", String(64)),
+    Column("usd", ExactDecimal),
+    Column("valid_from", UtcDateTime, nullable=False),
+    Column("valid_to", UtcDateTime),
+    Column("sync_id", Integer, ForeignKey("sync_log.id"), nullable=False),
+    Index("ix_price_components_lookup", "provider", "model_id", "component", "valid_from"),
 )
 
 # The change log: one row per added / changed / removed model, with who accepted it when a

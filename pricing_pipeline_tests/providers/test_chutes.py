@@ -68,7 +68,7 @@ def test_model_without_pricing_is_recorded_as_unknown():
 
 def test_a_string_where_a_number_belongs_is_rejected():
     payload = {"data": [{"id": "m", "pricing": {"prompt": "0.104", "completion": 0.416}}]}
-    with pytest.raises(InvalidResponse, match="chutes: model 'm': prompt is str"):
+    with pytest.raises(InvalidResponse, match="chutes: model 'm': pricing.prompt is str"):
         ADAPTER.records(payload)
 
 

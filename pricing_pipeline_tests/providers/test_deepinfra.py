@@ -65,7 +65,7 @@ def test_metadata_without_pricing_is_an_unknown_price_not_a_skip():
 
 def test_a_string_where_a_number_belongs_is_rejected():
     payload = {"data": [{"id": "m", "metadata": {"pricing": {"input_tokens": "0.26", "output_tokens": 2.6}}}]}
-    with pytest.raises(InvalidResponse, match="deepinfra: model 'm': input_tokens is str"):
+    with pytest.raises(InvalidResponse, match="deepinfra: model 'm': metadata.pricing.input_tokens is str"):
         ADAPTER.records(payload)
 
 

@@ -74,7 +74,13 @@ def test_entries_without_a_storable_price_are_unknown_not_free(payload, records)
         assert records[model_id].tiers == ()
     assert "input_cost_per_second" in payload["assemblyai/best"]
     unpriced = [r for r in records.values() if all(v is None for v in r.prices().values())]
-    assert len(unpriced) == 352
+    # 352 before tiered_pricing was read: 19 entries are priced only through its ranges.
+    assert len(unpriced) == 333
+    # Priced per second of audio, not per token: its own components.
+    assert [(c.component, c.unit, str(c.usd)) for c in records["assemblyai/best"].components()] == [
+        ("input", "usd_per_second", "0.00003333"),
+        ("output", "usd_per_second", "0"),
+    ]
 
 
 def test_normalize_is_fast(payload):

@@ -47,5 +47,5 @@ def test_no_recorded_price_is_negative(records):
 
 def test_a_number_where_a_decimal_string_belongs_is_rejected():
     payload = {"data": [{"id": "m", "pricing": {"prompt": 0.000001, "completion": "0.000002"}}]}
-    with pytest.raises(InvalidResponse, match="openrouter: model 'm': prompt is float"):
+    with pytest.raises(InvalidResponse, match="openrouter: model 'm': pricing.prompt is float"):
         ADAPTER.records(payload)

@@ -45,8 +45,9 @@ def test_hourly_base_and_finetune_are_not_token_prices(records):
 def test_zero_prices_are_kept_as_zero(records):
     free = records["meta-llama/Llama-3.3-70B-Instruct-Turbo-Free"]
     assert (free.input_usd_per_mtok, free.output_usd_per_mtok) == (Decimal(0), Decimal(0))
-    image = records["black-forest-labs/FLUX.1-schnell"]
-    assert (image.input_usd_per_mtok, image.output_usd_per_mtok) == (Decimal(0), Decimal(0))
+    image = records["black-forest-labs/FLUX.1-schnell"]  # listed 0/0: priced per image elsewhere
+    assert (image.input_usd_per_mtok, image.output_usd_per_mtok) == (None, None)
+    assert [(c.component, c.unit, c.usd) for c in image.components()] == [("image_output", "usd_per_image", None)]
     embedding = records["BAAI/bge-large-en-v1.5"]
     assert (embedding.input_usd_per_mtok, embedding.output_usd_per_mtok) == (Decimal("0.02"), Decimal(0))
 
@@ -67,7 +68,7 @@ def test_openai_style_wrapper_is_accepted_and_other_objects_are_not():
 
 def test_a_string_where_a_number_belongs_is_rejected():
     payload = [{"id": "m", "pricing": {"hourly": 0, "input": "0.88", "output": 0.88}}]
-    with pytest.raises(InvalidResponse, match="together: model 'm': input is str"):
+    with pytest.raises(InvalidResponse, match="together: model 'm': pricing.input is str"):
         ADAPTER.records(payload)
 
 

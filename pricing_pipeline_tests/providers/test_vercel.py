@@ -84,7 +84,7 @@ def test_brackets_without_a_base_price_give_the_base_from_the_first_bracket():
 
 def test_a_number_where_a_decimal_string_belongs_is_rejected():
     payload = {"data": [{"id": "m", "pricing": {"input": 0.000001, "output": "0.000002"}}]}
-    with pytest.raises(InvalidResponse, match="vercel: model 'm': input is float"):
+    with pytest.raises(InvalidResponse, match="vercel: model 'm': pricing.input is float"):
         ADAPTER.records(payload)
 
 

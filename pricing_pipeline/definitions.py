@@ -33,6 +33,8 @@ def build_definitions(resources: dict) -> Definitions:
             checks.normalized_prices_schema,
             checks.normalized_prices_finite_non_negative,
             checks.normalized_prices_model_count,
+            checks.normalized_prices_quarantine,
+            checks.normalized_prices_unknown_keys,
             checks.provider_freshness,
             price_guard,
         ],

@@ -60,16 +60,10 @@ def with_duplicate(payload):
     return json.dumps(payload)
 
 
-def with_string_price(payload):
-    next(m for m in payload["data"] if m.get("metadata"))["metadata"]["pricing"]["input_tokens"] = "0.5"
-    return json.dumps(payload)
-
-
 BAD_BODIES = {
     "html": ("<html><body>502 Bad Gateway</body></html>", "invalid_response", "not JSON"),
     "truncated_json": ('{"object": "list", "data": [{"id": "a"', "invalid_response", "not JSON"),
     "missing_data_key": ('{"object": "list", "models": []}', "invalid_response", "no 'data' key"),
-    "string_price": (with_string_price, "invalid_response", "expected a number"),
     "duplicate_ids": (with_duplicate, "invalid_response", "duplicate model ids"),
     "oversized": ("[" + " " * (MAX_BYTES + 10) + "]", "invalid_response", "byte cap"),
 }
@@ -140,3 +134,48 @@ def test_one_failing_provider_does_not_affect_another(published, upstream, run_s
     assert run_sync("openrouter").success
     assert len(store.published_records("openrouter")) == 336
     assert db_state(store, PROVIDER) == published
+
+
+def break_prices(payload, share):
+    """Put a string where a number belongs in ``share`` of the priced models (at least one)."""
+    priced = [m for m in payload["data"] if m.get("metadata")]
+    broken = priced[: max(1, round(len(priced) * share))]
+    for model in broken:
+        model["metadata"]["pricing"]["input_tokens"] = "0.5"
+    return [m["id"] for m in broken]
+
+
+def test_one_unreadable_model_is_quarantined_and_the_rest_publishes(published, upstream, run_sync, store):
+    payload = recorded_payload()
+    [bad] = break_prices(payload, 0)
+    cheaper = [m for m in payload["data"] if m.get("metadata")][1]
+    cheaper["metadata"]["pricing"]["output_tokens"] = cheaper["metadata"]["pricing"]["output_tokens"] / 2
+    upstream.serve(PATH, json.dumps(payload))
+    before = {p.record.model_id: p.record for p in store.prices(PROVIDER)}
+    result = run_sync(PROVIDER)
+    assert result.success
+    after = {p.record.model_id: p.record for p in store.prices(PROVIDER)}
+    assert after[bad] == before[bad]  # untouched: not changed, not removed
+    assert bad not in store.removed_models(PROVIDER)
+    assert after[cheaper["id"]].output_usd_per_mtok == before[cheaper["id"]].output_usd_per_mtok / 2
+    row = store.sync_row(result.run_id)
+    assert (row["status"], row["models_quarantined"], row["models_changed"]) == ("success", 1, 1)
+    assert "metadata.pricing.input_tokens is str '0.5'" in row["quarantined"][bad]
+    [check] = [e for e in result.get_asset_check_evaluations() if e.check_name == "normalized_prices_quarantine"]
+    assert not check.passed and check.severity.value == "WARN"
+    assert bad in check.metadata["quarantined"].value
+    [materialization] = result.asset_materializations_for_node("published_prices")
+    assert materialization.metadata["quarantined"].value == 1
+
+
+def test_a_fifth_unreadable_blocks_the_whole_snapshot(published, upstream, run_sync, store):
+    payload = recorded_payload()
+    broken = break_prices(payload, 0.2)
+    upstream.serve(PATH, json.dumps(payload))
+    result = run_sync(PROVIDER)
+    assert not result.success
+    [check] = [e for e in result.get_asset_check_evaluations() if e.check_name == "normalized_prices_quarantine"]
+    assert not check.passed and check.severity.value == "ERROR"
+    assert check.metadata["quarantined_models"].value == len(broken)
+    assert db_state(store, PROVIDER) == published
+    assert store.sync_row(result.run_id)["status"] == "blocked"

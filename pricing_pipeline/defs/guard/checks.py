@@ -26,7 +26,7 @@ from pricing_pipeline.defs.sync.assets import normalized_prices
 from pricing_pipeline.defs.sync.partitions import provider_partitions
 from pricing_pipeline.defs.sync.resources import PricingDatabase
 from pricing_pipeline.pricing.guard import RULES, GuardOverride, GuardThresholds, Offenders
-from pricing_pipeline.pricing.records import PriceRecord
+from pricing_pipeline.pricing.records import NormalizedSnapshot
 from pricing_pipeline.providers.registry import get_adapter
 
 # Partitioned asset checks are "preview" in Dagster 1.13 (see defs/sync/checks.py).
@@ -62,7 +62,7 @@ GUARD_CHECK_SPECS = [
 )
 def price_guard(
     context: AssetCheckExecutionContext,
-    normalized_prices: list[PriceRecord],
+    normalized_prices: NormalizedSnapshot,
     pricing_db: PricingDatabase,
     price_guard_override: PriceGuardOverride,
 ):
@@ -75,12 +75,12 @@ def price_guard(
     for name, spec in RULES.items():
         if check_name(name) not in selected:
             continue
-        offenders = spec.rule(published, normalized_prices, thresholds)
+        offenders = spec.rule(published, normalized_prices.records, thresholds)
         yield guard_result(
             name,
             offenders,
             override,
-            checked=len(normalized_prices),
+            checked=len(normalized_prices.records),
             thresholds={t: str(getattr(thresholds, t)) for t in spec.thresholds},
             severity=(
                 AssetCheckSeverity.WARN

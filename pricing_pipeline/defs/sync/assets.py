@@ -25,7 +25,7 @@ from pricing_pipeline.defs.guard.resources import GUARD_RESOURCE_DEFS, PriceGuar
 from pricing_pipeline.defs.sync.partitions import provider_partitions
 from pricing_pipeline.defs.sync.resources import PricingDatabase, UpstreamApi
 from pricing_pipeline.pricing.diff import SnapshotDiff
-from pricing_pipeline.pricing.records import PriceRecord
+from pricing_pipeline.pricing.records import NormalizedSnapshot, PriceRecord
 from pricing_pipeline.providers._http import public_url
 from pricing_pipeline.providers.errors import UpstreamError
 from pricing_pipeline.providers.registry import get_adapter
@@ -122,68 +122,104 @@ def raw_price_snapshot(
     partitions_def=provider_partitions,
     group_name=GROUP,
     kinds={"python"},
-    description="Every model of the snapshot as exact Decimal USD per 1M tokens (per unit for requests/images).",
+    description="Every model of the snapshot as exact Decimal USD price components (per 1M tokens, per "
+    "image, per search, ...), with the models that could not be read quarantined and the pricing keys "
+    "no adapter rule knows listed.",
 )
-def normalized_prices(context: AssetExecutionContext, raw_price_snapshot: RawSnapshot) -> list[PriceRecord]:
-    adapter = get_adapter(context.partition_key)
+def normalized_prices(context: AssetExecutionContext, raw_price_snapshot: RawSnapshot) -> NormalizedSnapshot:
+    provider = context.partition_key
+    adapter = get_adapter(provider)
     try:
-        records = adapter.records(raw_price_snapshot.payload)
+        snapshot = adapter.parse(raw_price_snapshot.payload)
     except UpstreamError as error:
         raise sync_failure(context, error, "normalize") from error
+    records = snapshot.records
+    if snapshot.quarantined:
+        context.log.warning(f"{provider}: {len(snapshot.quarantined)} model(s) quarantined (unreadable entries)")
+    if snapshot.unknown_keys:
+        context.log.warning(f"{provider}: pricing keys no adapter rule reads: {', '.join(snapshot.unknown_keys)}")
     context.add_output_metadata(
         {
+            "provider": provider,
             "models": len(records),
+            "components": sum(len(r.components()) for r in records),
             "variable_pricing_models": sum(r.variable_pricing for r in records),
-            "tiered_models": sum(bool(r.tiers) for r in records),
+            "tiered_models": sum(any(c.min_context_tokens for c in r.components()) for r in records),
             "unknown_price_models": sum(
-                not r.variable_pricing and all(v is None for v in r.prices().values()) for r in records
+                not r.variable_pricing and all(c.usd is None for c in r.components()) for r in records
             ),
+            "quarantined_models": len(snapshot.quarantined),
+            "unknown_pricing_keys": len(snapshot.unknown_keys),
+            **({"quarantined": MetadataValue.md(reasons_markdown(snapshot.quarantined, "model", "reason"))}
+               if snapshot.quarantined else {}),
+            **({"unknown_keys": MetadataValue.md(reasons_markdown(snapshot.unknown_keys, "key", "models"))}
+               if snapshot.unknown_keys else {}),
         }
     )
-    return records
+    return snapshot
 
 
 @asset(
     partitions_def=provider_partitions,
     group_name=GROUP,
     kinds={"sql"},
-    description="The provider's prices as the gateway reads them: live table, history, change log.",
+    description="The provider's prices as the gateway reads them: live table, components, history, change log.",
     resource_defs=GUARD_RESOURCE_DEFS,
 )
 def published_prices(
     context: AssetExecutionContext,
-    normalized_prices: list[PriceRecord],
+    normalized_prices: NormalizedSnapshot,
     pricing_db: PricingDatabase,
     price_guard_override: PriceGuardOverride,
 ) -> MaterializeResult:
     provider = context.partition_key
+    records = normalized_prices.records
     override = price_guard_override.decision()
     # Only runs with an operator override read the published prices again: the change log
     # records who accepted which flagged change (the guard checks already passed).
     acceptances = (
-        guard_acceptances(override, pricing_db.store.published_records(provider), normalized_prices)
+        guard_acceptances(override, pricing_db.store.published_records(provider), records)
         if override.active
         else {}
     )
     try:
         result = pricing_db.store.publish(
-            provider, normalized_prices, run_id=context.run.run_id, acceptances=acceptances
+            provider,
+            records,
+            run_id=context.run.run_id,
+            acceptances=acceptances,
+            quarantined=normalized_prices.quarantined,
         )
     except SQLAlchemyError as exc:
         error = UpstreamError(provider, "database", f"publish failed, nothing written ({type(exc).__name__})")
         raise sync_failure(context, error, "publish") from exc
     return MaterializeResult(
         metadata={
+            "provider": provider,
             "models": result.models,
             "added": len(result.diff.added),
             "changed": len(result.diff.changed),
             "removed": len(result.diff.removed),
+            "quarantined": len(normalized_prices.quarantined),
+            "unknown_pricing_keys": len(normalized_prices.unknown_keys),
             "publish_seconds": round(result.duration_seconds, 6),
             "published_at": result.published_at.isoformat(),
             "changes": MetadataValue.md(changes_markdown(result.diff)),
             "accepted_changes": sum(c.model_id in acceptances for c in result.diff.changes),
         }
     )
+
+
+def reasons_markdown(rows: dict, key_header: str, value_header: str, limit: int = MAX_CHANGES_SHOWN) -> str:
+    lines = [f"| {key_header} | {value_header} |", "|---|---|"]
+    lines += [f"| `{_cell(str(key))}` | {_cell(str(value))} |" for key, value in list(rows.items())[:limit]]
+    if len(rows) > limit:
+        lines.append(f"\n… and {len(rows) - limit} more.")
+    return "\n".join(lines)
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ").replace("`", "'")
 
 
 def changes_markdown(diff: SnapshotDiff, limit: int = MAX_CHANGES_SHOWN) -> str:

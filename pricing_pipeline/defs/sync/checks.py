@@ -24,7 +24,7 @@ from pricing_pipeline.defs.guard.resources import GUARD_RESOURCE_DEFS, PriceGuar
 from pricing_pipeline.defs.sync.assets import normalized_prices, published_prices
 from pricing_pipeline.defs.sync.partitions import provider_partitions
 from pricing_pipeline.defs.sync.resources import PricingDatabase
-from pricing_pipeline.pricing.records import PRICE_FIELDS, PriceRecord, PriceTier
+from pricing_pipeline.pricing.records import NormalizedSnapshot, PriceComponent, PriceRecord, PriceTier
 from pricing_pipeline.providers.registry import PROVIDER_NAMES
 
 # Partitioned asset checks are "preview" in Dagster 1.13, and exactly what a per-provider
@@ -33,6 +33,7 @@ warnings.filterwarnings("ignore", message="Specifying a partitions_def on an Ass
 
 MAX_LISTED = 25
 MIN_MODEL_COUNT_RATIO = Decimal(os.environ.get("PRICING_MIN_MODEL_COUNT_RATIO", "0.5"))
+MAX_QUARANTINE_RATIO = Decimal(os.environ.get("PRICING_MAX_QUARANTINE_RATIO", "0.1"))
 FRESHNESS_WARN_AFTER = timedelta(hours=6)
 FRESHNESS_FAIL_AFTER = timedelta(hours=8)
 
@@ -62,15 +63,15 @@ def offenders_result(offenders: dict[str, str], checked: int, **metadata) -> Ass
     description="Every record belongs to this provider, has a model id, Decimal prices and well-formed tiers.",
 )
 def normalized_prices_schema(
-    context: AssetCheckExecutionContext, normalized_prices: list[PriceRecord]
+    context: AssetCheckExecutionContext, normalized_prices: NormalizedSnapshot
 ) -> AssetCheckResult:
     provider = context.partition_key
     offenders: dict[str, str] = {}
-    for record in normalized_prices:
+    for record in normalized_prices.records:
         problem = schema_problem(record, provider)
         if problem:
             offenders[record.model_id or "<empty id>"] = problem
-    return offenders_result(offenders, len(normalized_prices))
+    return offenders_result(offenders, len(normalized_prices.records))
 
 
 def schema_problem(record: PriceRecord, provider: str) -> str | None:
@@ -83,7 +84,12 @@ def schema_problem(record: PriceRecord, provider: str) -> str | None:
     for name, value in record.prices().items():
         if value is not None and not isinstance(value, Decimal):
             return f"{name} is {type(value).__name__}, not Decimal"
-    if record.variable_pricing and any(v is not None for v in record.prices().values()):
+    for component in record.extra_components:
+        if not isinstance(component, PriceComponent):
+            return f"not a PriceComponent: {type(component).__name__}"
+        if component.usd is not None and not isinstance(component.usd, Decimal):
+            return f"{component.label()} is {type(component.usd).__name__}, not Decimal"
+    if record.variable_pricing and record.components():
         return "variable pricing with a fixed price"
     thresholds = [tier.min_context_tokens for tier in record.tiers]
     if any(not isinstance(tier, PriceTier) for tier in record.tiers):
@@ -100,18 +106,16 @@ def schema_problem(record: PriceRecord, provider: str) -> str | None:
     description="Every price is a finite, non-negative number.",
 )
 def normalized_prices_finite_non_negative(
-    context: AssetCheckExecutionContext, normalized_prices: list[PriceRecord]
+    context: AssetCheckExecutionContext, normalized_prices: NormalizedSnapshot
 ) -> AssetCheckResult:
     offenders: dict[str, str] = {}
-    for record in normalized_prices:
-        values = list(record.prices().items())
-        for tier in record.tiers:
-            values += [(f"tier>{tier.min_context_tokens}.{n}", getattr(tier, n)) for n in PRICE_FIELDS[:4]]
-        for name, value in values:
+    for record in normalized_prices.records:
+        for component in record.components():
+            value = component.usd
             if isinstance(value, Decimal) and (not value.is_finite() or value < 0):
-                offenders[record.model_id] = f"{name} = {value}"
+                offenders[record.model_id] = f"{component.label()} = {value}"
                 break
-    return offenders_result(offenders, len(normalized_prices))
+    return offenders_result(offenders, len(normalized_prices.records))
 
 
 @asset_check(
@@ -125,12 +129,12 @@ def normalized_prices_finite_non_negative(
 )
 def normalized_prices_model_count(
     context: AssetCheckExecutionContext,
-    normalized_prices: list[PriceRecord],
+    normalized_prices: NormalizedSnapshot,
     pricing_db: PricingDatabase,
     price_guard_override: PriceGuardOverride,
 ) -> AssetCheckResult:
     published = len(pricing_db.store.published_records(context.partition_key))
-    fetched = len(normalized_prices)
+    fetched = normalized_prices.models_seen  # quarantined models are listed upstream: not removals
     # An empty list is never a snapshot, not even on a first sync: it is an upstream fault.
     minimum = max(1, math.ceil(published * MIN_MODEL_COUNT_RATIO))
     enough = fetched >= minimum
@@ -148,6 +152,69 @@ def normalized_prices_model_count(
         description=description,
         metadata={"models_fetched": fetched, "models_published": published, "minimum": minimum, "accepted": accepted},
     )
+
+
+@asset_check(
+    asset=normalized_prices,
+    partitions_def=provider_partitions,
+    blocking=True,
+    description="Models whose upstream entries could not be read are quarantined: they keep their "
+    "published prices (neither changed nor removed) and are listed here with the reason (a warning). "
+    "More than PRICING_MAX_QUARANTINE_RATIO (10%) of the snapshot quarantined blocks the publish.",
+)
+def normalized_prices_quarantine(
+    context: AssetCheckExecutionContext, normalized_prices: NormalizedSnapshot
+) -> AssetCheckResult:
+    quarantined = normalized_prices.quarantined
+    ratio = normalized_prices.quarantine_ratio
+    blocking = ratio > MAX_QUARANTINE_RATIO
+    listed = sorted(quarantined.items())[:MAX_LISTED]
+    metadata = {
+        "models_seen": normalized_prices.models_seen,
+        "quarantined_models": len(quarantined),
+        "quarantined_ratio": float(round(ratio, 4)),
+        "max_quarantine_ratio": float(MAX_QUARANTINE_RATIO),
+    }
+    if quarantined:
+        table = "| model | reason |\n|---|---|\n" + "\n".join(f"| `{_cell(m)}` | {_cell(r)} |" for m, r in listed)
+        metadata["quarantined"] = MetadataValue.md(table)
+    return AssetCheckResult(
+        passed=not quarantined,
+        severity=AssetCheckSeverity.ERROR if blocking else AssetCheckSeverity.WARN,
+        description=(
+            None if not quarantined
+            else f"{len(quarantined)} of {normalized_prices.models_seen} models unreadable "
+            + ("(above the limit): nothing is published." if blocking else "; they keep their published prices.")
+        ),
+        metadata=metadata,
+    )
+
+
+@asset_check(
+    asset=normalized_prices,
+    partitions_def=provider_partitions,
+    description="Pricing keys the provider sent that no adapter rule reads (schema drift): listed with "
+    "the number of models carrying each. A warning; the prices we do read are published.",
+)
+def normalized_prices_unknown_keys(
+    context: AssetCheckExecutionContext, normalized_prices: NormalizedSnapshot
+) -> AssetCheckResult:
+    unknown = normalized_prices.unknown_keys
+    metadata: dict = {"unknown_pricing_keys": len(unknown)}
+    if unknown:
+        metadata["keys"] = MetadataValue.md(
+            "| key | models |\n|---|---|\n" + "\n".join(f"| `{_cell(k)}` | {n} |" for k, n in sorted(unknown.items()))
+        )
+    return AssetCheckResult(
+        passed=not unknown,
+        severity=AssetCheckSeverity.WARN,
+        description=f"{len(unknown)} pricing key(s) not read: {', '.join(sorted(unknown)[:10])}" if unknown else None,
+        metadata=metadata,
+    )
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ").replace("`", "'")
 
 
 def freshness_check_name(provider: str) -> str:

@@ -50,7 +50,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
-from pricing_pipeline.pricing.records import TOKEN_PRICE_FIELDS, UNIT_PRICE_FIELDS, PriceRecord
+from pricing_pipeline.pricing.records import PER_MILLION_UNITS, TOKEN_PRICE_FIELDS, PriceRecord
 from pricing_pipeline.pricing.units import decimal_str
 
 Offenders = dict[str, str]
@@ -60,11 +60,12 @@ ENV_PREFIX = "PRICING_GUARD_"
 LABELS = {
     "input_usd_per_mtok": "input",
     "output_usd_per_mtok": "output",
-    "cache_read_usd_per_mtok": "cache read",
-    "cache_write_usd_per_mtok": "cache write",
-    "request_usd": "request",
-    "image_usd": "image",
+    "cache_read_usd_per_mtok": "cache_read",
+    "cache_write_usd_per_mtok": "cache_write_5m",
 }
+# Service tiers that are discounts on the standard price: above it on a new model is a
+# contradiction (priority is a surcharge and may be above).
+DISCOUNT_TIERS = ("batch", "flex")
 
 
 @dataclass(frozen=True)
@@ -102,23 +103,19 @@ class GuardThresholds:
 
 @dataclass(frozen=True)
 class Component:
-    label: str  # "input", "output", ..., "input >200000 tokens"
+    label: str  # "input", "web_search", "input [batch] >200000 tokens", "output 16:30-00:30 UTC", ...
     value: Decimal | None
-    per_token: bool  # USD per 1M tokens (else USD per unit)
+    per_token: bool  # priced per million (tokens, characters, pixels); else USD per unit
 
 
 def components(record: PriceRecord) -> dict[str, Component]:
-    """Every price of a record, tiers included, by label. Variable pricing has none."""
-    out: dict[str, Component] = {}
+    """Every price of a record (every component and variant), by label. Variable pricing
+    has none."""
     if record.variable_pricing:
-        return out
-    for name in TOKEN_PRICE_FIELDS + UNIT_PRICE_FIELDS:
-        out[LABELS[name]] = Component(LABELS[name], getattr(record, name), name in TOKEN_PRICE_FIELDS)
-    for tier in record.tiers:
-        for name in TOKEN_PRICE_FIELDS:
-            label = f"{LABELS[name]} >{tier.min_context_tokens} tokens"
-            out[label] = Component(label, getattr(tier, name), True)
-    return out
+        return {}
+    return {
+        c.label(): Component(c.label(), c.usd, c.unit in PER_MILLION_UNITS) for c in record.components()
+    }
 
 
 def _positive(value: Decimal | None) -> Decimal | None:
@@ -259,6 +256,15 @@ def structure_problems(record: PriceRecord, thresholds: GuardThresholds) -> list
         problems.append(
             f"cache read {_fmt(cr)} above input {_fmt(i)} x {_fmt(thresholds.max_cache_read_input_ratio)}"
         )
+    def same_but_tier(c):
+        return (c.component, c.unit, c.min_context_tokens, c.window, c.region)
+
+    standard = {same_but_tier(c): c.usd for c in record.components() if c.service_tier == "standard"}
+    for c in record.components():
+        if c.service_tier in DISCOUNT_TIERS:
+            base, value = _positive(standard.get(same_but_tier(c))), _positive(c.usd)
+            if base and value and value > base:
+                problems.append(f"{c.label()} {_fmt(value)} above its standard price {_fmt(base)}")
     for tier in record.tiers:
         for name in TOKEN_PRICE_FIELDS:
             base, value = _positive(getattr(record, name)), _positive(getattr(tier, name))

@@ -181,10 +181,10 @@ def test_tier_and_unit_prices_are_guarded_too():
     )
     results = evaluate({"m": before}, [after])
     assert results["price_jump"]["m"] == (
-        "image 0.04 → 60 $ (up x1500); input >200000 tokens 6 → 6000 $/1M (up x1000)"
+        "image_output (usd_per_image) 0.04 → 60 $ (up x1500); input >200000 tokens 6 → 6000 $/1M (up x1000)"
     )
     assert results["price_bounds"]["m"] == (
-        "image 60 $ per unit above 50; input >200000 tokens 6000 $/1M above 1000"
+        "image_output (usd_per_image) 60 $ per unit above 50; input >200000 tokens 6000 $/1M above 1000"
     )
 
 
@@ -277,3 +277,50 @@ def test_negative_prices_are_left_to_the_sync_checks():
     after = before.replace(input_usd_per_mtok=Decimal("-0.5"), output_usd_per_mtok=Decimal("-3"))
     assert counts(evaluate({"m": before}, [after])) == NOTHING
     assert counts(evaluate({}, [after])) == NOTHING
+
+
+def _openrouter_records():
+    import json
+
+    payload = json.loads(REPLAY_FILES["openrouter"].read_bytes())
+    return payload, {r.model_id: r for r in get_adapter("openrouter").records(payload)}
+
+
+def test_a_web_search_price_jump_blocks_like_an_input_price_jump():
+    payload, published = _openrouter_records()
+    model = next(m for m in payload["data"] if m["pricing"].get("web_search") not in (None, "0"))
+    before = model["pricing"]["web_search"]
+    model["pricing"]["web_search"] = str(Decimal(before) * 20)
+    snapshot = get_adapter("openrouter").records(payload)
+    results = evaluate(published, snapshot)
+    assert set(results["price_jump"]) == {model["id"]}
+    assert f"web_search {Decimal(before).normalize():f} → " in results["price_jump"][model["id"]]
+
+
+def test_a_batch_price_above_standard_is_a_structural_signal_on_new_models():
+    from pricing_pipeline.pricing.records import PriceComponent
+
+    def record(batch_input):
+        return PriceRecord.from_components(
+            "litellm",
+            "new/model",
+            [
+                PriceComponent("input", "usd_per_mtok", Decimal(2)),
+                PriceComponent("output", "usd_per_mtok", Decimal(8)),
+                PriceComponent("input", "usd_per_mtok", batch_input, service_tier="batch"),
+            ],
+        )
+
+    assert evaluate({}, [record(Decimal(1))])["new_model_structure"] == {}
+    flagged = evaluate({}, [record(Decimal(3))])["new_model_structure"]
+    assert flagged == {"new/model": "input [batch] 3 above its standard price 2"}
+
+
+def test_the_real_catalogs_have_no_discount_tier_above_its_standard_price():
+    import json
+
+    payload = json.loads(REPLAY_FILES["litellm"].read_bytes())
+    records = get_adapter("litellm").records(payload)
+    batch_priced = [r for r in records if any(c.service_tier == "batch" for c in r.components())]
+    assert len(batch_priced) > 100
+    assert evaluate({}, batch_priced)["new_model_structure"] == {}

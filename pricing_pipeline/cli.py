@@ -36,7 +36,7 @@ def main(argv: list[str] | None = None) -> int:
                       help=f"provider to sync (repeatable; default: all of {', '.join(PROVIDER_NAMES)})")
 
     prices = commands.add_parser("prices", help="current or point-in-time prices")
-    prices.add_argument("--provider", metavar="P", help="only this provider (partition)")
+    prices.add_argument("--provider", metavar="P", choices=PROVIDER_NAMES, help="only this provider (partition)")
     prices.add_argument("--model", metavar="M", help="only this model id")
     prices.add_argument("--at", metavar="ISO8601", type=parse_instant,
                         help="prices live at this instant (no offset: UTC)")
@@ -44,7 +44,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="output format; prices are decimal strings (USD per 1M tokens)")
 
     changes = commands.add_parser("changes", help="added / changed / removed models")
-    changes.add_argument("--provider", metavar="P", help="only this provider (partition)")
+    changes.add_argument("--provider", metavar="P", choices=PROVIDER_NAMES, help="only this provider (partition)")
     changes.add_argument("--since", metavar="ISO8601", type=parse_instant,
                          help="changes at or after this instant (no offset: UTC)")
     changes.add_argument("--format", choices=("table", "json"), default="table", help="output format")
@@ -142,6 +142,8 @@ def show_prices(args: argparse.Namespace) -> int:
             "model_id": p.record.model_id,
             **{key: decimal_str(getattr(p.record, key)) for key in PRICE_JSON_KEYS[2:6]},
             "valid_from": p.valid_from.isoformat(),
+            "model_type": p.record.model_type,
+            "components": [c.to_json() for c in p.record.components()],
         }
         for p in published
     ]
@@ -149,11 +151,15 @@ def show_prices(args: argparse.Namespace) -> int:
         json.dump(records, sys.stdout, indent=2)
         print()
     elif args.format == "csv":
-        writer = csv.DictWriter(sys.stdout, fieldnames=PRICE_JSON_KEYS, lineterminator="\n")
+        writer = csv.DictWriter(sys.stdout, fieldnames=PRICE_JSON_KEYS, lineterminator="\n", extrasaction="ignore")
         writer.writeheader()
         writer.writerows(records)
     else:
-        print_table(records, list(PRICE_JSON_KEYS))
+        for record in records:
+            # The four base token prices are columns; every other component is counted.
+            base = sum(record[key] is not None for key in PRICE_JSON_KEYS[2:6])
+            record["more_components"] = len(record["components"]) - base or ""
+        print_table(records, [*PRICE_JSON_KEYS[:6], "more_components", "valid_from"])
     return 0
 
 

@@ -55,12 +55,12 @@ def test_sync_then_query_prices_and_changes(cli_env):
 
     records = json.loads(cli(cli_env, "prices", "--provider", "deepinfra", "--format", "json").stdout)
     assert len(records) == 88
-    assert all(list(r) == PRICE_KEYS for r in records)
+    assert all(list(r) == [*PRICE_KEYS, "model_type", "components"] for r in records)
     by_id = {r["model_id"]: r for r in records}
     # DeepInfra's recorded 2.5999999999999996 per 1M is published as the decimal string "2.6"
     noisy = [r for r in records if r["output_usd_per_mtok"] == "2.6"]
     assert noisy, "expected the float-noise price to be published as 2.6"
-    assert all(isinstance(v, (str, type(None))) for r in records for k, v in r.items())
+    assert all(isinstance(v, (str, type(None))) for r in records for k, v in r.items() if k != "components")
 
     model = next(iter(by_id))
     one = json.loads(cli(cli_env, "prices", "--provider", "deepinfra", "--model", model, "--format", "json").stdout)
@@ -108,5 +108,28 @@ def test_sync_exits_non_zero_when_a_provider_fails(cli_env, upstream):
 
 
 def test_unknown_provider_is_a_usage_error(cli_env):
-    result = cli(cli_env, "sync", "--provider", "nope", check=False)
-    assert result.returncode == 2 and "invalid choice" in result.stderr
+    for command in ("sync", "prices", "changes"):
+        result = cli(cli_env, command, "--provider", "nope", check=False)
+        assert result.returncode == 2 and "invalid choice" in result.stderr and "openrouter" in result.stderr
+
+
+def test_prices_show_every_component_of_every_model(cli_env):
+    cli(cli_env, "sync", "--provider", "openrouter")
+    records = json.loads(cli(cli_env, "prices", "--provider", "openrouter", "--format", "json").stdout)
+    by_id = {r["model_id"]: r for r in records}
+    sonnet = by_id["anthropic/claude-sonnet-4.6"]
+    assert sonnet["model_type"] == "chat"
+    components = {(c["component"], c["unit"], c["min_context_tokens"]): c for c in sonnet["components"]}
+    # the recording's pricing: web_search "0.01" per search, input_cache_write_1h "0.000006" per token
+    assert components[("web_search", "usd_per_search", 0)]["usd"] == "0.01"
+    assert components[("cache_write_1h", "usd_per_mtok", 0)]["usd"] == "6"
+    assert all(
+        set(c) == {"component", "unit", "usd", "min_context_tokens", "window_utc", "service_tier", "region"}
+        and c["service_tier"] == "standard" and c["window_utc"] is None
+        for c in sonnet["components"]
+    )
+    table = cli(cli_env, "prices", "--provider", "openrouter", "--model", "anthropic/claude-sonnet-4.6").stdout
+    header, row = table.splitlines()
+    assert header.split()[-2:] == ["more_components", "valid_from"]
+    base = sum(sonnet[key] is not None for key in PRICE_KEYS[2:6])
+    assert row.split()[-2] == str(len(sonnet["components"]) - base)

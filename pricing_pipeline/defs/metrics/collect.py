@@ -336,6 +336,8 @@ class LastPublish:
     timestamp: float
     models: float | None
     changes: dict[str, float]
+    quarantined: float | None = None
+    unknown_pricing_keys: float | None = None
 
 
 @dataclass(frozen=True)
@@ -425,6 +427,8 @@ def collect_state(
             timestamp=record.timestamp,
             models=_number(metadata, "models"),
             changes={k: v for k in CHANGE_KINDS if (v := _number(metadata, k)) is not None},
+            quarantined=_number(metadata, "quarantined"),
+            unknown_pricing_keys=_number(metadata, "unknown_pricing_keys"),
         )
 
     timeouts_total = {p: 0 for p in PROVIDER_NAMES}
@@ -552,6 +556,24 @@ def state_families(state: MetricsState, heartbeat_timestamp: float | None) -> li
             },
         )
     )
+    for name, attribute, help_text in (
+        ("pricing_last_sync_quarantined_models", "quarantined",
+         "Models whose upstream entries could not be read in the provider's last successful sync "
+         "(they kept their published prices)."),
+        ("pricing_last_sync_unknown_pricing_keys", "unknown_pricing_keys",
+         "Distinct pricing keys the provider sent in its last successful sync that no adapter rule reads."),
+    ):
+        families.append(
+            _gauge(
+                name,
+                help_text,
+                {
+                    p: getattr(state.last_publish[p], attribute)
+                    for p in PROVIDER_NAMES
+                    if p in state.last_publish and getattr(state.last_publish[p], attribute) is not None
+                },
+            )
+        )
     changes = GaugeMetricFamily(
         "pricing_last_sync_model_changes",
         "Models added / changed / removed by the provider's last successful sync.",

@@ -77,7 +77,16 @@ def _carry_over_history() -> None:
         sa.Column("valid_to", UtcDateTime()),
         sa.Column("sync_id", sa.Integer()),
     )
-    components = sa.Table("price_components", meta, autoload_with=op.get_bind())
+    components = sa.Table(
+        "price_components",
+        meta,
+        *(sa.Column(name, sa.String()) for name in ("provider", "model_id", "component", "unit", "service_tier")),
+        sa.Column("min_context_tokens", sa.Integer()),
+        sa.Column("usd", ExactDecimal()),
+        sa.Column("valid_from", UtcDateTime()),
+        sa.Column("valid_to", UtcDateTime()),
+        sa.Column("sync_id", sa.Integer()),
+    )
     conn = op.get_bind()
     rows = []
     for row in conn.execute(sa.select(history)).mappings():

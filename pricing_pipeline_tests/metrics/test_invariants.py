@@ -4,6 +4,7 @@ sync never depends on the Pushgateway."""
 
 from __future__ import annotations
 
+import json
 import logging
 import socket
 import threading
@@ -14,6 +15,7 @@ from dagster import SkipReason
 from pricing_pipeline.defs.metrics import publisher as publisher_module
 from pricing_pipeline.defs.metrics.collect import HEARTBEAT_METRIC
 from pricing_pipeline.defs.metrics.resources import MetricsPublisher
+from pricing_pipeline_tests.recordings import REPLAY_FILES
 from pricing_pipeline_tests.metrics.conftest import (
     Pushgateway,
     free_port,
@@ -278,3 +280,22 @@ def test_promtool_check_metrics_is_clean_on_the_pushed_exposition(replay, sync, 
     # The check is live: a counter without _total fails it.
     bad = promtool_check("# HELP pricing_bad A counter.\n# TYPE pricing_bad counter\npricing_bad 1\n")
     assert bad.returncode != 0
+
+
+def test_quarantined_models_and_unknown_keys_reach_the_pushgateway(replay, sync, instance, publisher, pushgateway):
+    """One unreadable model and one new pricing key in a real OpenRouter response: the sync
+    publishes, and the metrics say so (what PricingModelsQuarantined alerts on)."""
+    payload = json.loads(REPLAY_FILES["openrouter"].read_bytes())
+    payload["data"][0]["pricing"]["prompt"] = 0.000001  # a number where a decimal string belongs
+    payload["data"][1]["pricing"]["input_cache_write_24h"] = "0.00001"
+    replay.serve("/openrouter", json.dumps(payload))
+    result = sync("openrouter")
+    assert result.success
+    heartbeat(instance, publisher)
+    assert pushgateway.value("pricing_last_sync_quarantined_models", provider="openrouter") == 1
+    assert pushgateway.value("pricing_last_sync_unknown_pricing_keys", provider="openrouter") == 1
+    replay.serve_file("/openrouter", REPLAY_FILES["openrouter"])
+    assert sync("openrouter").success
+    heartbeat(instance, publisher)
+    assert pushgateway.value("pricing_last_sync_quarantined_models", provider="openrouter") == 0
+    assert pushgateway.value("pricing_last_sync_unknown_pricing_keys", provider="openrouter") == 0

@@ -34,9 +34,9 @@ def test_disagreements_on_the_real_recordings_warn_with_a_table(payloads, store,
     assert evaluation.check_name == CHECK_NAME
     assert not evaluation.passed and evaluation.severity == AssetCheckSeverity.WARN
     expected = cross_source_report(records, Decimal("0.05"))  # what the published data must give
-    assert metadata["matched_models"].value == len(expected.matched) == 914
-    assert metadata["matched_with_provider_api"].value == 376
-    assert metadata["disagreeing_models"].value == len(expected.disagreeing_models) == 209
+    assert metadata["matched_models"].value == len(expected.matched) == 937
+    assert metadata["matched_with_provider_api"].value == 403
+    assert metadata["disagreeing_models"].value == len(expected.disagreeing_models) == 214
     assert evaluation.metadata["disagreements"].value == len(expected.disagreements)
     table = evaluation.metadata["disagreements_table"].value
     assert table.count("\n| ") == 50 and f"({len(expected.disagreements)} in all)" in table
@@ -46,7 +46,7 @@ def test_disagreements_on_the_real_recordings_warn_with_a_table(payloads, store,
         "| openrouter | `mancer/weaver` | input $/1M | 0.5 (openrouter `mancer/weaver`) "
         "| 5.625 (litellm `openrouter/mancer/weaver`) | +1025% |"
     ) in table
-    assert "209 of 914 matched models disagree by more than 5%" in evaluation.description
+    assert "214 of 937 matched models disagree by more than 5%" in evaluation.description
     assert "| openrouter | litellm |" in metadata["sources_table"].value
 
 

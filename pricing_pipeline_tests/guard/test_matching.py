@@ -142,15 +142,15 @@ def real_report(payloads):
 
 def test_real_recordings_cross_source_numbers(real_report):
     """The numbers reported in the issue note (tolerance 5%). The provider partitions replay
-    real OpenRouter (08-01) and DeepInfra (04-17) recordings and small hand-written fixtures
-    for Vercel, Together, Chutes and Novita; the catalogs are models.dev 06-10 and LiteLLM
-    08-01, so part of each disagreement is the catalogs' age."""
+    real OpenRouter (08-01), DeepInfra (04-17), Together (01-23) and Chutes (08-04)
+    recordings and small hand-written fixtures for Vercel and Novita; the catalogs are
+    models.dev 06-10 and LiteLLM 08-01, so part of each disagreement is the catalogs' age."""
     report = real_report
-    assert len(report.matched) == 914
-    assert sum(m.rule == "normalized" for m in report.matched) == 17
-    assert len(report.matched_with_provider_api) == 376
-    assert len(report.disagreeing_models) == 209
-    assert len(report.disagreeing_with_provider_api()) == 113
+    assert len(report.matched) == 937
+    assert sum(m.rule == "normalized" for m in report.matched) == 18
+    assert len(report.matched_with_provider_api) == 403
+    assert len(report.disagreeing_models) == 214
+    assert len(report.disagreeing_with_provider_api()) == 119
     by_model = {(d.provider, d.model_id, d.component, d.other_source): d for d in report.disagreements}
     # LiteLLM prices OpenRouter's mancer/weaver at $5.625 per 1M; OpenRouter's API says $0.5.
     weaver = by_model[("openrouter", "mancer/weaver", "input", "litellm")]
@@ -163,4 +163,4 @@ def test_real_matches_per_provider_api(real_report):
         for member in model.members:
             if member.anchor:
                 matched[member.source] = matched.get(member.source, 0) + 1
-    assert matched == {"openrouter": 290, "deepinfra": 63, "vercel": 9, "together": 6, "novita": 5, "chutes": 3}
+    assert matched == {"openrouter": 290, "deepinfra": 63, "vercel": 9, "together": 29, "novita": 5, "chutes": 7}

@@ -102,7 +102,7 @@ def test_hook_pushes_during_the_run_and_leaves_the_heartbeat_to_the_sensors(repl
     result = sync("chutes")
     assert result.success
     # Pushed by the run's own hook after the publish, before any sensor saw the run finish.
-    assert pushgateway.value("pricing_last_sync_models", provider="chutes") == 8
+    assert pushgateway.value("pricing_last_sync_models", provider="chutes") == 13
     assert pushgateway.value("pricing_provider_request_duration_seconds_count", provider="chutes") == 1
     # The run was still in progress: its outcome is not counted yet...
     assert pushgateway.value("pricing_manual_sync_runs_total", provider="chutes", status="success") == 0
@@ -175,7 +175,7 @@ def test_sync_unaffected_with_pushgateway_down_and_next_push_catches_up(replay, 
         assert gateway.value("pricing_manual_sync_runs_total", provider="chutes", status="success") == 2
         assert gateway.value("pricing_manual_sync_runs_total", provider="novita", status="failure") == 1
         assert gateway.value("pricing_provider_errors_total", provider="novita", error_type="http_5xx") == 1
-        assert gateway.value("pricing_last_sync_models", provider="chutes") == 8
+        assert gateway.value("pricing_last_sync_models", provider="chutes") == 13
     finally:
         gateway.stop()
 

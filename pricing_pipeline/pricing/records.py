@@ -17,6 +17,7 @@ long-form ``price_components`` table and the feeds use.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -281,6 +282,11 @@ class PriceRecord:
 
     def components(self) -> tuple[PriceComponent, ...]:
         """Every known price of the model (fields, tiers and extras), sorted by identity."""
+        return self._components
+
+    @functools.cached_property
+    def _components(self) -> tuple[PriceComponent, ...]:
+        # Computed once per (immutable) record: the diff, the guard and the store all ask.
         out = [
             PriceComponent(*FIELD_COMPONENTS[name], value)
             for name, value in self.prices().items()
@@ -296,6 +302,10 @@ class PriceRecord:
 
     def price_key(self) -> tuple:
         """What a price change is: every priced attribute, nothing cosmetic."""
+        return self._price_key
+
+    @functools.cached_property
+    def _price_key(self) -> tuple:
         return (
             tuple((c.identity(), c.usd) for c in self.components()),
             self.variable_pricing,

@@ -78,11 +78,6 @@ def scaled(value: object, usd_per_unit: Decimal) -> Decimal:
     return round_price(to_decimal(value) * usd_per_unit)
 
 
-def per_unit(value: object) -> Decimal:
-    """A per-request or per-image price in USD per unit."""
-    return round_price(to_decimal(value))
-
-
 def decimal_str(value: Decimal | None) -> str | None:
     """The canonical string of a stored price (plain notation, never exponent form)."""
     if value is None:

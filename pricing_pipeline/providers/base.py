@@ -10,7 +10,7 @@ from decimal import Decimal
 from typing import Any, ClassVar
 
 from pricing_pipeline.pricing.records import NormalizedSnapshot, PriceComponent, PriceRecord
-from pricing_pipeline.pricing.units import PriceValueError, per_mtok, round_price, to_decimal
+from pricing_pipeline.pricing.units import PriceValueError, round_price, to_decimal
 from pricing_pipeline.providers import _http
 from pricing_pipeline.providers.errors import InvalidResponse, UpstreamError
 
@@ -121,15 +121,6 @@ def pricing_object(container: dict, key: str = "pricing") -> dict | None:
     if pricing is not None and not isinstance(pricing, dict):
         raise TypeError(f"{key} is {type(pricing).__name__}, expected an object")
     return pricing
-
-
-def numbers_per_mtok(pricing: dict, components: dict[str, str]) -> dict[str, Any]:
-    """``{record field: upstream key}`` of JSON numbers already in USD per 1M tokens."""
-    prices = {}
-    for field, key in components.items():
-        value = expect_number(pricing.get(key), key)
-        prices[field] = None if value is None else per_mtok(value)
-    return prices
 
 
 def expect_number(value: Any, field: str) -> Any:

@@ -3,7 +3,7 @@
 ``{object: "list", data: [{id, owned_by, metadata: {context_length, max_tokens, pricing:
 {input_tokens, output_tokens, cache_read_tokens?}, tags} or null}]}``. Prices are JSON
 numbers in USD per 1M tokens, often with binary float noise (``2.5999999999999996``): they
-go through :func:`units.per_mtok`, which reads the float's decimal string and rounds to the
+go through :func:`units.round_price` (via ``KeyReader``), which reads the float's decimal string and rounds to the
 storage precision, so that value is stored as ``2.6``.
 
 ``metadata: null`` marks models that are not token-priced LLMs (embeddings, image, speech

@@ -40,7 +40,7 @@ class Novita(ProviderAdapter):
 
     def normalize(self, model_id: str, entry: Any) -> PriceRecord | None:
         raw = {key: value for key, value in entry.items() if "pric" in key or key == "is_tiered_billing"}
-        fields = KeyReader(raw, "model")
+        fields = KeyReader(raw, "model")  # the entry's pricing keys, ticked off as read
         upstream_type = entry.get("model_type")
         model_type = TYPES.get(upstream_type, "other") if isinstance(upstream_type, str) else None
         tiered = fields.get("is_tiered_billing") or False

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pricing_pipeline.pricing.records import USD_PER_MTOK, PriceComponent, PriceRecord, TimeWindow
+from pricing_pipeline.pricing.records import USD_PER_MTOK, PriceRecord, TimeWindow
 from pricing_pipeline.pricing.units import PriceValueError
 from pricing_pipeline.providers.base import PER_TOKEN, KeyReader, Price, ProviderAdapter, expect_numeric_string
 

@@ -212,13 +212,14 @@ def published_prices(
 
 def reasons_markdown(rows: dict, key_header: str, value_header: str, limit: int = MAX_CHANGES_SHOWN) -> str:
     lines = [f"| {key_header} | {value_header} |", "|---|---|"]
-    lines += [f"| `{_cell(str(key))}` | {_cell(str(value))} |" for key, value in list(rows.items())[:limit]]
+    lines += [f"| `{markdown_cell(str(key))}` | {markdown_cell(str(value))} |" for key, value in list(rows.items())[:limit]]
     if len(rows) > limit:
         lines.append(f"\n… and {len(rows) - limit} more.")
     return "\n".join(lines)
 
 
-def _cell(text: str) -> str:
+def markdown_cell(text: str) -> str:
+    """Upstream text inside a Markdown table cell: pipes, newlines and backticks made inert."""
     return text.replace("|", "\\|").replace("\n", " ").replace("`", "'")
 
 

@@ -21,7 +21,7 @@ from dagster import (
 )
 
 from pricing_pipeline.defs.guard.resources import GUARD_RESOURCE_DEFS, PriceGuardOverride
-from pricing_pipeline.defs.sync.assets import normalized_prices, published_prices
+from pricing_pipeline.defs.sync.assets import markdown_cell, normalized_prices, published_prices
 from pricing_pipeline.defs.sync.partitions import provider_partitions
 from pricing_pipeline.defs.sync.resources import PricingDatabase
 from pricing_pipeline.pricing.records import NormalizedSnapshot, PriceComponent, PriceRecord, PriceTier
@@ -176,7 +176,7 @@ def normalized_prices_quarantine(
         "max_quarantine_ratio": float(MAX_QUARANTINE_RATIO),
     }
     if quarantined:
-        table = "| model | reason |\n|---|---|\n" + "\n".join(f"| `{_cell(m)}` | {_cell(r)} |" for m, r in listed)
+        table = "| model | reason |\n|---|---|\n" + "\n".join(f"| `{markdown_cell(m)}` | {markdown_cell(r)} |" for m, r in listed)
         metadata["quarantined"] = MetadataValue.md(table)
     return AssetCheckResult(
         passed=not quarantined,
@@ -203,7 +203,7 @@ def normalized_prices_unknown_keys(
     metadata: dict = {"unknown_pricing_keys": len(unknown)}
     if unknown:
         metadata["keys"] = MetadataValue.md(
-            "| key | models |\n|---|---|\n" + "\n".join(f"| `{_cell(k)}` | {n} |" for k, n in sorted(unknown.items()))
+            "| key | models |\n|---|---|\n" + "\n".join(f"| `{markdown_cell(k)}` | {n} |" for k, n in sorted(unknown.items()))
         )
     return AssetCheckResult(
         passed=not unknown,
@@ -211,10 +211,6 @@ def normalized_prices_unknown_keys(
         description=f"{len(unknown)} pricing key(s) not read: {', '.join(sorted(unknown)[:10])}" if unknown else None,
         metadata=metadata,
     )
-
-
-def _cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ").replace("`", "'")
 
 
 def freshness_check_name(provider: str) -> str:

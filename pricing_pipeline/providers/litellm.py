@@ -88,6 +88,9 @@ SEARCH_CONTEXT_SIZES = {
     "search_context_size_medium": "web_search_medium_context",
     "search_context_size_high": "web_search_high_context",
 }
+# An older name of a price next to its current name: where an entry has both, the current
+# name wins (they are not a contradiction).
+LEGACY_ALIASES = {"input_cost_per_token_cache_hit": "cache_read_input_token_cost"}
 REGION_MULTIPLIER = re.compile(r"^regional_processing_uplift_multiplier_(?P<region>[a-z0-9_-]+)$")
 MODE_TYPES = {
     "chat": "chat", "completion": "chat", "responses": "chat", "realtime": "chat",
@@ -132,7 +135,7 @@ class LiteLLM(ProviderAdapter):
         unknown: list[str] = []
         multipliers: dict[str, Decimal] = {}
         for key, value in entry.items():
-            if not is_pricing_key(key) or value is None:
+            if not is_pricing_key(key) or value is None or entry.get(LEGACY_ALIASES.get(key, "")) is not None:
                 continue
             if key == "tiered_pricing":
                 components += _ranges(value, unknown)
@@ -155,7 +158,7 @@ class LiteLLM(ProviderAdapter):
         return PriceRecord.from_components(
             self.name,
             model_id,
-            _prefer_current_names(components),
+            components,
             upstream_provider=provider,
             upstream_model_id=model_id[len(prefix):] if model_id.startswith(prefix) else model_id,
             model_type=MODE_TYPES.get(mode, "other") if isinstance(mode, str) else None,
@@ -209,15 +212,6 @@ def _search_context(prices: Any) -> list[PriceComponent]:
     if reader.unknown():
         raise PriceValueError(f"unknown search context sizes: {reader.unknown()}")
     return found
-
-
-def _prefer_current_names(components: list[PriceComponent]) -> list[PriceComponent]:
-    """``input_cost_per_token_cache_hit`` is the old name of the cache-read price: where an
-    entry has both, the current name wins (they are not a contradiction)."""
-    seen: dict[tuple, PriceComponent] = {}
-    for component in components:
-        seen.setdefault(component.identity(), component)
-    return list(seen.values())
 
 
 ADAPTER = LiteLLM()

@@ -211,6 +211,8 @@ def published_prices(
 
 
 def reasons_markdown(rows: dict, key_header: str, value_header: str, limit: int = MAX_CHANGES_SHOWN) -> str:
+    """A two-column Markdown table of upstream text (model ids, keys, reasons), capped at
+    ``limit`` rows, every cell escaped."""
     lines = [f"| {key_header} | {value_header} |", "|---|---|"]
     lines += [f"| `{markdown_cell(str(key))}` | {markdown_cell(str(value))} |" for key, value in list(rows.items())[:limit]]
     if len(rows) > limit:

@@ -21,7 +21,7 @@ from dagster import (
 )
 
 from pricing_pipeline.defs.guard.resources import GUARD_RESOURCE_DEFS, PriceGuardOverride
-from pricing_pipeline.defs.sync.assets import markdown_cell, normalized_prices, published_prices
+from pricing_pipeline.defs.sync.assets import normalized_prices, published_prices, reasons_markdown
 from pricing_pipeline.defs.sync.partitions import provider_partitions
 from pricing_pipeline.defs.sync.resources import PricingDatabase
 from pricing_pipeline.pricing.records import NormalizedSnapshot, PriceComponent, PriceRecord, PriceTier
@@ -40,10 +40,7 @@ FRESHNESS_FAIL_AFTER = timedelta(hours=8)
 
 def offenders_result(offenders: dict[str, str], checked: int, **metadata) -> AssetCheckResult:
     """Pass when nothing offends; otherwise list the offending models (capped) with a count."""
-    listed = sorted(offenders.items())[:MAX_LISTED]
-    table = "| model | problem |\n|---|---|\n" + "\n".join(f"| `{m}` | {p} |" for m, p in listed)
-    if len(offenders) > MAX_LISTED:
-        table += f"\n\n… and {len(offenders) - MAX_LISTED} more."
+    table = reasons_markdown(dict(sorted(offenders.items())), "model", "problem", limit=MAX_LISTED)
     return AssetCheckResult(
         passed=not offenders,
         severity=AssetCheckSeverity.ERROR,
@@ -168,7 +165,6 @@ def normalized_prices_quarantine(
     quarantined = normalized_prices.quarantined
     ratio = normalized_prices.quarantine_ratio
     blocking = ratio > MAX_QUARANTINE_RATIO
-    listed = sorted(quarantined.items())[:MAX_LISTED]
     metadata = {
         "models_seen": normalized_prices.models_seen,
         "quarantined_models": len(quarantined),
@@ -176,8 +172,9 @@ def normalized_prices_quarantine(
         "max_quarantine_ratio": float(MAX_QUARANTINE_RATIO),
     }
     if quarantined:
-        table = "| model | reason |\n|---|---|\n" + "\n".join(f"| `{markdown_cell(m)}` | {markdown_cell(r)} |" for m, r in listed)
-        metadata["quarantined"] = MetadataValue.md(table)
+        metadata["quarantined"] = MetadataValue.md(
+            reasons_markdown(dict(sorted(quarantined.items())), "model", "reason", limit=MAX_LISTED)
+        )
     return AssetCheckResult(
         passed=not quarantined,
         severity=AssetCheckSeverity.ERROR if blocking else AssetCheckSeverity.WARN,
@@ -202,9 +199,7 @@ def normalized_prices_unknown_keys(
     unknown = normalized_prices.unknown_keys
     metadata: dict = {"unknown_pricing_keys": len(unknown)}
     if unknown:
-        metadata["keys"] = MetadataValue.md(
-            "| key | models |\n|---|---|\n" + "\n".join(f"| `{markdown_cell(k)}` | {n} |" for k, n in sorted(unknown.items()))
-        )
+        metadata["keys"] = MetadataValue.md(reasons_markdown(dict(sorted(unknown.items())), "key", "models"))
     return AssetCheckResult(
         passed=not unknown,
         severity=AssetCheckSeverity.WARN,

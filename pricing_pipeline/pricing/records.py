@@ -124,15 +124,6 @@ class TimeWindow:
             "weekdays": None if self.weekdays is None else [WEEKDAY_NAMES[d - 1] for d in self.weekdays],
         }
 
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> TimeWindow:
-        days = data.get("weekdays")
-        return cls(
-            _minutes(data["start"]),
-            _minutes(data["end"]),
-            None if days is None else tuple(sorted(WEEKDAY_NAMES.index(d) + 1 for d in days)),
-        )
-
     def label(self) -> str:
         days = "" if self.weekdays is None else " " + ",".join(WEEKDAY_NAMES[d - 1] for d in self.weekdays)
         return f"{_hhmm(self.start_minute)}-{_hhmm(self.end_minute)} UTC{days}"
@@ -140,11 +131,6 @@ class TimeWindow:
 
 def _hhmm(minutes: int) -> str:
     return f"{minutes // 60:02d}:{minutes % 60:02d}"
-
-
-def _minutes(text: str) -> int:
-    hours, minutes = text.split(":")
-    return int(hours) * 60 + int(minutes)
 
 
 @dataclass(frozen=True, slots=True)
@@ -209,19 +195,6 @@ class PriceComponent:
             "region": self.region,
         }
 
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> PriceComponent:
-        return cls(
-            component=data["component"],
-            unit=data["unit"],
-            usd=_dec(data.get("usd")),
-            min_context_tokens=int(data.get("min_context_tokens") or 0),
-            window=TimeWindow.from_json(data["window_utc"]) if data.get("window_utc") else None,
-            service_tier=data.get("service_tier") or "standard",
-            region=data.get("region"),
-        )
-
-
 @dataclass(frozen=True)
 class PriceTier:
     """Prices that apply above a threshold, e.g. prompts longer than 200k tokens."""
@@ -237,14 +210,6 @@ class PriceTier:
         for name in TOKEN_PRICE_FIELDS:
             out[name] = decimal_str(getattr(self, name))
         return out
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> PriceTier:
-        return cls(
-            min_context_tokens=int(data["min_context_tokens"]),
-            **{name: _dec(data.get(name)) for name in TOKEN_PRICE_FIELDS},
-        )
-
 
 @dataclass(frozen=True)
 class PriceRecord:
@@ -329,30 +294,6 @@ class PriceRecord:
         }
 
     @classmethod
-    def from_json(cls, data: dict[str, Any], raw: Any = None) -> PriceRecord:
-        if "components" in data:
-            return cls.from_components(
-                data["provider"],
-                data["model_id"],
-                [PriceComponent.from_json(c) for c in data["components"]],
-                variable_pricing=bool(data.get("variable_pricing", False)),
-                upstream_provider=data.get("upstream_provider"),
-                upstream_model_id=data.get("upstream_model_id"),
-                model_type=data.get("model_type"),
-                raw=raw,
-            )
-        return cls(
-            provider=data["provider"],
-            model_id=data["model_id"],
-            **{name: _dec(data.get(name)) for name in PRICE_FIELDS},
-            variable_pricing=bool(data.get("variable_pricing", False)),
-            tiers=tuple(PriceTier.from_json(t) for t in data.get("tiers") or ()),
-            upstream_provider=data.get("upstream_provider"),
-            upstream_model_id=data.get("upstream_model_id"),
-            raw=raw,
-        )
-
-    @classmethod
     def from_components(
         cls, provider: str, model_id: str, components: list[PriceComponent] | tuple[PriceComponent, ...], **fields: Any
     ) -> PriceRecord:
@@ -390,10 +331,6 @@ class PriceRecord:
 
     def replace(self, **changes: Any) -> PriceRecord:
         return dataclasses.replace(self, **changes)
-
-
-def _dec(value: Any) -> Decimal | None:
-    return None if value is None else Decimal(str(value))
 
 
 @dataclass(frozen=True)

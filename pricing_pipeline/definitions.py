@@ -8,10 +8,11 @@ from pricing_pipeline.defs.guard.checks import price_guard
 from pricing_pipeline.defs.guard.jobs import cross_source_job, cross_source_schedule
 from pricing_pipeline.defs.metrics.sensors import METRICS_SENSORS
 from pricing_pipeline.defs.sync import checks
-from pricing_pipeline.defs.sync.assets import normalized_prices, published_prices, raw_price_snapshot
+from pricing_pipeline.defs.sync.assets import normalized_prices, price_freshness, published_prices, raw_price_snapshot
 from pricing_pipeline.defs.sync.jobs import freshness_check_job, price_sync_job
 from pricing_pipeline.defs.metrics.resources import MetricsPublisher
 from pricing_pipeline.defs.sync.resources import default_resources
+from pricing_pipeline.defs.sync.sensors import sync_log_reconciler
 from pricing_pipeline.defs.sync.schedules import price_freshness_schedule, price_sync_schedule
 
 # Applied once for every asset: shows in the UI. Per-provider freshness (which this policy
@@ -28,7 +29,7 @@ def build_definitions(resources: dict) -> Definitions:
             lambda spec: apply_freshness_policy(spec, FRESHNESS_POLICY),
             [raw_price_snapshot, normalized_prices, published_prices],
         )
-        + [cross_source_prices],
+        + [price_freshness, cross_source_prices],
         asset_checks=[
             checks.normalized_prices_schema,
             checks.normalized_prices_finite_non_negative,
@@ -40,7 +41,7 @@ def build_definitions(resources: dict) -> Definitions:
         ],
         jobs=[price_sync_job, freshness_check_job, cross_source_job],
         schedules=[price_sync_schedule, price_freshness_schedule, cross_source_schedule],
-        sensors=METRICS_SENSORS,
+        sensors=[*METRICS_SENSORS, sync_log_reconciler],
         # Metrics publishing is off unless a Pushgateway is configured.
         resources={"metrics": MetricsPublisher(), **resources},
     )

@@ -97,7 +97,7 @@ class PricingStore:
         self,
         provider: str,
         run_id: str,
-        error_type: str,
+        error_type: str | None,
         error: str,
         status: str = "failure",
         models_fetched: int | None = None,
@@ -115,6 +115,12 @@ class PricingStore:
                     models_fetched=models_fetched,
                 )
             )
+
+    def running_syncs(self) -> list[dict[str, Any]]:
+        """Sync log rows not closed yet (their runs may have ended without saying so)."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(sync_log).where(sync_log.c.status == "running").order_by(sync_log.c.id))
+            return [dict(row) for row in rows.mappings()]
 
     def sync_row(self, run_id: str) -> dict[str, Any] | None:
         with self.engine.connect() as conn:

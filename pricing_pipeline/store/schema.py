@@ -47,7 +47,7 @@ sync_log = Table(
     Column("run_id", String(64), unique=True),
     Column("started_at", UtcDateTime, nullable=False),
     Column("finished_at", UtcDateTime),
-    # running | success | failure | blocked
+    # running | success | failure | blocked | canceled | incomplete (succeeded without publishing)
     Column("status", String(16), nullable=False),
     Column("models_fetched", Integer),
     Column("models_added", Integer),

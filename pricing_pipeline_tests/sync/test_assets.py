@@ -10,6 +10,7 @@ from pricing_pipeline.defs.sync.checks import (
     normalized_prices_model_count,
     normalized_prices_schema,
 )
+from pricing_pipeline.defs.metrics.resources import MetricsPublisher
 from pricing_pipeline.defs.sync.resources import PricingDatabase, UpstreamApi
 from pricing_pipeline_tests.recordings import REPLAY_FILES, recording
 
@@ -24,7 +25,8 @@ ASSETS = [
 
 
 def test_materialize_publishes_a_provider_with_counts_and_change_table(replay, db_url, store):
-    resources = {"pricing_db": PricingDatabase(url=db_url), "upstream": UpstreamApi()}
+    # metrics: the assets' hooks need the publisher; without a Pushgateway it records nothing
+    resources = {"pricing_db": PricingDatabase(url=db_url), "upstream": UpstreamApi(), "metrics": MetricsPublisher()}
     result = materialize(ASSETS, resources=resources, partition_key="deepinfra")
     assert result.success
     checks = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}

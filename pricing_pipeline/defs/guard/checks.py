@@ -23,6 +23,7 @@ from dagster import (
 
 from pricing_pipeline.defs.guard.resources import GUARD_RESOURCE_DEFS, OVERRIDE_RESOURCE_KEY, PriceGuardOverride
 from pricing_pipeline.defs.sync.assets import normalized_prices
+from pricing_pipeline.defs.sync.checks import record_blocked
 from pricing_pipeline.defs.sync.partitions import provider_partitions
 from pricing_pipeline.defs.sync.resources import PricingDatabase
 from pricing_pipeline.pricing.guard import RULES, GuardOverride, GuardThresholds, Offenders
@@ -72,11 +73,12 @@ def price_guard(
     override = price_guard_override.decision()
     selected = {key.name for key in context.selected_asset_check_keys}
     reference_catalog = get_adapter(provider).reference_catalog
+    results = []
     for name, spec in RULES.items():
         if check_name(name) not in selected:
             continue
         offenders = spec.rule(published, normalized_prices.records, thresholds)
-        yield guard_result(
+        results.append(guard_result(
             name,
             offenders,
             override,
@@ -87,7 +89,10 @@ def price_guard(
                 if reference_catalog and not spec.judges_changes
                 else AssetCheckSeverity.ERROR
             ),
-        )
+            provider=provider,
+        ))
+    record_blocked(context, pricing_db, *results)
+    yield from results
 
 
 def guard_result(
@@ -97,6 +102,7 @@ def guard_result(
     checked: int,
     thresholds: dict[str, str],
     severity: AssetCheckSeverity = AssetCheckSeverity.ERROR,
+    provider: str | None = None,
 ) -> AssetCheckResult:
     problem = override.problem()
     accepted = {m for m in offenders if override.accepts(m)}
@@ -120,6 +126,7 @@ def guard_result(
     else:
         description = None
     metadata = {
+        **({"provider": provider} if provider else {}),
         "models_checked": checked,
         "offending_models": len(offenders),
         "blocking_models": len(blocking),

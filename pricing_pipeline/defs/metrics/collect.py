@@ -7,9 +7,9 @@ count anything. Two computations made one after the other never go down (the run
 grows), which is what keeps the pushed counters monotonic (publisher.py serializes pushes).
 
 What is read, all bounded, paginated queries:
-- finished runs of ``price_sync_job`` (one run-storage query per 1,000 runs): provider, trigger,
+- finished sync runs, however launched (one run-storage query per 1,000 runs): provider, trigger,
   outcome, start/end time, and two facts the run records about itself in run tags
-  (``pricing/run_outcome`` and ``pricing/run_usage``, written by the job's hooks);
+  (``pricing/run_outcome`` and ``pricing/run_usage``, written by the assets' hooks);
 - materializations and observations of ``raw_price_snapshot`` and ``published_prices``
   (asset-key-indexed event-log queries): request and publish durations, the last publish,
   failed attempts (timeouts, rolled-back publishes);
@@ -27,7 +27,6 @@ from datetime import UTC, datetime
 from dagster import (
     AssetKey,
     AssetRecordsFilter,
-    DagsterEventType,
     DagsterInstance,
     DagsterRunStatus,
     RunsFilter,
@@ -47,12 +46,17 @@ from prometheus_client.core import (
 from prometheus_client.registry import Collector, CollectorRegistry
 from prometheus_client.utils import floatToGoString
 
-from pricing_pipeline.defs.sync.assets import published_prices, raw_price_snapshot
+from pricing_pipeline.defs.sync.runs import (
+    PARTITION_TAG,
+    PUBLISHED_KEY,
+    RAW_SNAPSHOT_KEY,
+    RunOutcome,
+    outcome_from_event_log,
+    provider_of,
+)
 from pricing_pipeline.providers.errors import ERROR_TYPES
 from pricing_pipeline.providers.registry import PROVIDER_NAMES
 
-SYNC_JOB_NAME = "price_sync_job"  # pricing_pipeline.defs.sync.jobs.SYNC_JOB_NAME (a test keeps them equal)
-PARTITION_TAG = "dagster/partition"
 RUN_OUTCOME_TAG = "pricing/run_outcome"
 RUN_USAGE_TAG = "pricing/run_usage"
 
@@ -70,21 +74,12 @@ REQUEST_DURATION_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
 DATABASE_DURATION_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
 
 PAGE_SIZE = 1000
-# The class of exception the pricing database raises; a run that failed on one outside any step
-# (e.g. while the pricing_db resource connected) failed on the database.
-DATABASE_ERROR_CLASSES = {"OperationalError", "InterfaceError", "DatabaseError", "DBAPIError", "SQLAlchemyError"}
 
 
 # --- facts a run records about itself (run tags, written by hooks.py) ------------------------
 #
 # Tags are stamped with the run id: a re-execution may copy its parent's tags, and must not
 # inherit the parent's outcome or resource use.
-
-
-@dataclass(frozen=True)
-class RunOutcome:
-    status: str  # failure | blocked
-    error_type: str | None  # one of ERROR_TYPES; None: the run died without a step failure
 
 
 @dataclass(frozen=True)
@@ -130,14 +125,6 @@ def _stamped(raw: str | None, run_id: str) -> dict | None:
     except ValueError:
         return None
     return data if isinstance(data, dict) and data.get("run_id") == run_id else None
-
-
-def more_severe(current: RunOutcome | None, new: RunOutcome) -> RunOutcome:
-    """Several failed steps in one run: the first error wins, except that an error beats a
-    blocking check (the run failed, not only the price guard)."""
-    if current is None or (current.status == "blocked" and new.status == "failure"):
-        return new
-    return current
 
 
 # --- runs --------------------------------------------------------------------------------------
@@ -193,56 +180,18 @@ class OutcomeResolver:
 
     def _from_event_log(self, run_id: str) -> RunOutcome:
         self.event_log_reads += 1
-        records = self.instance.get_records_for_run(
-            run_id, of_type={DagsterEventType.STEP_FAILURE, DagsterEventType.RUN_FAILURE}, limit=100
-        ).records
-        outcome: RunOutcome | None = None
-        run_failure_error = None
-        for record in records:
-            event = record.event_log_entry.dagster_event
-            if event is None:
-                continue
-            data = event.event_specific_data
-            if event.event_type == DagsterEventType.RUN_FAILURE:
-                run_failure_error = getattr(data, "error", None)
-                continue
-            outcome = more_severe(outcome, outcome_of_step_failure(data))
-        if outcome is not None:
-            return outcome
-        if any(info.cls_name in DATABASE_ERROR_CLASSES for info in _error_chain(run_failure_error)):
-            return RunOutcome("failure", "database")
-        return RunOutcome("failure", None)
-
-
-def outcome_of_step_failure(step_failure_data) -> RunOutcome:
-    """classify_failure (sync/hooks.py) for a step failure as the event log keeps it: the
-    exception's class name and causes, and the Failure's metadata."""
-    error = getattr(step_failure_data, "error", None)
-    if any(info.cls_name == "DagsterAssetCheckFailedError" for info in _error_chain(error)):
-        return RunOutcome("blocked", "check_blocked")
-    user_failure = getattr(step_failure_data, "user_failure_data", None)
-    metadata = getattr(user_failure, "metadata", None) or {}
-    error_type = getattr(metadata.get("error_type"), "value", None)
-    if error_type in ERROR_TYPES:
-        return RunOutcome("failure", error_type)
-    return RunOutcome("failure", "invalid_response")
-
-
-def _error_chain(error, limit: int = 10) -> Iterator:
-    while error is not None and limit:
-        yield error
-        error = error.cause or getattr(error, "context", None)
-        limit -= 1
+        outcome = outcome_from_event_log(self.instance, run_id)
+        return RunOutcome(outcome.status, outcome.error_type)
 
 
 def sync_runs(instance: DagsterInstance, resolver: OutcomeResolver | None = None) -> list[SyncRun]:
-    """Every finished run of the sync job for a registered provider."""
+    """Every finished sync run (any launch path, see sync/runs.py) of a registered provider."""
     resolver = resolver or OutcomeResolver(instance)
     runs: list[SyncRun] = []
     for record in _paged_run_records(instance):
         run = record.dagster_run
-        provider = run.tags.get(PARTITION_TAG)
-        if provider not in PROVIDER_NAMES:
+        provider = provider_of(run)
+        if provider is None:
             continue
         status = FINISHED_STATUSES[run.status]
         outcome = resolver.outcome(run.run_id, run.tags) if status == "failure" else None
@@ -262,7 +211,7 @@ def sync_runs(instance: DagsterInstance, resolver: OutcomeResolver | None = None
 
 
 def _paged_run_records(instance: DagsterInstance):
-    filters = RunsFilter(job_name=SYNC_JOB_NAME, statuses=list(FINISHED_STATUSES))
+    filters = RunsFilter(tags={PARTITION_TAG: list(PROVIDER_NAMES)}, statuses=list(FINISHED_STATUSES))
     cursor = None
     while True:
         page = instance.get_run_records(filters=filters, limit=PAGE_SIZE, cursor=cursor)
@@ -406,7 +355,7 @@ def collect_state(
 
     events_read = 0
     request_duration = {p: Histogram(REQUEST_DURATION_BUCKETS) for p in PROVIDER_NAMES}
-    for record in _paged_events(instance.fetch_materializations, raw_price_snapshot.key):
+    for record in _paged_events(instance.fetch_materializations, RAW_SNAPSHOT_KEY):
         events_read += 1
         seconds = _number(record.asset_materialization.metadata, "request_seconds")
         if record.partition_key in PROVIDER_NAMES and seconds is not None:
@@ -414,7 +363,7 @@ def collect_state(
 
     database_duration = {p: Histogram(DATABASE_DURATION_BUCKETS) for p in PROVIDER_NAMES}
     last_publish: dict[str, LastPublish] = {}
-    for record in _paged_events(instance.fetch_materializations, published_prices.key):  # ascending
+    for record in _paged_events(instance.fetch_materializations, PUBLISHED_KEY):  # ascending
         events_read += 1
         provider = record.partition_key
         if provider not in PROVIDER_NAMES:
@@ -433,7 +382,7 @@ def collect_state(
 
     timeouts_total = {p: 0 for p in PROVIDER_NAMES}
     update_errors_total = {p: 0 for p in PROVIDER_NAMES}
-    for asset_key in (raw_price_snapshot.key, published_prices.key):
+    for asset_key in (RAW_SNAPSHOT_KEY, PUBLISHED_KEY):
         for record in _paged_events(instance.fetch_observations, asset_key):
             events_read += 1
             provider = record.partition_key

@@ -1,8 +1,9 @@
-"""Hooks on every step of the sync job: record what only the run itself knows, then push.
+"""Hooks on every step of the sync assets, whatever job runs them: record what only the run
+itself knows, then push.
 
 After each step the run records, in its own run tags, its CPU time and peak memory so far
 (the last step's numbers are the run's) and, when a step failed, the outcome of the failure
-classified from the step's exception (sync.hooks.classify_failure: blocked by a price check,
+classified from the step's exception (sync.runs.classify_failure: blocked by a price check,
 or the error type). These are facts of the run, kept in the instance's run storage like every
 other source the metrics are derived from.
 
@@ -21,14 +22,12 @@ from pricing_pipeline.defs.metrics import usage
 from pricing_pipeline.defs.metrics.collect import (
     RUN_OUTCOME_TAG,
     RUN_USAGE_TAG,
-    RunOutcome,
     RunUsage,
     decode_outcome,
     encode_outcome,
     encode_usage,
-    more_severe,
 )
-from pricing_pipeline.defs.sync.hooks import classify_failure
+from pricing_pipeline.defs.sync.runs import RunOutcome, classify_failure, more_severe
 from pricing_pipeline.providers.errors import ERROR_TYPES
 
 PUBLISH_STEP = "published_prices"
@@ -38,10 +37,10 @@ HOOK_LOCK_TIMEOUT_SECONDS = 2.0
 def outcome_of_exception(error: BaseException | None) -> RunOutcome:
     # classify_failure follows the cause chain, so a step that used up its retries
     # (RetryRequested from the real error) is classified by that error.
-    status, error_type, _ = classify_failure(error)
-    if status not in ("failure", "blocked") or error_type not in ERROR_TYPES:
-        status, error_type = "failure", "invalid_response"
-    return RunOutcome(status, error_type)
+    outcome = classify_failure(error)
+    if outcome.error_type not in ERROR_TYPES:
+        return RunOutcome("failure", "invalid_response")
+    return RunOutcome(outcome.status, outcome.error_type)
 
 
 def _after_step(context: HookContext, failed: bool) -> None:

@@ -17,12 +17,12 @@ from dagster import (
     sensor,
 )
 
-from pricing_pipeline.defs.metrics.collect import SYNC_JOB_NAME
 from pricing_pipeline.defs.metrics.publisher import (
     publish_for_finished_run,
     publish_metrics,
 )
 from pricing_pipeline.defs.metrics.resources import MetricsPublisher
+from pricing_pipeline.defs.sync.runs import is_sync_run
 
 HEARTBEAT_SECONDS = int(os.environ.get("PRICING_METRICS_HEARTBEAT_SECONDS", "60"))
 RUN_STATUS_SENSOR_SECONDS = int(os.environ.get("PRICING_METRICS_RUN_SENSOR_SECONDS", "30"))
@@ -48,7 +48,7 @@ def pricing_metrics_heartbeat(context: SensorEvaluationContext, metrics: Metrics
 def _on_run_finished(context: RunStatusSensorContext, metrics: MetricsPublisher) -> None:
     """Returns nothing, so the sensor goes on with the other runs that finished in this tick."""
     run = context.dagster_run
-    if not metrics.enabled or run.job_name != SYNC_JOB_NAME:
+    if not metrics.enabled or not is_sync_run(run):
         return
     record = context.instance.get_run_record_by_id(run.run_id)
     publish_for_finished_run(
@@ -60,9 +60,8 @@ def _on_run_finished(context: RunStatusSensorContext, metrics: MetricsPublisher)
     )
 
 
-# monitor_all_code_locations, not monitored_jobs=[price_sync_job]: with monitored_jobs a
-# run-status sensor only sees runs launched from its own code location, which excludes the
-# CLI's in-process runs (`pricing-pipeline sync`); _on_run_finished keeps only the sync job.
+# monitor_all_code_locations, not monitored_jobs=[price_sync_job]: sync runs also come from
+# the implicit asset job (catalog, backfills, GraphQL); _on_run_finished keeps the sync runs.
 _RUN_SENSOR_ARGS = {
     "monitor_all_code_locations": True,
     "minimum_interval_seconds": RUN_STATUS_SENSOR_SECONDS,
@@ -73,7 +72,7 @@ _RUN_SENSOR_ARGS = {
 @run_status_sensor(
     name="pricing_metrics_on_sync_success",
     run_status=DagsterRunStatus.SUCCESS,
-    description="Pushes the pricing metrics when a price_sync_job run succeeds.",
+    description="Pushes the pricing metrics when a sync run succeeds.",
     **_RUN_SENSOR_ARGS,
 )
 def pricing_metrics_on_sync_success(context: RunStatusSensorContext, metrics: MetricsPublisher):
@@ -83,7 +82,7 @@ def pricing_metrics_on_sync_success(context: RunStatusSensorContext, metrics: Me
 @run_status_sensor(
     name="pricing_metrics_on_sync_failure",
     run_status=DagsterRunStatus.FAILURE,
-    description="Pushes the pricing metrics when a price_sync_job run fails or is blocked.",
+    description="Pushes the pricing metrics when a sync run fails or is blocked.",
     **_RUN_SENSOR_ARGS,
 )
 def pricing_metrics_on_sync_failure(context: RunStatusSensorContext, metrics: MetricsPublisher):
@@ -93,7 +92,7 @@ def pricing_metrics_on_sync_failure(context: RunStatusSensorContext, metrics: Me
 @run_status_sensor(
     name="pricing_metrics_on_sync_canceled",
     run_status=DagsterRunStatus.CANCELED,
-    description="Pushes the pricing metrics when a price_sync_job run is canceled.",
+    description="Pushes the pricing metrics when a sync run is canceled.",
     **_RUN_SENSOR_ARGS,
 )
 def pricing_metrics_on_sync_canceled(context: RunStatusSensorContext, metrics: MetricsPublisher):

@@ -10,6 +10,7 @@ from typing import Any
 from dagster import (
     AssetExecutionContext,
     AssetObservation,
+    AssetSpec,
     Backoff,
     Failure,
     Jitter,
@@ -22,6 +23,8 @@ from dagster import (
 from sqlalchemy.exc import SQLAlchemyError
 
 from pricing_pipeline.defs.guard.resources import GUARD_RESOURCE_DEFS, PriceGuardOverride, guard_acceptances
+from pricing_pipeline.defs.metrics.hooks import METRICS_HOOKS
+from pricing_pipeline.defs.sync.hooks import record_failed_sync
 from pricing_pipeline.defs.sync.partitions import provider_partitions
 from pricing_pipeline.defs.sync.resources import PricingDatabase, UpstreamApi
 from pricing_pipeline.pricing.diff import SnapshotDiff
@@ -35,6 +38,10 @@ MAX_CHANGES_SHOWN = 50
 # Never wait longer than this for a 429's Retry-After inside one run; the next scheduled run
 # is the better retry.
 MAX_RETRY_AFTER_SECONDS = 300.0
+
+# On the assets, not on a job: the catalog's Materialize button, backfills and GraphQL run the
+# implicit asset job, and they must close the sync log and record the run's facts too.
+SYNC_HOOKS = {record_failed_sync, *METRICS_HOOKS}
 
 UPSTREAM_RETRY_POLICY = RetryPolicy(
     max_retries=int(os.environ.get("PRICING_RETRY_MAX", "3")),
@@ -77,6 +84,7 @@ def sync_failure(context: AssetExecutionContext, error: UpstreamError, stage: st
     partitions_def=provider_partitions,
     group_name=GROUP,
     retry_policy=UPSTREAM_RETRY_POLICY,
+    hooks=SYNC_HOOKS,
     kinds={"python"},
     description="The provider's model list exactly as its API returned it.",
 )
@@ -107,6 +115,7 @@ def raw_price_snapshot(
     sha256 = hashlib.sha256(fetched.body).hexdigest()
     context.add_output_metadata(
         {
+            "provider": provider,
             "url": public_url(fetched.url),
             "size_bytes": len(fetched.body),
             "sha256": sha256,
@@ -121,6 +130,7 @@ def raw_price_snapshot(
 @asset(
     partitions_def=provider_partitions,
     group_name=GROUP,
+    hooks=SYNC_HOOKS,
     kinds={"python"},
     description="Every model of the snapshot as exact Decimal USD price components (per 1M tokens, per "
     "image, per search, ...), with the models that could not be read quarantined and the pricing keys "
@@ -162,6 +172,7 @@ def normalized_prices(context: AssetExecutionContext, raw_price_snapshot: RawSna
 @asset(
     partitions_def=provider_partitions,
     group_name=GROUP,
+    hooks=SYNC_HOOKS,
     kinds={"sql"},
     description="The provider's prices as the gateway reads them: live table, components, history, change log.",
     resource_defs=GUARD_RESOURCE_DEFS,
@@ -208,6 +219,19 @@ def published_prices(
             "accepted_changes": sum(c.model_id in acceptances for c in result.diff.changes),
         }
     )
+
+
+# What the per-provider freshness checks judge. Not materializable: its checks are evaluated
+# by price_freshness_schedule alone, so no sync run (which carries the checks of the assets it
+# materializes) evaluates, or fails to evaluate, another provider's freshness.
+price_freshness = AssetSpec(
+    "price_freshness",
+    deps=[published_prices],
+    group_name=GROUP,
+    kinds={"sql"},
+    description="How old each provider's published prices are: one check per provider (fresh_<provider>), "
+    "evaluated every 15 minutes by price_freshness_schedule, never inside a sync run.",
+)
 
 
 def reasons_markdown(rows: dict, key_header: str, value_header: str, limit: int = MAX_CHANGES_SHOWN) -> str:

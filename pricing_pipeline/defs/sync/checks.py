@@ -21,7 +21,9 @@ from dagster import (
 )
 
 from pricing_pipeline.defs.guard.resources import GUARD_RESOURCE_DEFS, PriceGuardOverride
-from pricing_pipeline.defs.sync.assets import normalized_prices, published_prices, reasons_markdown
+from pricing_pipeline.defs.sync.assets import normalized_prices, price_freshness, reasons_markdown
+from pricing_pipeline.defs.metrics.collect import RUN_OUTCOME_TAG, decode_outcome, encode_outcome
+from pricing_pipeline.defs.sync.runs import PUBLISHED_KEY, RunOutcome
 from pricing_pipeline.defs.sync.partitions import provider_partitions
 from pricing_pipeline.defs.sync.resources import PricingDatabase
 from pricing_pipeline.pricing.records import NormalizedSnapshot, PriceComponent, PriceRecord, PriceTier
@@ -36,6 +38,25 @@ MIN_MODEL_COUNT_RATIO = Decimal(os.environ.get("PRICING_MIN_MODEL_COUNT_RATIO", 
 MAX_QUARANTINE_RATIO = Decimal(os.environ.get("PRICING_MAX_QUARANTINE_RATIO", "0.1"))
 FRESHNESS_WARN_AFTER = timedelta(hours=6)
 FRESHNESS_FAIL_AFTER = timedelta(hours=8)
+
+
+def record_blocked(context: AssetCheckExecutionContext, pricing_db: PricingDatabase, *results: AssetCheckResult) -> None:
+    """A blocking check that fails stops the publish: the check itself closes the provider's
+    sync log row as blocked (no hook runs on check steps, and every launch path runs the
+    checks)."""
+    failed = [r for r in results if not r.passed and r.severity == AssetCheckSeverity.ERROR]
+    if failed:
+        names = ", ".join(r.check_name for r in failed if r.check_name) or ", ".join(
+            key.name for key in context.selected_asset_check_keys
+        )
+        reasons = "; ".join(r.description for r in failed if r.description)
+        message = f"blocked by {names}" + (f": {reasons}" if reasons else "")
+        run = context.run
+        pricing_db.store.fail_sync(context.partition_key, run.run_id, "check_blocked", message, status="blocked")
+        # The run's outcome, as the assets' failure hooks record theirs (metrics/collect.py).
+        if decode_outcome(run.tags, run.run_id) is None:
+            outcome = RunOutcome("blocked", "check_blocked")
+            context.instance.add_run_tags(run.run_id, {RUN_OUTCOME_TAG: encode_outcome(run.run_id, outcome)})
 
 
 def offenders_result(offenders: dict[str, str], checked: int, **metadata) -> AssetCheckResult:
@@ -60,7 +81,7 @@ def offenders_result(offenders: dict[str, str], checked: int, **metadata) -> Ass
     description="Every record belongs to this provider, has a model id, Decimal prices and well-formed tiers.",
 )
 def normalized_prices_schema(
-    context: AssetCheckExecutionContext, normalized_prices: NormalizedSnapshot
+    context: AssetCheckExecutionContext, normalized_prices: NormalizedSnapshot, pricing_db: PricingDatabase
 ) -> AssetCheckResult:
     provider = context.partition_key
     offenders: dict[str, str] = {}
@@ -68,7 +89,9 @@ def normalized_prices_schema(
         problem = schema_problem(record, provider)
         if problem:
             offenders[record.model_id or "<empty id>"] = problem
-    return offenders_result(offenders, len(normalized_prices.records))
+    result = offenders_result(offenders, len(normalized_prices.records), provider=provider)
+    record_blocked(context, pricing_db, result)
+    return result
 
 
 def schema_problem(record: PriceRecord, provider: str) -> str | None:
@@ -103,7 +126,7 @@ def schema_problem(record: PriceRecord, provider: str) -> str | None:
     description="Every price is a finite, non-negative number.",
 )
 def normalized_prices_finite_non_negative(
-    context: AssetCheckExecutionContext, normalized_prices: NormalizedSnapshot
+    context: AssetCheckExecutionContext, normalized_prices: NormalizedSnapshot, pricing_db: PricingDatabase
 ) -> AssetCheckResult:
     offenders: dict[str, str] = {}
     for record in normalized_prices.records:
@@ -112,7 +135,9 @@ def normalized_prices_finite_non_negative(
             if isinstance(value, Decimal) and (not value.is_finite() or value < 0):
                 offenders[record.model_id] = f"{component.label()} = {value}"
                 break
-    return offenders_result(offenders, len(normalized_prices.records))
+    result = offenders_result(offenders, len(normalized_prices.records), provider=context.partition_key)
+    record_blocked(context, pricing_db, result)
+    return result
 
 
 @asset_check(
@@ -143,12 +168,20 @@ def normalized_prices_model_count(
         description = f"{fetched} models fetched, {published} published: accepted by {override.accepted_by}: {override.reason}"
     else:
         description = f"{fetched} models fetched, {published} published (minimum {minimum})"
-    return AssetCheckResult(
+    result = AssetCheckResult(
         passed=enough or accepted,
         severity=AssetCheckSeverity.ERROR,
         description=description,
-        metadata={"models_fetched": fetched, "models_published": published, "minimum": minimum, "accepted": accepted},
+        metadata={
+            "provider": context.partition_key,
+            "models_fetched": fetched,
+            "models_published": published,
+            "minimum": minimum,
+            "accepted": accepted,
+        },
     )
+    record_blocked(context, pricing_db, result)
+    return result
 
 
 @asset_check(
@@ -160,12 +193,13 @@ def normalized_prices_model_count(
     "More than PRICING_MAX_QUARANTINE_RATIO (10%) of the snapshot quarantined blocks the publish.",
 )
 def normalized_prices_quarantine(
-    context: AssetCheckExecutionContext, normalized_prices: NormalizedSnapshot
+    context: AssetCheckExecutionContext, normalized_prices: NormalizedSnapshot, pricing_db: PricingDatabase
 ) -> AssetCheckResult:
     quarantined = normalized_prices.quarantined
     ratio = normalized_prices.quarantine_ratio
     blocking = ratio > MAX_QUARANTINE_RATIO
     metadata = {
+        "provider": context.partition_key,
         "models_seen": normalized_prices.models_seen,
         "quarantined_models": len(quarantined),
         "quarantined_ratio": float(round(ratio, 4)),
@@ -175,7 +209,7 @@ def normalized_prices_quarantine(
         metadata["quarantined"] = MetadataValue.md(
             reasons_markdown(dict(sorted(quarantined.items())), "model", "reason", limit=MAX_LISTED)
         )
-    return AssetCheckResult(
+    result = AssetCheckResult(
         passed=not quarantined,
         severity=AssetCheckSeverity.ERROR if blocking else AssetCheckSeverity.WARN,
         description=(
@@ -185,6 +219,8 @@ def normalized_prices_quarantine(
         ),
         metadata=metadata,
     )
+    record_blocked(context, pricing_db, result)
+    return result
 
 
 @asset_check(
@@ -197,7 +233,7 @@ def normalized_prices_unknown_keys(
     context: AssetCheckExecutionContext, normalized_prices: NormalizedSnapshot
 ) -> AssetCheckResult:
     unknown = normalized_prices.unknown_keys
-    metadata: dict = {"unknown_pricing_keys": len(unknown)}
+    metadata: dict = {"provider": context.partition_key, "unknown_pricing_keys": len(unknown)}
     if unknown:
         metadata["keys"] = MetadataValue.md(reasons_markdown(dict(sorted(unknown.items())), "key", "models"))
     return AssetCheckResult(
@@ -216,7 +252,7 @@ def freshness_check_name(provider: str) -> str:
     specs=[
         AssetCheckSpec(
             freshness_check_name(provider),
-            asset=published_prices,
+            asset=price_freshness.key,
             description=f"{provider} prices were published within {FRESHNESS_FAIL_AFTER} "
             f"(warning after {FRESHNESS_WARN_AFTER}).",
         )
@@ -235,10 +271,11 @@ def provider_freshness(context: AssetCheckExecutionContext):
         passed, severity = freshness_verdict(age)
         yield AssetCheckResult(
             check_name=check_key.name,
-            asset_key=published_prices.key,
+            asset_key=price_freshness.key,
             passed=passed,
             severity=severity,
             metadata={
+                "provider": provider,
                 "last_published_at": last.isoformat() if last else "never",
                 "age_hours": round(age.total_seconds() / 3600, 2) if age else -1,
             },
@@ -256,7 +293,7 @@ def freshness_verdict(age: timedelta | None) -> tuple[bool, AssetCheckSeverity]:
 
 def last_publish_time(instance, provider: str) -> datetime | None:
     result = instance.fetch_materializations(
-        AssetRecordsFilter(asset_key=published_prices.key, asset_partitions=[provider]), limit=1, ascending=False
+        AssetRecordsFilter(asset_key=PUBLISHED_KEY, asset_partitions=[provider]), limit=1, ascending=False
     )
     if not result.records:
         return None

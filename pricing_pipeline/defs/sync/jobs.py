@@ -1,20 +1,16 @@
 from dagster import AssetSelection, define_asset_job, in_process_executor
 
-from pricing_pipeline.defs.metrics.hooks import METRICS_HOOKS
 from pricing_pipeline.defs.sync.assets import normalized_prices, published_prices, raw_price_snapshot
 from pricing_pipeline.defs.sync.checks import provider_freshness
-from pricing_pipeline.defs.sync.hooks import record_failed_sync
-
-SYNC_JOB_NAME = "price_sync_job"
+from pricing_pipeline.defs.sync.runs import SYNC_JOB_NAME
 
 # One provider per run. The in-process executor: a sync is three small steps, and the
-# multiprocess executor's per-step interpreter start costs more than the sync itself.
+# multiprocess executor's per-step interpreter start costs more than the sync itself. The
+# hooks are on the assets, so this job and the implicit asset job behave the same.
 price_sync_job = define_asset_job(
     SYNC_JOB_NAME,
-    selection=AssetSelection.assets(raw_price_snapshot, normalized_prices, published_prices)
-    - AssetSelection.checks(provider_freshness),
+    selection=AssetSelection.assets(raw_price_snapshot, normalized_prices, published_prices),
     executor_def=in_process_executor,
-    hooks={record_failed_sync, *METRICS_HOOKS},
     description="Fetch, normalize, check and publish one provider's prices.",
 )
 

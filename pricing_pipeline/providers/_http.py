@@ -69,6 +69,12 @@ def fetch(
         raise UpstreamError(
             provider, "timeout", f"request timed out after {settings.timeout_seconds:g}s ({type(exc).__name__})"
         ) from None
+    except httpx.ConnectError as exc:
+        # DNS failure or refused connection: no request was sent, and retrying with backoff
+        # inside the run rarely helps (offline machine, wrong URL): the sync step retries it once.
+        raise UpstreamError(
+            provider, "connection", f"could not connect ({type(exc).__name__}: {exc})", transient=False
+        ) from None
     except httpx.TransportError as exc:
         raise UpstreamError(provider, "connection", f"connection failed ({type(exc).__name__}: {exc})") from None
     return FetchResult(

@@ -46,7 +46,7 @@ class ProviderAdapter:
         if not key:
             if self.api_key_required:
                 raise UpstreamError(
-                    self.name, "http_4xx", f"{self.api_key_env} is not set; the API needs a key"
+                    self.name, "configuration", f"{self.api_key_env} is not set; the API needs a key"
                 )
             return {}
         return {"Authorization": f"Bearer {key}"}

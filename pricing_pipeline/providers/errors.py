@@ -11,6 +11,7 @@ ERROR_TYPES = (
     "invalid_response",
     "check_blocked",
     "database",
+    "configuration",  # our side: e.g. a required API key is not set; never sent
 )
 
 # Worth retrying with backoff: the same request may well succeed a little later.
@@ -24,7 +25,12 @@ class UpstreamError(Exception):
     """
 
     def __init__(
-        self, provider: str, error_type: str, message: str, retry_after_seconds: float | None = None
+        self,
+        provider: str,
+        error_type: str,
+        message: str,
+        retry_after_seconds: float | None = None,
+        transient: bool | None = None,
     ):
         if error_type not in ERROR_TYPES:
             raise ValueError(f"unknown error type {error_type!r}")
@@ -32,10 +38,7 @@ class UpstreamError(Exception):
         self.provider = provider
         self.error_type = error_type
         self.retry_after_seconds = retry_after_seconds
-
-    @property
-    def transient(self) -> bool:
-        return self.error_type in TRANSIENT_ERROR_TYPES
+        self.transient = error_type in TRANSIENT_ERROR_TYPES if transient is None else transient
 
 
 class InvalidResponse(UpstreamError):

@@ -167,3 +167,48 @@ def test_code_and_contract_agree():
     assert buckets("pricing_scheduled_sync_duration_seconds") == collect.SYNC_DURATION_BUCKETS
     assert buckets("pricing_provider_request_duration_seconds") == collect.REQUEST_DURATION_BUCKETS
     assert buckets("pricing_database_query_duration_seconds") == collect.DATABASE_DURATION_BUCKETS
+
+
+def test_active_run_ages_show_a_wedged_provider_and_its_queue(instance):
+    import time
+
+    from dagster import DagsterRunStatus
+
+    now = time.time()
+    started = create_run_for_test(
+        instance, job_name="__ASSET_JOB", tags={"dagster/partition": "openrouter"}, status=DagsterRunStatus.STARTED
+    )
+    instance.handle_new_event(_run_started_event(started.run_id, now - 1200))
+    create_run_for_test(instance, job_name="price_sync_job", tags={"dagster/partition": "openrouter"},
+                        status=DagsterRunStatus.NOT_STARTED)  # created, waiting to be launched
+    create_run_for_test(instance, job_name="price_freshness_check_job", status=DagsterRunStatus.STARTED)
+    ages = collect.active_run_ages(instance, now + 30)
+    assert 1220 <= ages[("openrouter", "in_progress")] <= 1240
+    assert 20 < ages[("openrouter", "queued")] <= 30
+    assert ages[("deepinfra", "in_progress")] == ages[("deepinfra", "queued")] == 0
+    assert len(ages) == 2 * len(PROVIDER_NAMES)  # every series always exported
+
+
+def _run_started_event(run_id: str, timestamp: float):
+    from dagster import DagsterEvent, DagsterEventType
+    from dagster._core.events.log import EventLogEntry
+
+    event = DagsterEvent(DagsterEventType.RUN_START.value, job_name="__ASSET_JOB")
+    return EventLogEntry(
+        error_info=None, level="debug", user_message="", run_id=run_id, timestamp=timestamp, dagster_event=event
+    )
+
+
+def test_daemons_heartbeating_counts_distinct_fresh_daemon_ids(instance):
+    import time
+
+    from dagster._daemon.types import DaemonHeartbeat
+
+    now = time.time()
+    instance.add_daemon_heartbeat(DaemonHeartbeat(now - 5, "SCHEDULER", "daemon-a", None))
+    instance.add_daemon_heartbeat(DaemonHeartbeat(now - 5, "SENSOR", "daemon-a", None))
+    assert collect.daemons_heartbeating(instance, now) == 1
+    instance.add_daemon_heartbeat(DaemonHeartbeat(now - 3, "SENSOR", "daemon-b", None))  # a second process
+    assert collect.daemons_heartbeating(instance, now) == 2
+    # a daemon that stopped two minutes ago no longer counts
+    assert collect.daemons_heartbeating(instance, now + 120) == 0

@@ -96,5 +96,5 @@ def test_missing_key_is_a_clear_error_and_sends_nothing(upstream, monkeypatch):
     monkeypatch.delenv("TOGETHER_API_KEY", raising=False)
     with pytest.raises(UpstreamError, match="together: TOGETHER_API_KEY is not set") as info:
         ADAPTER.fetch()
-    assert info.value.error_type == "http_4xx" and not info.value.transient
+    assert info.value.error_type == "configuration" and not info.value.transient
     assert upstream.requests == []

@@ -106,7 +106,23 @@ def test_connection_refused_is_a_clear_error(published, monkeypatch, run_sync, s
         closed_port = sock.getsockname()[1]
     monkeypatch.setenv("PRICING_DEEPINFRA_URL", f"http://127.0.0.1:{closed_port}/v1/openai/models")
     result = run_sync(PROVIDER)
-    assert_failed_cleanly(result, store, published, "connection", "connection failed")
+    assert_failed_cleanly(result, store, published, "connection", "could not connect")
+    retries = [e for e in result.all_events if e.event_type_value == "STEP_UP_FOR_RETRY"]
+    assert len(retries) == 1  # retried once, not with the whole backoff
+
+
+def test_a_missing_api_key_is_a_configuration_error_never_retried(replay, run_sync, store, dagster_instance, monkeypatch):
+    from pricing_pipeline.defs.metrics.collect import collect_state
+
+    monkeypatch.delenv("TOGETHER_API_KEY")
+    result = run_sync("together")
+    assert not result.success
+    row = store.sync_row(result.run_id)
+    assert (row["status"], row["error_type"]) == ("failure", "configuration")
+    assert "TOGETHER_API_KEY is not set" in row["error"]
+    assert not [e for e in result.all_events if e.event_type_value == "STEP_UP_FOR_RETRY"]
+    assert replay.requests_to("/together") == []
+    assert collect_state(dagster_instance).errors_total[("together", "configuration")] == 1
 
 
 def test_rate_limit_honours_retry_after_then_succeeds(published, upstream, run_sync, store):

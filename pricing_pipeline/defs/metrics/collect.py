@@ -63,6 +63,13 @@ RUN_USAGE_TAG = "pricing/run_usage"
 STATUSES = ("success", "failure", "blocked", "canceled")
 TRIGGERS = ("scheduled", "manual")
 CHANGE_KINDS = ("added", "changed", "removed")
+ACTIVE_STATES = {
+    "queued": (DagsterRunStatus.NOT_STARTED, DagsterRunStatus.QUEUED),
+    "in_progress": (DagsterRunStatus.STARTING, DagsterRunStatus.STARTED, DagsterRunStatus.CANCELING),
+}
+# A daemon heartbeats every ~20 s (one row per daemon type, holding its daemon id): a row
+# younger than this belongs to a daemon that is alive.
+DAEMON_HEARTBEAT_FRESH_SECONDS = 90
 FINISHED_STATUSES = {
     DagsterRunStatus.SUCCESS: "success",
     DagsterRunStatus.FAILURE: "failure",
@@ -312,6 +319,8 @@ class MetricsState:
     interval_hours: float | None
     scheduler_enabled: bool | None
     computed_at: float
+    active_run_age: dict[tuple[str, str], float] = field(default_factory=dict)  # (provider, state)
+    daemons_heartbeating: int | None = None
     runs_read: int = 0
     events_read: int = 0
     event_log_reads: int = 0
@@ -395,6 +404,8 @@ def collect_state(
                 update_errors_total[provider] += 1
 
     return MetricsState(
+        active_run_age=active_run_ages(instance, now),
+        daemons_heartbeating=daemons_heartbeating(instance, now),
         runs_total=runs_total,
         errors_total=errors_total,
         scheduled_duration=scheduled_duration,
@@ -412,6 +423,34 @@ def collect_state(
         events_read=events_read,
         event_log_reads=resolver.event_log_reads,
     )
+
+
+def active_run_ages(instance: DagsterInstance, now: float) -> dict[tuple[str, str], float]:
+    """Seconds since the oldest queued / in-progress sync run of each provider was created /
+    started; 0 when there is none. A run whose worker died without run monitoring noticing
+    stays in progress, and holds back every later run of its provider (one run per provider)."""
+    ages = {(p, state): 0.0 for p in PROVIDER_NAMES for state in ACTIVE_STATES}
+    statuses = [status for group in ACTIVE_STATES.values() for status in group]
+    records = instance.get_run_records(RunsFilter(tags={PARTITION_TAG: list(PROVIDER_NAMES)}, statuses=statuses))
+    for record in records:
+        provider = provider_of(record.dagster_run)
+        if provider is None:
+            continue
+        state = next(s for s, group in ACTIVE_STATES.items() if record.dagster_run.status in group)
+        since = record.start_time if state == "in_progress" and record.start_time else record.create_timestamp.timestamp()
+        ages[(provider, state)] = max(ages[(provider, state)], max(now - since, 0.0))
+    return ages
+
+
+def daemons_heartbeating(instance: DagsterInstance, now: float) -> int:
+    """Distinct dagster-daemon processes with a fresh heartbeat. Each daemon type keeps one
+    heartbeat row that every daemon process overwrites with its own id, so two processes show
+    up as a mix of ids across the rows (Dagster itself only logs it)."""
+    try:
+        heartbeats = instance.get_daemon_heartbeats().values()
+    except Exception:  # noqa: BLE001 - an instance without daemon storage has no daemons
+        return 0
+    return len({hb.daemon_id for hb in heartbeats if now - hb.timestamp <= DAEMON_HEARTBEAT_FRESH_SECONDS})
 
 
 # --- the schedule ------------------------------------------------------------------------------
@@ -601,6 +640,22 @@ def state_families(state: MetricsState, heartbeat_timestamp: float | None) -> li
             {p: float(state.usage[p].peak_rss_bytes) for p in PROVIDER_NAMES if p in state.usage},
         )
     )
+    active = GaugeMetricFamily(
+        "pricing_sync_oldest_active_run_age_seconds",
+        "Age of the provider's oldest queued (since created) or in-progress (since started) sync run; 0 when none.",
+        labels=["provider", "state"],
+    )
+    for (provider, run_state), age in sorted(state.active_run_age.items()):
+        active.add_metric([provider, run_state], age)
+    families.append(active)
+    if state.daemons_heartbeating is not None:
+        families.append(
+            GaugeMetricFamily(
+                "pricing_dagster_daemons_heartbeating",
+                "dagster-daemon processes with a heartbeat in the last 90 s (exactly 1 is healthy).",
+                value=state.daemons_heartbeating,
+            )
+        )
     if heartbeat_timestamp is not None:
         families.append(
             GaugeMetricFamily(

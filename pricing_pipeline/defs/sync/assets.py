@@ -76,7 +76,9 @@ def sync_failure(context: AssetExecutionContext, error: UpstreamError, stage: st
     return Failure(
         description=str(error),
         metadata={"provider": error.provider, "error_type": error.error_type, "stage": stage},
-        allow_retries=error.transient,
+        # A refused connection or DNS failure is retried once, not with the full backoff: an
+        # offline start must fail within a minute, and the next schedule tick retries anyway.
+        allow_retries=error.transient or (error.error_type == "connection" and context.retry_number == 0),
     )
 
 

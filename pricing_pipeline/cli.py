@@ -24,7 +24,6 @@ PRICE_JSON_KEYS = (
     "cache_write_usd_per_mtok",
     "valid_from",
 )
-QUIET_RUN_CONFIG = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -34,6 +33,10 @@ def main(argv: list[str] | None = None) -> int:
     sync = commands.add_parser("sync", help="materialize provider partitions through Dagster and publish prices")
     sync.add_argument("--provider", action="append", choices=PROVIDER_NAMES, metavar="NAME",
                       help=f"provider to sync (repeatable; default: all of {', '.join(PROVIDER_NAMES)})")
+    sync.add_argument("--workspace", default=os.environ.get("PRICING_WORKSPACE", "workspace.yaml"), metavar="FILE",
+                      help="Dagster workspace of the code location the runs are launched from (default: ./workspace.yaml)")
+    sync.add_argument("--timeout", type=float, default=1800, metavar="SECONDS",
+                      help="stop waiting for the runs after this long (they go on in the instance)")
 
     prices = commands.add_parser("prices", help="current or point-in-time prices")
     prices.add_argument("--provider", metavar="P", choices=PROVIDER_NAMES, help="only this provider (partition)")
@@ -85,42 +88,60 @@ def ensure_dagster_home() -> Path:
 
 
 def run_sync(args: argparse.Namespace) -> int:
-    ensure_dagster_home()
+    """Submit one run per provider to the instance's run queue, wait, print one row each."""
+    home = ensure_dagster_home()
     from dagster import DagsterInstance
 
-    from pricing_pipeline.definitions import defs
-    from pricing_pipeline.defs.sync.jobs import SYNC_JOB_NAME
+    from pricing_pipeline import submit
+    from pricing_pipeline.defs.sync.runs import reconcile_sync_log
     from pricing_pipeline.defs.sync.schedules import TRIGGER_TAG
 
-    job = defs.resolve_job_def(SYNC_JOB_NAME)
+    providers = args.provider or list(PROVIDER_NAMES)
+    target, target_args = submit.workspace_target(Path(args.workspace))
     store = open_store()
-    rows = []
+    started = time.perf_counter()
     with DagsterInstance.get() as instance:
-        for provider in args.provider or PROVIDER_NAMES:
-            started = time.perf_counter()
-            result = job.execute_in_process(
-                partition_key=provider,
-                instance=instance,
-                raise_on_error=False,
-                run_config=QUIET_RUN_CONFIG,
-                tags={TRIGGER_TAG: "cli"},
-            )
-            seconds = time.perf_counter() - started
-            log = store.sync_row(result.run_id) or {}
-            rows.append(
-                {
-                    "provider": provider,
-                    "status": log.get("status") or ("success" if result.success else "failure"),
-                    "models": log.get("models_fetched"),
-                    "added": log.get("models_added"),
-                    "changed": log.get("models_changed"),
-                    "removed": log.get("models_removed"),
-                    "seconds": f"{seconds:.1f}",
-                    "error": (log.get("error") or "").splitlines()[0][:100] if log.get("error") else "",
-                }
-            )
-    print_table(rows, ["provider", "status", "models", "added", "changed", "removed", "seconds", "error"])
+        with submit.workspace_context(instance, target) as workspace, \
+                submit.daemon_for(instance, target_args, home / "pricing-cli" / "daemon.log") as daemon:
+            run_ids = {
+                provider: submit.submit_sync_run(instance, workspace, provider, {TRIGGER_TAG: "cli"})
+                for provider in providers
+            }
+            statuses = submit.wait_for_runs(instance, list(run_ids.values()), args.timeout, daemon)
+        reconcile_sync_log(instance, store)
+        rows = [sync_summary(provider, run_id, statuses.get(run_id), store, instance) for provider, run_id in run_ids.items()]
+    print_table(rows, ["provider", "status", "models", "added", "changed", "removed", "seconds", "error", "run_id"])
+    sys.stdout.flush()  # the table first, then the notes
+    print(f"{len(rows)} run(s) in {time.perf_counter() - started:.1f}s; logs: Dagster UI (make dev) → Runs", file=sys.stderr)
+    if any(row["error_type"] == "connection" for row in rows):
+        print("hint: no connection to the provider API. Without internet, replay the recorded responses: "
+              "make sync REPLAY=../shared/fixtures/providers", file=sys.stderr)
     return 0 if all(row["status"] == "success" for row in rows) else 1
+
+
+def sync_summary(provider: str, run_id: str, run_status, store, instance) -> dict[str, Any]:
+    log = store.sync_row(run_id) or {}
+    record = instance.get_run_record_by_id(run_id)
+    seconds = (
+        f"{record.end_time - record.start_time:.1f}" if record and record.start_time and record.end_time else ""
+    )
+    if log.get("status") and log["status"] != "running":
+        status = log["status"]  # what the run did: success, failure, blocked, canceled, ...
+    else:  # not finished when we stopped waiting (or never started: no sync log row yet)
+        status = f"unfinished ({run_status.value.lower() if run_status else 'unknown'})"
+    error = log.get("error") or ""
+    return {
+        "provider": provider,
+        "status": status,
+        "models": log.get("models_fetched"),
+        "added": log.get("models_added"),
+        "changed": log.get("models_changed"),
+        "removed": log.get("models_removed"),
+        "seconds": seconds,
+        "error": error.splitlines()[0][:100] if error else "",
+        "error_type": log.get("error_type"),
+        "run_id": run_id,
+    }
 
 
 # --- prices / changes ----------------------------------------------------------------------

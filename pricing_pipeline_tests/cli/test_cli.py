@@ -45,13 +45,20 @@ def test_sync_then_query_prices_and_changes(cli_env):
         ["openrouter", "success", "336", "336", "0", "0"],
     ]
 
-    # the runs are on the persistent instance, where `dagster dev` shows them
-    from dagster import DagsterInstance
+    # the runs are on the persistent instance, launched from the workspace's code location
+    # through the run queue (so the one-run-per-provider limit holds), as the UI's are
+    from dagster import DagsterEventType, DagsterInstance
 
     with DagsterInstance.from_config(cli_env["DAGSTER_HOME"]) as instance:
         runs = instance.get_runs()
         assert sorted(r.tags["dagster/partition"] for r in runs) == ["deepinfra", "openrouter"]
         assert all(r.job_name == "price_sync_job" for r in runs)
+        assert all(r.remote_job_origin.location_name == "pricing_pipeline" for r in runs)
+        assert all(r.tags["pricing/trigger"] == "cli" for r in runs)
+        for run in runs:
+            enqueued = instance.get_records_for_run(run.run_id, of_type=DagsterEventType.RUN_ENQUEUED).records
+            assert enqueued, "submitted to the run queue"
+            assert instance.get_run_record_by_id(run.run_id).start_time is not None
 
     records = json.loads(cli(cli_env, "prices", "--provider", "deepinfra", "--format", "json").stdout)
     assert len(records) == 88
@@ -105,6 +112,39 @@ def test_sync_exits_non_zero_when_a_provider_fails(cli_env, upstream):
     lines = {line.split()[0]: line for line in result.stdout.strip().splitlines()[1:]}
     assert lines["chutes"].split()[1] == "failure" and "not JSON" in lines["chutes"]
     assert lines["novita"].split()[1] == "success"
+
+
+def test_offline_sync_fails_fast_with_the_summary_first_and_a_replay_hint(cli_env, tmp_path):
+    """`make sync` with every provider unreachable (a closed local port): the summary table,
+    then a one-line hint; the tracebacks stay in the Dagster run logs. The subprocess timeout
+    is the bound the issue sets (a minute), not a benchmark."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        closed = sock.getsockname()[1]
+    env = {**cli_env, "DAGSTER_HOME": str(tmp_path / "fresh_home")}
+    for provider in ("openrouter", "vercel", "deepinfra", "together", "chutes", "novita", "modelsdev", "litellm"):
+        env[f"PRICING_{provider.upper()}_URL"] = f"http://127.0.0.1:{closed}/{provider}"
+    env.pop("NOVITA_API_KEY", None)  # and one provider misconfigured
+    result = subprocess.run(["make", "--no-print-directory", "sync"], env=env, capture_output=True, text=True,
+                            timeout=60, cwd=REPO_ROOT)
+    assert result.returncode != 0
+    table = [line.split() for line in result.stdout.strip().splitlines() if not line.startswith(".venv")]
+    header = next(i for i, line in enumerate(table) if line[:2] == ["provider", "status"])
+    rows = {line[0]: line for line in table[header + 1:]}
+    assert set(rows) == {"openrouter", "vercel", "deepinfra", "together", "chutes", "novita", "modelsdev", "litellm"}
+    assert all(row[1] == "failure" for row in rows.values())
+    assert "could not connect" in " ".join(rows["openrouter"])
+    assert "NOVITA_API_KEY is not set" in " ".join(rows["novita"])
+    assert "make sync REPLAY=" in result.stderr
+    assert "Traceback" not in result.stdout + result.stderr
+    from pricing_pipeline.store import PricingStore
+
+    store = PricingStore(env["PRICING_DATABASE_URL"])
+    error_types = {row["provider"]: row["error_type"] for row in store.sync_rows()}
+    store.dispose()
+    assert error_types["novita"] == "configuration" and error_types["openrouter"] == "connection"
 
 
 def test_unknown_provider_is_a_usage_error(cli_env):

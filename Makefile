@@ -7,8 +7,9 @@ export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 # `make sync REPLAY=../shared/fixtures/providers`: no internet here, so replay recordings
 # from a local HTTP server instead of calling the real provider APIs.
 REPLAY ?=
-PROMETHEUS_TOOLS = promtool prometheus amtool prometheus-alertmanager prometheus-pushgateway prometheus-blackbox-exporter
-PROMETHEUS_PACKAGES = prometheus prometheus-alertmanager prometheus-pushgateway prometheus-blackbox-exporter
+# The tests' real parts from Debian: the Prometheus tools, and Chromium for the browser test.
+TEST_TOOLS = promtool prometheus amtool prometheus-alertmanager prometheus-pushgateway prometheus-blackbox-exporter chromium
+TEST_PACKAGES = prometheus prometheus-alertmanager prometheus-pushgateway prometheus-blackbox-exporter chromium
 
 .PHONY: sync test install tools dagster-home dev
 
@@ -25,12 +26,12 @@ dagster-home:
 	test -e $(DAGSTER_HOME)/dagster.yaml || ln -s $(CURDIR)/dagster.yaml $(DAGSTER_HOME)/dagster.yaml
 
 tools:
-	@missing=""; for t in $(PROMETHEUS_TOOLS); do command -v $$t >/dev/null || missing="$$missing $$t"; done; \
+	@missing=""; for t in $(TEST_TOOLS); do command -v $$t >/dev/null || missing="$$missing $$t"; done; \
 	if [ -n "$$missing" ]; then \
-	  echo "installing Prometheus tools (missing:$$missing)"; \
+	  echo "installing test tools (missing:$$missing)"; \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y --no-install-recommends $(PROMETHEUS_PACKAGES) >/dev/null \
-	  || { $$SUDO apt-get update >/dev/null && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y --no-install-recommends $(PROMETHEUS_PACKAGES) >/dev/null; }; \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y --no-install-recommends $(TEST_PACKAGES) >/dev/null \
+	  || { $$SUDO apt-get update >/dev/null && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y --no-install-recommends $(TEST_PACKAGES) >/dev/null; }; \
 	fi
 
 sync: install dagster-home

@@ -1,7 +1,7 @@
 """The one entry point: `dagster dev` and `dagster definitions validate` load `defs`."""
 
 
-from dagster import Definitions, FreshnessPolicy, apply_freshness_policy, map_asset_specs
+from dagster import Definitions, FreshnessPolicy, apply_freshness_policy, in_process_executor, map_asset_specs
 
 from pricing_pipeline.defs.guard.assets import cross_source_prices
 from pricing_pipeline.defs.guard.checks import price_guard
@@ -42,6 +42,9 @@ def build_definitions(resources: dict) -> Definitions:
         jobs=[price_sync_job, freshness_check_job, cross_source_job],
         schedules=[price_sync_schedule, price_freshness_schedule, cross_source_schedule],
         sensors=[*METRICS_SENSORS, sync_log_reconciler],
+        # Also the implicit asset job's (catalog, backfills): a sync is a few small steps, and
+        # the multiprocess executor's interpreter per step made a run 10x slower than the sync.
+        executor=in_process_executor,
         # Metrics publishing is off unless a Pushgateway is configured.
         resources={"metrics": MetricsPublisher(), **resources},
     )

@@ -1,0 +1,218 @@
+"""The production topology, for real: `dagster-webserver` and `dagster-daemon` as separate
+processes on a Dagster instance whose storage is PostgreSQL, loading the code location from
+workspace.yaml, with the shipped dagster.yaml (run queue, run monitoring). Provider APIs are
+the local replay server; the pricing database is PostgreSQL; metrics go to a real Pushgateway.
+
+Only run monitoring's poll interval and maximum runtime are shortened, so a test can wait for
+them; everything else is the shipped configuration."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import time
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import psutil
+import pytest
+import sqlalchemy as sa
+import yaml
+
+from pricing_pipeline_tests.conftest import POSTGRES_ADMIN_URL
+from pricing_pipeline_tests.metrics.conftest import Pushgateway, free_port
+from pricing_pipeline_tests.recordings import DUMMY_API_KEYS, REPLAY_FILES, REPO_ROOT, require_file
+from pricing_pipeline_tests.upstream_server import UpstreamServer
+
+VENV_BIN = Path(os.environ.get("VIRTUAL_ENV", REPO_ROOT / ".venv")) / "bin"
+LOCATION = "pricing_pipeline"
+TEST_MAX_RUNTIME_SECONDS = 25
+TEST_MONITORING_POLL_SECONDS = 3
+
+
+def _bin(name: str) -> str:
+    path = VENV_BIN / name
+    return str(path) if path.exists() else name
+
+
+def _postgres(admin: sa.Engine, name: str) -> dict:
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    url = sa.engine.make_url(POSTGRES_ADMIN_URL)
+    return {"username": url.username, "hostname": url.host, "port": url.port or 5432, "db_name": name}
+
+
+def instance_yaml(storage_db: dict) -> dict:
+    config = yaml.safe_load((REPO_ROOT / "dagster.yaml").read_text())
+    config["storage"] = {"postgres": {"postgres_db": {**storage_db, "password": "", "scheme": "postgresql+psycopg2"}}}
+    config["run_monitoring"].update(
+        poll_interval_seconds=TEST_MONITORING_POLL_SECONDS, max_runtime_seconds=TEST_MAX_RUNTIME_SECONDS
+    )
+    return config
+
+
+class Deployment:
+    def __init__(self, tmp: Path, admin: sa.Engine, upstream: UpstreamServer, pushgateway: Pushgateway):
+        self.tmp = tmp
+        self.admin = admin
+        self.upstream = upstream
+        self.pushgateway = pushgateway
+        suffix = uuid.uuid4().hex[:10]
+        self.databases = [f"pricing_dagster_{suffix}", f"pricing_prices_{suffix}"]
+        self.home = tmp / "dagster_home"
+        self.home.mkdir()
+        storage = _postgres(admin, self.databases[0])
+        _postgres(admin, self.databases[1])
+        (self.home / "dagster.yaml").write_text(yaml.safe_dump(instance_yaml(storage)))
+        self.pricing_db_url = POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{self.databases[1]}"
+        self.port = free_port()
+        self.env = {
+            **os.environ,
+            "DAGSTER_HOME": str(self.home),
+            "PRICING_DATABASE_URL": self.pricing_db_url,
+            "PRICING_PUSHGATEWAY_URL": pushgateway.url,
+            # the daemon's sensor cadences, shortened (env knobs of the code location)
+            "PRICING_RECONCILE_SECONDS": "5",
+            "PRICING_METRICS_RUN_SENSOR_SECONDS": "5",
+            "PRICING_METRICS_HEARTBEAT_SECONDS": "10",
+            "PRICING_HTTP_TIMEOUT_SECONDS": "120",
+            "PYTHONWARNINGS": "ignore",
+            **DUMMY_API_KEYS,
+        }
+        for provider, path in REPLAY_FILES.items():
+            require_file(path)
+            self.env[f"PRICING_{provider.upper()}_URL"] = upstream.serve_file(f"/{provider}", path)
+        self.webserver: subprocess.Popen | None = None
+        self.daemons: list[subprocess.Popen] = []
+
+    # --- processes ---------------------------------------------------------------------
+
+    def _spawn(self, args: list[str], log_name: str) -> subprocess.Popen:
+        log = (self.tmp / log_name).open("ab")
+        return subprocess.Popen(
+            args, cwd=REPO_ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            start_new_session=True, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+        )
+
+    def start_webserver(self) -> None:
+        self.webserver = self._spawn(
+            [_bin("dagster-webserver"), "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", str(self.port)], "webserver.log"
+        )
+        self._wait(lambda: self._server_info(), 90, "the webserver to answer /server_info")
+
+    def start_daemon(self) -> subprocess.Popen:
+        daemon = self._spawn([_bin("dagster-daemon"), "run", "-w", "workspace.yaml"], f"daemon{len(self.daemons)}.log")
+        self.daemons.append(daemon)
+        return daemon
+
+    def wait_for_daemon_heartbeat(self, daemon_id_count: int = 1, timeout: float = 90) -> None:
+        from pricing_pipeline.defs.metrics.collect import daemons_heartbeating
+
+        with self.instance() as instance:
+            self._wait(lambda: daemons_heartbeating(instance, time.time()) >= daemon_id_count, timeout,
+                       "the daemon's heartbeat")
+
+    def _server_info(self) -> bool:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/server_info", timeout=2) as response:
+                return response.status == 200
+        except OSError:
+            return False
+
+    @staticmethod
+    def _wait(predicate, timeout: float, what: str, interval: float = 0.5):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            result = predicate()
+            if result:
+                return result
+            time.sleep(interval)
+        raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
+
+    def kill_daemon(self, daemon: subprocess.Popen) -> None:
+        """SIGKILL the daemon's whole process group: the daemon, the code server it started and
+        every run worker that code server launched, as when the host dies."""
+        os.killpg(daemon.pid, signal.SIGKILL)
+        daemon.wait()
+
+    def run_workers(self) -> list[psutil.Process]:
+        """Run worker processes (`dagster api execute_run`) under any daemon."""
+        workers = []
+        for daemon in self.daemons:
+            if daemon.poll() is not None:
+                continue
+            for child in psutil.Process(daemon.pid).children(recursive=True):
+                try:
+                    if "execute_run" in " ".join(child.cmdline()):
+                        workers.append(child)
+                except psutil.NoSuchProcess:
+                    pass
+        return workers
+
+    def stop(self) -> None:
+        for process in [self.webserver, *self.daemons]:
+            if process is not None and process.poll() is None:
+                os.killpg(process.pid, signal.SIGTERM)
+        for process in [self.webserver, *self.daemons]:
+            if process is None:
+                continue
+            try:
+                process.wait(20)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+        with self.admin.connect() as conn:
+            for name in self.databases:
+                conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+    # --- clients -----------------------------------------------------------------------
+
+    def instance(self):
+        from dagster import DagsterInstance
+
+        return DagsterInstance.from_config(str(self.home))
+
+    def store(self):
+        from pricing_pipeline.store import PricingStore
+
+        return PricingStore(self.pricing_db_url)
+
+    def graphql(self, query: str, **variables) -> dict:
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{self.port}/graphql",
+            data=json.dumps({"query": query, "variables": variables}).encode(),
+            headers={"Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=60) as response:
+            body = json.loads(response.read())
+        assert not body.get("errors"), body["errors"]
+        return body["data"]
+
+    def wait_for_runs(self, run_ids, timeout: float = 120) -> dict:
+        with self.instance() as instance:
+            def finished():
+                runs = [instance.get_run_by_id(run_id) for run_id in run_ids]
+                return {r.run_id: r for r in runs} if all(r and r.is_finished for r in runs) else None
+
+            return self._wait(finished, timeout, f"runs {list(run_ids)} to finish")
+
+    def log_tail(self, name: str, lines: int = 40) -> str:
+        path = self.tmp / name
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:]) if path.exists() else ""
+
+
+@pytest.fixture
+def deployment(tmp_path, postgres_admin) -> Iterator[Deployment]:
+    upstream = UpstreamServer().start()
+    pushgateway = Pushgateway(tmp_path).start()
+    deployment = Deployment(tmp_path, postgres_admin, upstream, pushgateway)
+    try:
+        yield deployment
+    finally:
+        deployment.stop()
+        pushgateway.stop()
+        upstream.stop()

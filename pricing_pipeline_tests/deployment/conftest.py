@@ -18,7 +18,6 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-import psutil
 import pytest
 import sqlalchemy as sa
 import yaml
@@ -139,19 +138,16 @@ class Deployment:
         os.killpg(daemon.pid, signal.SIGKILL)
         daemon.wait()
 
-    def run_workers(self) -> list[psutil.Process]:
-        """Run worker processes (`dagster api execute_run`) under any daemon."""
-        workers = []
-        for daemon in self.daemons:
-            if daemon.poll() is not None:
-                continue
-            for child in psutil.Process(daemon.pid).children(recursive=True):
-                try:
-                    if "execute_run" in " ".join(child.cmdline()):
-                        workers.append(child)
-                except psutil.NoSuchProcess:
-                    pass
-        return workers
+    def run_worker_pid(self, run_id: str) -> int | None:
+        """The run worker's pid, as its "Started process for run (pid: N)" engine event says."""
+        from dagster import DagsterEventType
+
+        with self.instance() as instance:
+            for record in instance.get_records_for_run(run_id, of_type=DagsterEventType.ENGINE_EVENT).records:
+                entry = record.event_log_entry
+                if (entry.message or "").startswith("Started process for run"):
+                    return int(entry.dagster_event.engine_event_data.metadata["pid"].value)
+        return None
 
     def stop(self) -> None:
         for process in [self.webserver, *self.daemons]:

@@ -117,25 +117,40 @@ def outcome_from_event_log(instance: DagsterInstance, run_id: str) -> RunOutcome
     failure itself (a resource that failed before any step, a worker that run monitoring
     found dead or over its maximum runtime)."""
     records = instance.get_records_for_run(
-        run_id, of_type={DagsterEventType.STEP_FAILURE, DagsterEventType.RUN_FAILURE}, limit=100
+        run_id,
+        of_type={
+            DagsterEventType.STEP_FAILURE,
+            DagsterEventType.RUN_FAILURE,
+            DagsterEventType.RUN_CANCELING,
+            DagsterEventType.ENGINE_EVENT,
+        },
+        limit=100,
     ).records
     outcome: RunOutcome | None = None
     run_failure_error = None
-    run_failure_message = ""
+    messages: list[str] = []  # why run monitoring (or an operator) stopped it, then the failure
     for record in records:
         event = record.event_log_entry.dagster_event
         if event is None:
             continue
-        if event.event_type == DagsterEventType.RUN_FAILURE:
-            run_failure_error = getattr(event.event_specific_data, "error", None)
-            run_failure_message = event.message or ""
+        if event.event_type == DagsterEventType.ENGINE_EVENT:
+            # the code server's note that the run worker died (e.g. "terminated by signal 9")
+            message = record.event_log_entry.message or ""
+            if "terminated by signal" in message or ("exited" in message and "unexpectedly" in message):
+                messages.append(message.split(". ")[0] + ".")
+            continue
+        if event.event_type in (DagsterEventType.RUN_FAILURE, DagsterEventType.RUN_CANCELING):
+            if event.event_type == DagsterEventType.RUN_FAILURE:
+                run_failure_error = getattr(event.event_specific_data, "error", None)
+            if record.event_log_entry.message:
+                messages.append(record.event_log_entry.message)
             continue
         outcome = more_severe(outcome, outcome_of_step_failure(event.event_specific_data))
     if outcome is not None:
         return outcome
     if any(info.cls_name in DATABASE_ERROR_CLASSES for info in _error_chain(run_failure_error)):
         return RunOutcome("failure", "database", "pricing database error")
-    return RunOutcome("failure", None, run_failure_message or "the run failed outside any step")
+    return RunOutcome("failure", None, " ".join(messages) or "the run failed outside any step")
 
 
 # Rows of runs this instance does not know are left alone for this long: the pricing

@@ -101,3 +101,23 @@ def test_instance_runs_at_most_one_sync_per_provider_at_a_time(tmp_path):
         assert isinstance(instance.run_coordinator, QueuedRunCoordinator)
         limits = instance.get_concurrency_config().run_queue_config.tag_concurrency_limits
     assert {"key": "dagster/partition", "value": {"applyLimitPerUniqueValue": True}, "limit": 1} in limits
+
+
+def test_shipped_run_monitoring_outlasts_every_legitimate_run_and_the_stuck_alert_outlasts_it():
+    import yaml
+
+    from pricing_pipeline.defs.sync.assets import MAX_RETRY_AFTER_SECONDS
+    from pricing_pipeline.providers._http import DEFAULT_TIMEOUT_SECONDS
+
+    monitoring = yaml.safe_load((REPO_ROOT / "dagster.yaml").read_text())["run_monitoring"]
+    assert monitoring["enabled"] and monitoring["start_timeout_seconds"] > 0
+    # the slowest legitimate run with the production retry settings (PRICING_RETRY_MAX=3,
+    # PRICING_RETRY_DELAY_SECONDS=10; the tests shorten both): a 429's longest honoured
+    # Retry-After, the exponential backoff, every attempt up to the HTTP timeout
+    retries, delay = 3, 10
+    slowest = MAX_RETRY_AFTER_SECONDS + sum(delay * 2**i for i in range(retries)) + (retries + 1) * DEFAULT_TIMEOUT_SECONDS
+    assert monitoring["max_runtime_seconds"] > slowest
+    rules = yaml.safe_load((REPO_ROOT / "monitoring/prometheus/pricing_sync_alerts.yml").read_text())
+    stuck = next(r for g in rules["groups"] for r in g["rules"] if r.get("alert") == "PricingSyncRunStuck")
+    threshold = float(stuck["expr"].split(">")[-1])
+    assert threshold >= 2 * monitoring["max_runtime_seconds"]

@@ -105,24 +105,25 @@ def guard_result(
     provider: str | None = None,
 ) -> AssetCheckResult:
     problem = override.problem()
+    who = f"{provider}: " if provider else ""
     accepted = {m for m in offenders if override.accepts(m)}
     blocking = {m for m in offenders if m not in accepted}
     passed = not blocking and problem is None
     if problem:
-        description = f"Override rejected: {problem}. Nothing is published."
+        description = f"{who}override rejected: {problem}. Nothing is published."
     elif blocking and severity == AssetCheckSeverity.WARN:
-        description = (
+        description = who + (
             f"{len(blocking)} implausible price(s) in this reference catalog ({rule}); published with this "
             "warning: they are upstream catalog errors, not prices we resell."
         )
     elif blocking:
-        description = (
+        description = who + (
             f"{len(blocking)} model(s) blocked by {rule}; nothing is published. If the prices are right, "
             f"re-launch this provider's run with resources.{OVERRIDE_RESOURCE_KEY}.config: accept_models "
             "(or accept_all), reason and accepted_by."
         )
     elif accepted:
-        description = f"{len(accepted)} flagged model(s) accepted by {override.accepted_by}: {override.reason}"
+        description = f"{who}{len(accepted)} flagged model(s) accepted by {override.accepted_by}: {override.reason}"
     else:
         description = None
     metadata = {

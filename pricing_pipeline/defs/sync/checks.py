@@ -165,9 +165,9 @@ def normalized_prices_model_count(
     if enough:
         description = None
     elif accepted:
-        description = f"{fetched} models fetched, {published} published: accepted by {override.accepted_by}: {override.reason}"
+        description = f"{context.partition_key}: {fetched} models fetched, {published} published: accepted by {override.accepted_by}: {override.reason}"
     else:
-        description = f"{fetched} models fetched, {published} published (minimum {minimum})"
+        description = f"{context.partition_key}: {fetched} models fetched, {published} published (minimum {minimum})"
     result = AssetCheckResult(
         passed=enough or accepted,
         severity=AssetCheckSeverity.ERROR,
@@ -214,7 +214,7 @@ def normalized_prices_quarantine(
         severity=AssetCheckSeverity.ERROR if blocking else AssetCheckSeverity.WARN,
         description=(
             None if not quarantined
-            else f"{len(quarantined)} of {normalized_prices.models_seen} models unreadable "
+            else f"{context.partition_key}: {len(quarantined)} of {normalized_prices.models_seen} models unreadable "
             + ("(above the limit): nothing is published." if blocking else "; they keep their published prices.")
         ),
         metadata=metadata,
@@ -239,7 +239,7 @@ def normalized_prices_unknown_keys(
     return AssetCheckResult(
         passed=not unknown,
         severity=AssetCheckSeverity.WARN,
-        description=f"{len(unknown)} pricing key(s) not read: {', '.join(sorted(unknown)[:10])}" if unknown else None,
+        description=f"{context.partition_key}: {len(unknown)} pricing key(s) not read: {', '.join(sorted(unknown)[:10])}" if unknown else None,
         metadata=metadata,
     )
 

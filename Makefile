@@ -45,4 +45,4 @@ dev: install dagster-home
 	$(VENV)/bin/dagster dev
 
 test: install tools
-	$(VENV)/bin/pytest -q $(PYTEST_ARGS)
+	$(VENV)/bin/pytest -q -n auto $(PYTEST_ARGS)

@@ -20,6 +20,11 @@ What is judged:
   per-request / per-image price above ``max_unit_price`` ($50), on a new model or on a
   component that changed. How unit mistakes show on a model we have no history for: a
   per-token price written into a per-1M field is ~1e6 too high, the reverse ~1e6 too low.
+* ``mass_change``: more than ``max_added_ratio`` (20%) of the established models added, or
+  ``max_removed_ratio`` (20%) removed, in one snapshot (and more than
+  ``min_mass_change_models``, 10): a junk, truncated or replaced catalog. The established
+  models are those live before the latest publish, so an accepted junk snapshot never holds
+  back the real one after it.
 * ``new_model_structure``: cheap consistency signals on models not published before,
   where the other rules have no baseline. Each threshold sits well outside what the real
   recordings contain (models.dev 06-09 and 06-10, LiteLLM, OpenRouter, DeepInfra: zero hits)
@@ -79,6 +84,13 @@ class GuardThresholds:
     max_cache_read_input_ratio: Decimal = Decimal(10)
     max_tier_drop_ratio: Decimal = Decimal(10)
     max_tier_rise_ratio: Decimal = Decimal(500)
+    # Mass change: the real day-over-day recordings change far less (models.dev 06-09 → 06-10:
+    # 16 added, 28 removed of 5,153, under 0.6%; Chutes 08-03 → 08-04: none), a provider
+    # launching a family adds a handful; a junk or truncated catalog moves a large share.
+    # 20% is 30x the largest real change; small catalogs get the absolute floor (10 models).
+    max_added_ratio: Decimal = Decimal("0.2")
+    max_removed_ratio: Decimal = Decimal("0.2")
+    min_mass_change_models: Decimal = Decimal(10)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> GuardThresholds:
@@ -293,7 +305,36 @@ def new_model_structure(
     return offenders
 
 
-Rule = Callable[[Mapping[str, PriceRecord], Iterable[PriceRecord], GuardThresholds], Offenders]
+def mass_change(
+    published: Mapping[str, PriceRecord],
+    snapshot: Iterable[PriceRecord],
+    thresholds: GuardThresholds,
+    baseline: frozenset[str] | None = None,
+) -> Offenders:
+    """Too many models added or removed at once, against the *baseline*: the models live
+    before the latest publish (see ``PricingStore.baseline_model_ids``). Judging against the
+    baseline, not the live table, keeps an accepted junk snapshot from holding back the real
+    one after it: its junk models are not part of the baseline, so dropping them again is no
+    mass removal, and the real models it had removed are no mass addition."""
+    baseline = frozenset(published) if baseline is None else baseline
+    if not baseline:
+        return {}  # a first sync: nothing to compare with
+    present = {record.model_id for record in snapshot}
+    added = sorted(present - set(published) - baseline)
+    removed = sorted(baseline - present)
+    offenders: Offenders = {}
+    for models, ratio, kind in (
+        (added, thresholds.max_added_ratio, "added"),
+        (removed, thresholds.max_removed_ratio, "removed"),
+    ):
+        if len(models) > max(ratio * len(baseline), thresholds.min_mass_change_models):
+            share = Decimal(len(models)) / len(baseline)
+            for model_id in models:
+                offenders[model_id] = f"{kind}: one of {len(models)} models {kind} at once ({share:.0%} of the {len(baseline)} established)"
+    return offenders
+
+
+Rule = Callable[..., Offenders]
 
 
 @dataclass(frozen=True)
@@ -305,6 +346,13 @@ class RuleSpec:
     # True: judges a move against the published price. False: judges a price on its own
     # (plausibility), which for reference catalogs only warns (see ProviderAdapter).
     judges_changes: bool = False
+    # True: the rule also takes the baseline model ids (mass_change).
+    needs_baseline: bool = False
+
+    def evaluate(self, published, snapshot, thresholds, baseline: frozenset[str] | None = None) -> Offenders:
+        if self.needs_baseline:
+            return self.rule(published, snapshot, thresholds, baseline)
+        return self.rule(published, snapshot, thresholds)
 
 
 RULES: dict[str, RuleSpec] = {
@@ -343,6 +391,15 @@ RULES: dict[str, RuleSpec] = {
                 "max_tier_rise_ratio",
             ),
         ),
+        RuleSpec(
+            "mass_change",
+            mass_change,
+            "More than a fifth of the established models added or removed in one snapshot (a junk, "
+            "truncated or replaced catalog); accept a real mass change with accept_all.",
+            ("max_added_ratio", "max_removed_ratio", "min_mass_change_models"),
+            judges_changes=True,
+            needs_baseline=True,
+        ),
     )
 }
 
@@ -355,7 +412,7 @@ def evaluate(
     """Every rule's offenders: ``{rule name: {model_id: reason}}``."""
     thresholds = thresholds or GuardThresholds()
     snapshot = list(snapshot)
-    return {name: spec.rule(published, snapshot, thresholds) for name, spec in RULES.items()}
+    return {name: spec.evaluate(published, snapshot, thresholds) for name, spec in RULES.items()}
 
 
 def offending_models(results: Mapping[str, Offenders]) -> set[str]:

@@ -14,7 +14,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, and_, bindparam, create_engine, event, insert, or_, select, text, update
+from sqlalchemy import Engine, and_, bindparam, create_engine, event, func, insert, or_, select, text, update
 from sqlalchemy.engine import Connection
 
 from pricing_pipeline.pricing.diff import PriceChange, SnapshotDiff, diff_snapshot
@@ -176,6 +176,30 @@ class PricingStore:
         """The provider's live prices (removed models excluded), by model id."""
         with self.engine.connect() as conn:
             return _live_records(conn, provider)
+
+    def baseline_model_ids(self, provider: str) -> set[str]:
+        """The models live just before the provider's latest successful publish (what the
+        count checks compare a snapshot with); the live models when there was no publish
+        before it."""
+        with self.engine.connect() as conn:
+            last = conn.execute(
+                select(func.max(sync_log.c.started_at)).where(
+                    sync_log.c.provider == provider, sync_log.c.status == "success"
+                )
+            ).scalar()
+            live = select(model_prices.c.model_id).where(
+                model_prices.c.provider == provider, model_prices.c.removed_at.is_(None)
+            )
+            if last is not None:
+                before = select(model_prices.c.model_id).where(
+                    model_prices.c.provider == provider,
+                    model_prices.c.first_seen_at < last,
+                    or_(model_prices.c.removed_at.is_(None), model_prices.c.removed_at >= last),
+                )
+                ids = set(conn.execute(before).scalars())
+                if ids:
+                    return ids
+            return set(conn.execute(live).scalars())
 
     def publish(
         self,

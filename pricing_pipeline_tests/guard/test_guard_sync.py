@@ -82,7 +82,8 @@ def test_half_the_models_missing_blocks_and_nothing_is_published(replay, upstrea
     result = run_sync("openrouter")
     assert not result.success
     failed = {name for name, e in evaluations(result).items() if not e.passed}
-    assert failed == {"normalized_prices_model_count"}  # removals are not the price guard's
+    # the count floor and the guard's mass-change rule both see it
+    assert failed == {"normalized_prices_model_count", "price_guard_mass_change"}
     assert not published_in(result)
     assert db_state(store, "openrouter") == before
 

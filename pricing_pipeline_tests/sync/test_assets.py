@@ -71,9 +71,9 @@ def test_half_the_models_missing_blocks_the_publish(replay, upstream, run_sync, 
     upstream.serve("/openrouter", json.dumps(payload))
     result = run_sync("openrouter")
     assert not result.success
-    [blocked] = [e for e in result.get_asset_check_evaluations() if not e.passed]
-    assert blocked.check_name == "normalized_prices_model_count"
-    assert blocked.metadata["models_published"].value == 336
+    blocked = {e.check_name: e for e in result.get_asset_check_evaluations() if not e.passed}
+    assert set(blocked) == {"normalized_prices_model_count", "price_guard_mass_change"}
+    assert blocked["normalized_prices_model_count"].metadata["models_published"].value == 336
     assert store.prices("openrouter") == before  # nothing published, nothing removed
     row = store.sync_row(result.run_id)
     assert (row["status"], row["error_type"]) == ("blocked", "check_blocked")

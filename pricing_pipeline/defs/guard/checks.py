@@ -70,6 +70,8 @@ def price_guard(
     provider = context.partition_key
     thresholds = GuardThresholds.from_env()
     published = pricing_db.store.published_records(provider)
+    # quarantined models are listed upstream: not removals
+    baseline = frozenset(pricing_db.store.baseline_model_ids(provider)) - set(normalized_prices.quarantined)
     override = price_guard_override.decision()
     selected = {key.name for key in context.selected_asset_check_keys}
     reference_catalog = get_adapter(provider).reference_catalog
@@ -77,7 +79,7 @@ def price_guard(
     for name, spec in RULES.items():
         if check_name(name) not in selected:
             continue
-        offenders = spec.rule(published, normalized_prices.records, thresholds)
+        offenders = spec.evaluate(published, normalized_prices.records, thresholds, baseline)
         results.append(guard_result(
             name,
             offenders,

@@ -155,7 +155,9 @@ def normalized_prices_model_count(
     pricing_db: PricingDatabase,
     price_guard_override: PriceGuardOverride,
 ) -> AssetCheckResult:
-    published = len(pricing_db.store.published_records(context.partition_key))
+    # The floor compares with the models live before the latest publish, not with the live
+    # table: an accepted junk snapshot must not raise the floor for the real one after it.
+    published = len(pricing_db.store.baseline_model_ids(context.partition_key))
     fetched = normalized_prices.models_seen  # quarantined models are listed upstream: not removals
     # An empty list is never a snapshot, not even on a first sync: it is an upstream fault.
     minimum = max(1, math.ceil(published * MIN_MODEL_COUNT_RATIO))

@@ -23,6 +23,14 @@ from pricing_pipeline_tests.upstream_server import UpstreamServer
 POSTGRES_ADMIN_URL = os.environ.get("PRICING_TEST_POSTGRES_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres")
 
 
+@pytest.fixture(scope="session")
+def payloads():
+    """Parsed recordings, handed out as private copies to mutate (guard/conftest.py)."""
+    from pricing_pipeline_tests.guard.conftest import Payloads
+
+    return Payloads()
+
+
 @pytest.fixture
 def upstream():
     """A fresh local HTTP server standing in for provider APIs."""

@@ -15,6 +15,7 @@ per-image prices) as exact decimals:
 from __future__ import annotations
 
 import decimal
+import re
 from decimal import Decimal
 
 SIGNIFICANT_DIGITS = 10
@@ -23,8 +24,18 @@ TOKENS_PER_MTOK = Decimal(1_000_000)
 _ROUNDING = decimal.Context(prec=SIGNIFICANT_DIGITS, rounding=decimal.ROUND_HALF_EVEN)
 
 
+# The one grammar of a price string: a JSON number's syntax, nothing around it. No spaces,
+# no "+", no leading zeros, no ".5", no "Infinity"/"NaN", no thousands separators.
+PRICE_STRING = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?")
+# Magnitudes a price can have in any unit we read (USD per token ... USD per 1M units):
+# 1e-24 .. 1e12. Outside it a value is a unit or encoding error, and beyond ~1e28 it no
+# longer fits the 10-significant-digit rounding at all.
+MIN_ADJUSTED_EXPONENT = -24
+MAX_ADJUSTED_EXPONENT = 12
+
+
 class PriceValueError(ValueError):
-    """An upstream price value that is not a finite number."""
+    """An upstream price value that is not a finite number in the price grammar."""
 
 
 def to_decimal(value: object) -> Decimal:
@@ -40,14 +51,17 @@ def to_decimal(value: object) -> Decimal:
         # the upstream JSON actually carried.
         result = Decimal(repr(value))
     elif isinstance(value, str):
-        try:
-            result = Decimal(value.strip())
-        except decimal.InvalidOperation:
-            raise PriceValueError(f"not a number: {value!r}") from None
+        if not PRICE_STRING.fullmatch(value):
+            raise PriceValueError(f"not a price string: {value[:40]!r}")
+        result = Decimal(value)
     else:
-        raise PriceValueError(f"not a price: {type(value).__name__} {value!r}")
+        raise PriceValueError(f"not a price: {type(value).__name__} {str(value)[:40]!r}")
     if not result.is_finite():
         raise PriceValueError(f"not a finite number: {value!r}")
+    if result.is_zero() and result.is_signed():
+        raise PriceValueError(f"negative zero is not a price: {value!r}")
+    if not result.is_zero() and not MIN_ADJUSTED_EXPONENT <= result.adjusted() <= MAX_ADJUSTED_EXPONENT:
+        raise PriceValueError(f"out of range for a price: {str(value)[:40]!r}")
     return result
 
 

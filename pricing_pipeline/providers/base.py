@@ -9,7 +9,13 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, ClassVar
 
-from pricing_pipeline.pricing.records import NormalizedSnapshot, PriceComponent, PriceRecord
+from pricing_pipeline.pricing.records import (
+    NormalizedSnapshot,
+    PriceComponent,
+    PriceRecord,
+    display_id,
+    model_id_problem,
+)
 from pricing_pipeline.pricing.units import PriceValueError, round_price, to_decimal
 from pricing_pipeline.providers import _http
 from pricing_pipeline.providers.errors import InvalidResponse, UpstreamError
@@ -70,23 +76,35 @@ class ProviderAdapter:
         the reason (it keeps its published prices) instead of failing the provider; a
         payload of the wrong shape or with duplicate ids fails as a whole (InvalidResponse):
         a partial snapshot would look like removed models."""
-        pairs = list(self.entries(payload))
-        duplicates = sorted(mid for mid, n in Counter(mid for mid, _ in pairs).items() if n > 1)
-        if duplicates:
-            shown = ", ".join(duplicates[:5])
-            raise InvalidResponse(self.name, f"{len(duplicates)} duplicate model ids: {shown}")
         records: list[PriceRecord] = []
         quarantined: dict[str, str] = {}
         unknown_keys: Counter[str] = Counter()
+        pairs = []
+        for raw_id, entry in self.entries(payload):
+            model_id = raw_id.strip()  # the one whitespace rule: surrounding whitespace is not part of an id
+            problem = model_id_problem(model_id)
+            if problem:  # never written anywhere: shown escaped and truncated
+                quarantined[display_id(raw_id)] = problem
+            else:
+                pairs.append((model_id, entry))
+        duplicates = sorted(mid for mid, n in Counter(mid for mid, _ in pairs).items() if n > 1)
+        if duplicates:
+            shown = ", ".join(display_id(d) for d in duplicates[:5])
+            raise InvalidResponse(self.name, f"{len(duplicates)} duplicate model ids: {shown}")
         for model_id, entry in pairs:
             try:
                 record = self.normalize(model_id, entry)
             except (ValueError, TypeError, KeyError, AttributeError, ArithmeticError) as exc:
                 quarantined[model_id] = (str(exc) if isinstance(exc, (ValueError, TypeError)) else f"{type(exc).__name__}: {exc}")[:500]
                 continue
-            if record is not None:
-                records.append(record)
-                unknown_keys.update(set(record.unknown_keys))
+            if record is None:
+                continue
+            problem = record.upstream_model_id and model_id_problem(record.upstream_model_id)
+            if problem:
+                quarantined[model_id] = f"upstream {problem}"
+                continue
+            records.append(record)
+            unknown_keys.update(set(record.unknown_keys))
         return NormalizedSnapshot(records, quarantined, dict(sorted(unknown_keys.items())))
 
     def records(self, payload: Any) -> list[PriceRecord]:
@@ -183,7 +201,12 @@ class KeyReader:
         checks the upstream value's JSON type (None for absent or 'not a price')."""
         out = []
         for key, price in table.items():
-            value = value_of(self.get(key), f"{self.where}.{key}")
+            field = f"{self.where}.{key}"
+            value = value_of(self.get(key), field)
             if value is not None:
-                out.append(PriceComponent(price.component, price.unit, round_price(to_decimal(value) * price.scale), **variant))
+                try:
+                    usd = round_price(to_decimal(value) * price.scale)
+                except PriceValueError as error:
+                    raise PriceValueError(f"{field}: {error}") from None
+                out.append(PriceComponent(price.component, price.unit, usd, **variant))
         return out

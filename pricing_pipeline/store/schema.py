@@ -17,6 +17,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
+from pricing_pipeline.pricing.records import MODEL_ID_MAX_LENGTH
 from pricing_pipeline.store.types import ExactDecimal, UtcDateTime
 
 metadata = MetaData()
@@ -33,7 +34,7 @@ def _price_columns() -> list[Column]:
         Column("variable_pricing", Boolean, nullable=False, default=False),
         Column("tiers", JSON, nullable=False),
         Column("upstream_provider", String(200)),
-        Column("upstream_model_id", String(400)),
+        Column("upstream_model_id", String(MODEL_ID_MAX_LENGTH)),
         Column("model_type", String(32)),
         Column("raw_pricing", JSON),
     ]
@@ -67,7 +68,7 @@ model_prices = Table(
     "model_prices",
     metadata,
     Column("provider", String(64), primary_key=True),
-    Column("model_id", String(400), primary_key=True),
+    Column("model_id", String(MODEL_ID_MAX_LENGTH), primary_key=True),
     *_price_columns(),
     Column("valid_from", UtcDateTime, nullable=False),
     Column("first_seen_at", UtcDateTime, nullable=False),
@@ -80,7 +81,7 @@ price_history = Table(
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("provider", String(64), nullable=False),
-    Column("model_id", String(400), nullable=False),
+    Column("model_id", String(MODEL_ID_MAX_LENGTH), nullable=False),
     *_price_columns(),
     Column("valid_from", UtcDateTime, nullable=False),
     Column("valid_to", UtcDateTime),
@@ -98,7 +99,7 @@ price_components = Table(
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("provider", String(64), nullable=False),
-    Column("model_id", String(400), nullable=False),
+    Column("model_id", String(MODEL_ID_MAX_LENGTH), nullable=False),
     Column("component", String(64), nullable=False),
     Column("unit", String(32), nullable=False),
     Column("min_context_tokens", Integer, nullable=False),
@@ -121,7 +122,7 @@ price_changes = Table(
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("provider", String(64), nullable=False),
-    Column("model_id", String(400), nullable=False),
+    Column("model_id", String(MODEL_ID_MAX_LENGTH), nullable=False),
     Column("kind", String(16), nullable=False),
     Column("before", JSON),
     Column("after", JSON),

@@ -33,7 +33,3 @@ class Payloads:
     def records(self, provider: str, key: str | None = None):
         return get_adapter(provider).records(self._load(key or provider))
 
-
-@pytest.fixture(scope="session")
-def payloads() -> Payloads:
-    return Payloads()

@@ -20,6 +20,7 @@ from dagster import (
     asset,
 )
 
+from pricing_pipeline.defs import markdown
 from pricing_pipeline.defs.sync.assets import GROUP, published_prices
 from pricing_pipeline.defs.sync.resources import PricingDatabase
 from pricing_pipeline.pricing.matching import DEFAULT_TOLERANCE, CrossSourceReport, Disagreement, cross_source_report
@@ -101,7 +102,7 @@ def disagreements_markdown(rows: list[Disagreement], limit: int = MAX_LISTED) ->
     for d in ordered[:limit]:
         diff = (d.other - d.reference) / d.reference * 100 if d.reference else None
         lines.append(
-            f"| {d.provider} | `{_cell(d.model_id)}` | {d.component} $/1M "
+            f"| {d.provider} | {markdown.code(d.model_id)} | {d.component} $/1M "
             f"| {decimal_str(d.reference)} ({_source(d.reference_source, d.reference_model_id)}) "
             f"| {decimal_str(d.other)} ({_source(d.other_source, d.other_model_id)}) "
             f"| {'new' if diff is None else f'{diff:+.0f}%'} |"
@@ -122,8 +123,5 @@ def sources_markdown(report: CrossSourceReport) -> str:
 
 
 def _source(source: str, model_id: str) -> str:
-    return f"{source} `{_cell(model_id)}`"
+    return f"{source} {markdown.code(model_id)}"
 
-
-def _cell(text: str) -> str:
-    return text.replace("|", "\\|")

@@ -21,6 +21,7 @@ from dagster import (
     multi_asset_check,
 )
 
+from pricing_pipeline.defs import markdown
 from pricing_pipeline.defs.guard.resources import GUARD_RESOURCE_DEFS, OVERRIDE_RESOURCE_KEY, PriceGuardOverride
 from pricing_pipeline.defs.sync.assets import normalized_prices
 from pricing_pipeline.defs.sync.checks import record_blocked
@@ -157,11 +158,7 @@ def offenders_markdown(offenders: Offenders, accepted: set[str], limit: int = MA
     lines = ["| model | problem | status |", "|---|---|---|"]
     for model_id, reason in rows[:limit]:
         status = "accepted" if model_id in accepted else "**blocking**"
-        lines.append(f"| `{_cell(model_id)}` | {_cell(reason)} | {status} |")
+        lines.append(f"| {markdown.code(model_id)} | {markdown.text(reason)} | {status} |")
     if len(rows) > limit:
         lines.append(f"\n… and {len(rows) - limit} more ({len(rows)} in all).")
     return "\n".join(lines)
-
-
-def _cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")

@@ -22,13 +22,14 @@ from dagster import (
 )
 from sqlalchemy.exc import SQLAlchemyError
 
+from pricing_pipeline.defs import markdown
 from pricing_pipeline.defs.guard.resources import GUARD_RESOURCE_DEFS, PriceGuardOverride, guard_acceptances
 from pricing_pipeline.defs.metrics.hooks import METRICS_HOOKS
 from pricing_pipeline.defs.sync.hooks import record_failed_sync
 from pricing_pipeline.defs.sync.partitions import provider_partitions
 from pricing_pipeline.defs.sync.resources import PricingDatabase, UpstreamApi
 from pricing_pipeline.pricing.diff import SnapshotDiff
-from pricing_pipeline.pricing.records import NormalizedSnapshot, PriceRecord
+from pricing_pipeline.pricing.records import NormalizedSnapshot, PriceRecord, display_id
 from pricing_pipeline.providers._http import public_url
 from pricing_pipeline.providers.errors import UpstreamError
 from pricing_pipeline.providers.registry import get_adapter
@@ -149,7 +150,8 @@ def normalized_prices(context: AssetExecutionContext, raw_price_snapshot: RawSna
     if snapshot.quarantined:
         context.log.warning(f"{provider}: {len(snapshot.quarantined)} model(s) quarantined (unreadable entries)")
     if snapshot.unknown_keys:
-        context.log.warning(f"{provider}: pricing keys no adapter rule reads: {', '.join(snapshot.unknown_keys)}")
+        keys = ", ".join(display_id(key, 80) for key in list(snapshot.unknown_keys)[:20])
+        context.log.warning(f"{provider}: pricing keys no adapter rule reads: {keys}")
     context.add_output_metadata(
         {
             "provider": provider,
@@ -238,17 +240,8 @@ price_freshness = AssetSpec(
 
 def reasons_markdown(rows: dict, key_header: str, value_header: str, limit: int = MAX_CHANGES_SHOWN) -> str:
     """A two-column Markdown table of upstream text (model ids, keys, reasons), capped at
-    ``limit`` rows, every cell escaped."""
-    lines = [f"| {key_header} | {value_header} |", "|---|---|"]
-    lines += [f"| `{markdown_cell(str(key))}` | {markdown_cell(str(value))} |" for key, value in list(rows.items())[:limit]]
-    if len(rows) > limit:
-        lines.append(f"\n… and {len(rows) - limit} more.")
-    return "\n".join(lines)
-
-
-def markdown_cell(text: str) -> str:
-    """Upstream text inside a Markdown table cell: pipes, newlines and backticks made inert."""
-    return text.replace("|", "\\|").replace("\n", " ").replace("`", "'")
+    ``limit`` rows, every cell inert (defs/markdown.py)."""
+    return markdown.table(rows, key_header, value_header, limit)
 
 
 def changes_markdown(diff: SnapshotDiff, limit: int = MAX_CHANGES_SHOWN) -> str:
@@ -263,7 +256,7 @@ def changes_markdown(diff: SnapshotDiff, limit: int = MAX_CHANGES_SHOWN) -> str:
             _transition(change.before, change.after, name)
             for name in ("input_usd_per_mtok", "output_usd_per_mtok", "cache_read_usd_per_mtok", "cache_write_usd_per_mtok")
         ]
-        lines.append(f"| `{change.model_id}` | {change.kind} | " + " | ".join(cells) + " |")
+        lines.append(f"| {markdown.code(change.model_id)} | {change.kind} | " + " | ".join(cells) + " |")
     if len(diff.changes) > limit:
         lines.append(f"\n… and {len(diff.changes) - limit} more changes.")
     return "\n".join(lines)

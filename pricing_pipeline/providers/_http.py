@@ -13,6 +13,7 @@ from urllib.parse import urlsplit, urlunsplit
 import httpx
 
 from pricing_pipeline.providers.errors import InvalidResponse, UpstreamError
+from pricing_pipeline.redaction import redact, redact_bytes
 
 DEFAULT_TIMEOUT_SECONDS = 30.0
 DEFAULT_CONNECT_TIMEOUT_SECONDS = 10.0
@@ -81,7 +82,7 @@ def fetch(
         provider=provider,
         url=url,
         status_code=status_code,
-        body=body,
+        body=redact_bytes(body),  # an upstream echoing a key: never archived, parsed or shown
         fetched_at=datetime.now(timezone.utc),
         elapsed_seconds=time.monotonic() - started,
     )
@@ -119,7 +120,7 @@ def public_url(url: str) -> str:
     host = parts.hostname or ""
     if parts.port:
         host = f"{host}:{parts.port}"
-    return urlunsplit((parts.scheme, host, parts.path, "", ""))
+    return redact(urlunsplit((parts.scheme, host, parts.path, "", "")))
 
 
 def parse_retry_after(value: str | None) -> float | None:

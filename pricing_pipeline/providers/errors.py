@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pricing_pipeline.redaction import redact
+
 ERROR_TYPES = (
     "timeout",
     "connection",
@@ -34,7 +36,9 @@ class UpstreamError(Exception):
     ):
         if error_type not in ERROR_TYPES:
             raise ValueError(f"unknown error type {error_type!r}")
-        super().__init__(f"{provider}: {message}")
+        # upstream error pages and driver messages may echo a key: redacted before it is
+        # raised, so no traceback, event, log or sync log row ever carries it
+        super().__init__(redact(f"{provider}: {message}"))
         self.provider = provider
         self.error_type = error_type
         self.retry_after_seconds = retry_after_seconds

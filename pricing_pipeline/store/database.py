@@ -19,6 +19,7 @@ from sqlalchemy.engine import Connection
 
 from pricing_pipeline.pricing.diff import PriceChange, SnapshotDiff, diff_snapshot
 from pricing_pipeline.pricing.records import PriceComponent, PriceRecord, TimeWindow
+from pricing_pipeline.redaction import redact
 from pricing_pipeline.store import migrations
 from pricing_pipeline.store.schema import (
     model_prices,
@@ -111,7 +112,7 @@ class PricingStore:
                     status=status,
                     finished_at=_now(),
                     error_type=error_type,
-                    error=error[:4000],
+                    error=redact(error)[:4000],
                     models_fetched=models_fetched,
                 )
             )

@@ -90,16 +90,21 @@ class Deployment:
 
     # --- processes ---------------------------------------------------------------------
 
-    def _spawn(self, args: list[str], log_name: str) -> subprocess.Popen:
+    def _spawn(self, args: list[str], log_name: str, env: dict | None = None) -> subprocess.Popen:
         log = (self.tmp / log_name).open("ab")
         return subprocess.Popen(
-            args, cwd=REPO_ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            args, cwd=REPO_ROOT, env=env or self.env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
             start_new_session=True, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
         )
 
     def start_webserver(self) -> None:
+        # The webserver never calls a provider: it runs without their keys (README, Production).
+        from pricing_pipeline.redaction import secret_variables
+
+        env = {k: v for k, v in self.env.items() if k not in secret_variables()}
         self.webserver = self._spawn(
-            [_bin("dagster-webserver"), "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", str(self.port)], "webserver.log"
+            [_bin("dagster-webserver"), "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", str(self.port)],
+            "webserver.log", env=env,
         )
         self._wait(lambda: self._server_info(), 90, "the webserver to answer /server_info")
 

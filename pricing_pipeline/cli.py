@@ -1,4 +1,4 @@
-"""pricing-pipeline sync | prices | changes"""
+"""pricing-pipeline sync | prices | changes | cost"""
 
 from __future__ import annotations
 
@@ -52,13 +52,46 @@ def main(argv: list[str] | None = None) -> int:
                          help="changes at or after this instant (no offset: UTC)")
     changes.add_argument("--format", choices=("table", "json"), default="table", help="output format")
 
+    cost = commands.add_parser("cost", help="the exact cost of one request, with the prices live at an instant")
+    cost.add_argument("--provider", required=True, metavar="P", choices=PROVIDER_NAMES, help="provider (partition)")
+    cost.add_argument("--model", required=True, metavar="M", help="model id")
+    for flag in COST_USAGE_FLAGS:
+        cost.add_argument(f"--{flag}", type=non_negative_int, default=0, metavar="N")
+    cost.add_argument("--at", metavar="ISO8601", type=parse_instant, help="when the request ran (default now; no offset: UTC)")
+    cost.add_argument("--service-tier", choices=("standard", "batch", "flex", "priority"), default="standard")
+    cost.add_argument("--region", metavar="R", help="a regional price, where the model has one")
+    cost.add_argument("--format", choices=("table", "json"), default="table", help="output format")
+
     args = parser.parse_args(argv)
-    command = {"sync": run_sync, "prices": show_prices, "changes": show_changes}[args.command]
+    command = {"sync": run_sync, "prices": show_prices, "changes": show_changes, "cost": show_cost}[args.command]
     try:
         return command(args)
     except BrokenPipeError:  # e.g. `pricing-pipeline prices | head`
         sys.stderr.close()
         return 0
+
+
+COST_USAGE_FLAGS = {
+    "input-tokens": "input_tokens",
+    "output-tokens": "output_tokens",
+    "cache-read-tokens": "cache_read_tokens",
+    "cache-write-tokens": "cache_write_tokens",
+    "cache-write-1h-tokens": "cache_write_1h_tokens",
+    "reasoning-tokens": "reasoning_tokens",
+    "web-searches": "web_searches",
+    "requests": "requests",
+    "images": "images",
+}
+
+
+def non_negative_int(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {value!r}") from None
+    if number < 0:
+        raise argparse.ArgumentTypeError(f"negative: {value}")
+    return number
 
 
 def parse_instant(value: str) -> datetime:
@@ -90,7 +123,7 @@ def ensure_dagster_home() -> Path:
 def run_sync(args: argparse.Namespace) -> int:
     """Submit one run per provider to the instance's run queue, wait, print one row each."""
     home = ensure_dagster_home()
-    from dagster import DagsterInstance
+    from dagster import DagsterInstance, DagsterRunStatus
 
     from pricing_pipeline import submit
     from pricing_pipeline.defs.sync.runs import reconcile_sync_log
@@ -108,6 +141,10 @@ def run_sync(args: argparse.Namespace) -> int:
                 for provider in providers
             }
             statuses = submit.wait_for_runs(instance, list(run_ids.values()), args.timeout, daemon)
+            if any(status == DagsterRunStatus.SUCCESS for status in statuses.values()):
+                # the feeds after the CLI's syncs (the daemon's sensor leaves CLI runs to us)
+                feeds = submit.submit_run(instance, workspace, "price_feeds_job", {TRIGGER_TAG: "cli"})
+                statuses[feeds] = submit.wait_for_runs(instance, [feeds], args.timeout, daemon).get(feeds)
         reconcile_sync_log(instance, store)
         rows = [sync_summary(provider, run_id, statuses.get(run_id), store, instance) for provider, run_id in run_ids.items()]
     print_table(rows, ["provider", "status", "models", "added", "changed", "removed", "seconds", "error", "run_id"])
@@ -218,6 +255,26 @@ def show_changes(args: argparse.Namespace) -> int:
             ],
             ["changed_at", "provider", "model_id", "kind", "input $/1M", "output $/1M"],
         )
+    return 0
+
+
+def show_cost(args: argparse.Namespace) -> int:
+    from pricing_pipeline.pricing.cost import CostError, Usage, request_cost
+
+    usage = Usage(**{field: getattr(args, flag.replace("-", "_")) for flag, field in COST_USAGE_FLAGS.items()})
+    try:
+        cost = request_cost(args.provider, args.model, usage, at=args.at, service_tier=args.service_tier,
+                            region=args.region, store=open_store())
+    except CostError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    result = cost.to_json()
+    if args.format == "json":
+        json.dump(result, sys.stdout, indent=2)
+        print()
+        return 0
+    print_table(result["lines"], ["component", "quantity", "unit", "unit_price_usd", "usd", "tier", "service_tier", "valid_from"])
+    print(f"total_usd {result['total_usd']}  ({cost.provider}/{cost.model_id} at {result['at']})")
     return 0
 
 

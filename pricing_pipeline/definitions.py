@@ -3,6 +3,8 @@
 
 from dagster import Definitions, FreshnessPolicy, apply_freshness_policy, in_process_executor, map_asset_specs
 
+from pricing_pipeline.defs.feeds.assets import price_feeds
+from pricing_pipeline.defs.feeds.sensors import price_feeds_after_sync, price_feeds_job
 from pricing_pipeline.defs.guard.assets import cross_source_prices
 from pricing_pipeline.defs.guard.checks import price_guard
 from pricing_pipeline.defs.guard.jobs import cross_source_job, cross_source_schedule
@@ -10,6 +12,7 @@ from pricing_pipeline.defs.metrics.sensors import METRICS_SENSORS
 from pricing_pipeline.defs.sync import checks
 from pricing_pipeline.defs.sync.assets import normalized_prices, price_freshness, published_prices, raw_price_snapshot
 from pricing_pipeline.defs.sync.jobs import freshness_check_job, price_sync_job
+from pricing_pipeline.defs.feeds.resources import FeedsOutput, default_feeds_directory
 from pricing_pipeline.defs.metrics.resources import MetricsPublisher
 from pricing_pipeline.defs.sync.resources import default_resources
 from pricing_pipeline.defs.sync.sensors import sync_log_reconciler
@@ -29,7 +32,7 @@ def build_definitions(resources: dict) -> Definitions:
             lambda spec: apply_freshness_policy(spec, FRESHNESS_POLICY),
             [raw_price_snapshot, normalized_prices, published_prices],
         )
-        + [price_freshness, cross_source_prices],
+        + [price_freshness, cross_source_prices, price_feeds],
         asset_checks=[
             checks.normalized_prices_schema,
             checks.normalized_prices_finite_non_negative,
@@ -39,14 +42,14 @@ def build_definitions(resources: dict) -> Definitions:
             checks.provider_freshness,
             price_guard,
         ],
-        jobs=[price_sync_job, freshness_check_job, cross_source_job],
+        jobs=[price_sync_job, freshness_check_job, cross_source_job, price_feeds_job],
         schedules=[price_sync_schedule, price_freshness_schedule, cross_source_schedule],
-        sensors=[*METRICS_SENSORS, sync_log_reconciler],
+        sensors=[*METRICS_SENSORS, sync_log_reconciler, price_feeds_after_sync],
         # Also the implicit asset job's (catalog, backfills): a sync is a few small steps, and
         # the multiprocess executor's interpreter per step made a run 10x slower than the sync.
         executor=in_process_executor,
         # Metrics publishing is off unless a Pushgateway is configured.
-        resources={"metrics": MetricsPublisher(), **resources},
+        resources={"metrics": MetricsPublisher(), "feeds": FeedsOutput(directory=default_feeds_directory()), **resources},
     )
 
 

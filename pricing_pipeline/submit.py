@@ -76,6 +76,9 @@ def daemon_for(instance: DagsterInstance, target_args: list[str], log_path: Path
         yield process
     finally:
         _stop(process)
+        # Its heartbeats outlive it by a minute; left there, the next command would take
+        # them for a running daemon and wait for runs nobody launches.
+        instance.wipe_daemon_heartbeats()
 
 
 def _stop(process: subprocess.Popen, grace_seconds: float = 15) -> None:
@@ -92,10 +95,16 @@ def _stop(process: subprocess.Popen, grace_seconds: float = 15) -> None:
 def submit_sync_run(instance: DagsterInstance, workspace: WorkspaceRequestContext, provider: str,
                     tags: dict[str, str]) -> str:
     """Create and submit one provider's price_sync_job run (queued like any other run)."""
+    return submit_run(instance, workspace, SYNC_JOB_NAME, {**tags, PARTITION_NAME_TAG: provider})
+
+
+def submit_run(instance: DagsterInstance, workspace: WorkspaceRequestContext, job_name: str,
+               tags: dict[str, str]) -> str:
+    """Create and submit a run of one of the code location's jobs through the run queue."""
     location = workspace.get_code_location(LOCATION_NAME)
     repository = next(iter(location.get_repositories().values()))
-    remote_job = repository.get_full_job(SYNC_JOB_NAME)
-    run_tags = {**remote_job.tags, **tags, PARTITION_NAME_TAG: provider}
+    remote_job = repository.get_full_job(job_name)
+    run_tags = {**remote_job.tags, **tags}
     plan = location.get_execution_plan(remote_job, {}, step_keys_to_execute=None, known_state=None, instance=instance)
     run = instance.create_run(
         job_name=remote_job.name,

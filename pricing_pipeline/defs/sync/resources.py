@@ -7,6 +7,7 @@ import os
 from dagster import ConfigurableResource, EnvVar, InitResourceContext
 from pydantic import PrivateAttr
 
+from pricing_pipeline.defs.feeds.resources import FeedsOutput, default_feeds_directory
 from pricing_pipeline.defs.metrics.resources import MetricsPublisher, pushgateway_url_config
 from pricing_pipeline.providers import _http
 from pricing_pipeline.providers.base import ProviderAdapter
@@ -69,4 +70,5 @@ def default_resources() -> dict:
             timeout_seconds=float(os.environ.get("PRICING_HTTP_TIMEOUT_SECONDS", _http.DEFAULT_TIMEOUT_SECONDS)),
         ),
         "metrics": MetricsPublisher(pushgateway_url=pushgateway_url_config()),
+        "feeds": FeedsOutput(directory=default_feeds_directory()),
     }

@@ -1,0 +1,112 @@
+"""Price feeds other tools read, built from the published prices (plain Python).
+
+* ``litellm_cost_map``: LiteLLM's ``model_prices_and_context_window.json`` format, so a
+  LiteLLM proxy or SDK can load our guarded prices (``litellm.register_model`` or
+  ``LITELLM_MODEL_COST_MAP_URL``). Keys ``<provider>/<model_id>``; per-token costs as JSON
+  numbers (LiteLLM reads floats); context tiers as ``_above_<N>k_tokens``, service tiers as
+  ``_batches`` / ``_flex`` / ``_priority``. Time-of-day variants and regional prices have no
+  LiteLLM spelling and are left out (``prices.json`` has them).
+* ``prices_feed``: our own versioned feed, every live component as decimal strings and each
+  model's last change with its guard outcome.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+from pricing_pipeline.pricing.records import USD_PER_MTOK, PriceRecord
+
+SCHEMA_VERSION = 1
+MILLION = Decimal(1_000_000)
+
+MODES = {
+    "chat": "chat", "embedding": "embedding", "image": "image_generation", "audio": "audio_speech",
+    "transcription": "audio_transcription", "rerank": "rerank", "moderation": "moderation",
+    "video": "video_generation", "ocr": "ocr", "search": "search",
+}
+# (component, unit) -> LiteLLM key stem; per-token values are divided by 1M
+LITELLM_KEYS = {
+    ("input", USD_PER_MTOK): "input_cost_per_token",
+    ("output", USD_PER_MTOK): "output_cost_per_token",
+    ("cache_read", USD_PER_MTOK): "cache_read_input_token_cost",
+    ("cache_write_5m", USD_PER_MTOK): "cache_creation_input_token_cost",
+    ("cache_write_1h", USD_PER_MTOK): "cache_creation_input_token_cost_above_1hr",
+    ("reasoning", USD_PER_MTOK): "output_cost_per_reasoning_token",
+    ("audio_input", USD_PER_MTOK): "input_cost_per_audio_token",
+    ("input_audio", USD_PER_MTOK): "input_cost_per_audio_token",
+    ("audio_output", USD_PER_MTOK): "output_cost_per_audio_token",
+    ("output_audio", USD_PER_MTOK): "output_cost_per_audio_token",
+    ("image_output", "usd_per_image"): "output_cost_per_image",
+    ("request", "usd_per_request"): "input_cost_per_request",
+}
+TIER_SUFFIX = {"standard": "", "batch": "_batches", "flex": "_flex", "priority": "_priority"}
+SEARCH_CONTEXT = {"web_search_low_context": "search_context_size_low",
+                  "web_search_medium_context": "search_context_size_medium",
+                  "web_search_high_context": "search_context_size_high"}
+
+
+def litellm_entry(record: PriceRecord) -> dict | None:
+    """One model in LiteLLM's format, or None when it has no price LiteLLM can express."""
+    entry: dict = {"litellm_provider": record.provider, "mode": MODES.get(record.model_type or "chat", "chat")}
+    if record.variable_pricing:
+        return None
+    for component in record.components():
+        if component.usd is None or component.window is not None or component.region is not None:
+            continue
+        value = component.usd / MILLION if component.unit == USD_PER_MTOK else component.usd
+        if component.component in SEARCH_CONTEXT or component.component == "web_search":
+            sizes = entry.setdefault("search_context_cost_per_query", {})
+            for size in ([SEARCH_CONTEXT[component.component]] if component.component in SEARCH_CONTEXT
+                         else list(SEARCH_CONTEXT.values())):
+                sizes.setdefault(size, float(value))
+            continue
+        stem = LITELLM_KEYS.get((component.component, component.unit))
+        if stem is None:
+            continue
+        if component.min_context_tokens:
+            if component.service_tier != "standard" or component.min_context_tokens % 1000:
+                continue
+            key = f"{stem}_above_{component.min_context_tokens // 1000}k_tokens"
+        else:
+            key = stem + TIER_SUFFIX[component.service_tier]
+        entry[key] = float(value)
+    return entry if len(entry) > 2 else None
+
+
+def litellm_cost_map(records: list[PriceRecord]) -> dict:
+    out = {}
+    for record in sorted(records, key=lambda r: (r.provider, r.model_id)):
+        entry = litellm_entry(record)
+        if entry is not None:
+            out[f"{record.provider}/{record.model_id}"] = entry
+    return out
+
+
+def prices_feed(published, last_changes: dict[tuple[str, str], dict], generated_at: datetime) -> dict:
+    """``published``: PublishedPrice list; ``last_changes``: (provider, model_id) -> change row."""
+    providers: dict[str, dict] = {}
+    for price in sorted(published, key=lambda p: (p.record.provider, p.record.model_id)):
+        record = price.record
+        change = last_changes.get((record.provider, record.model_id))
+        providers.setdefault(record.provider, {})[record.model_id] = {
+            "model_type": record.model_type,
+            "variable_pricing": record.variable_pricing,
+            "valid_from": price.valid_from.isoformat(),
+            "components": [c.to_json() for c in record.components()],
+            "last_change": None if change is None else {
+                "kind": change["kind"],
+                "changed_at": change["changed_at"].isoformat(),
+                "run_id": change["run_id"],
+                "guard": "accepted" if change["accepted_by"] else "passed",
+                "accepted_by": change["accepted_by"],
+                "accept_reason": change["accept_reason"],
+            },
+        }
+    return {"schema_version": SCHEMA_VERSION, "generated_at": generated_at.isoformat(), "providers": providers}
+
+
+def component_count(feed: dict) -> int:
+    return sum(len(m["components"]) for models in feed["providers"].values() for m in models.values())
+
+

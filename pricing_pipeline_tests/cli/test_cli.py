@@ -8,6 +8,7 @@ import shutil
 import subprocess
 import sys
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
 
@@ -50,15 +51,19 @@ def test_sync_then_query_prices_and_changes(cli_env):
     from dagster import DagsterEventType, DagsterInstance
 
     with DagsterInstance.from_config(cli_env["DAGSTER_HOME"]) as instance:
-        runs = instance.get_runs()
+        runs = [r for r in instance.get_runs() if r.job_name == "price_sync_job"]
         assert sorted(r.tags["dagster/partition"] for r in runs) == ["deepinfra", "openrouter"]
-        assert all(r.job_name == "price_sync_job" for r in runs)
+        assert [r.job_name for r in instance.get_runs() if r not in runs] == ["price_feeds_job"]
         assert all(r.remote_job_origin.location_name == "pricing_pipeline" for r in runs)
         assert all(r.tags["pricing/trigger"] == "cli" for r in runs)
         for run in runs:
             enqueued = instance.get_records_for_run(run.run_id, of_type=DagsterEventType.RUN_ENQUEUED).records
             assert enqueued, "submitted to the run queue"
             assert instance.get_run_record_by_id(run.run_id).start_time is not None
+
+    # the price feeds were written after the syncs
+    feed = json.loads((Path(cli_env["DAGSTER_HOME"]) / "feeds" / "prices.json").read_text())
+    assert set(feed["providers"]) == {"deepinfra", "openrouter"}
 
     records = json.loads(cli(cli_env, "prices", "--provider", "deepinfra", "--format", "json").stdout)
     assert len(records) == 88
@@ -173,3 +178,43 @@ def test_prices_show_every_component_of_every_model(cli_env):
     assert header.split()[-2:] == ["more_components", "valid_from"]
     base = sum(sonnet[key] is not None for key in PRICE_KEYS[2:6])
     assert row.split()[-2] == str(len(sonnet["components"]) - base)
+
+
+def test_cost_prints_the_exact_cost_and_fails_clearly(cli_env, payloads):
+    from datetime import datetime, timezone
+
+    from pricing_pipeline.providers.registry import get_adapter
+    from pricing_pipeline.store import PricingStore
+
+    store = PricingStore(cli_env["PRICING_DATABASE_URL"])
+    store.migrate()
+    published_at = datetime(2026, 11, 30, 12, tzinfo=timezone.utc)
+    store.publish("openrouter", get_adapter("openrouter").records(payloads.get("openrouter")), published_at=published_at)
+    store.dispose()
+    model = ["--provider", "openrouter", "--model", "anthropic/claude-sonnet-4.6"]
+    result = json.loads(cli(cli_env, "cost", *model, "--input-tokens", "10000", "--cache-read-tokens", "4000",
+                            "--output-tokens", "500", "--web-searches", "2", "--format", "json").stdout)
+    assert list(result) == ["provider", "model_id", "at", "total_usd", "lines"]
+    # 6,000 input at $3/1M, 4,000 cache reads at $0.30/1M, 500 output at $15/1M, 2 searches at $0.01
+    assert result["total_usd"] == "0.0467"  # 0.018 + 0.0012 + 0.0075 + 0.02
+    assert [line["component"] for line in result["lines"]] == ["input", "cache_read", "output", "web_search"]
+    assert all(list(line) == ["component", "quantity", "unit", "unit_price_usd", "usd", "tier", "window_utc",
+                              "service_tier", "valid_from"] for line in result["lines"])
+    table = cli(cli_env, "cost", *model, "--input-tokens", "1000000").stdout
+    assert "total_usd 3" in table
+
+    errors = {
+        "unknown model": (["--provider", "openrouter", "--model", "no/such", "--input-tokens", "1"], "never listed"),
+        "not listed then": ([*model, "--input-tokens", "1", "--at", "2026-01-01T00:00:00"], "not listed at"),
+        "unknown price": (["--provider", "openrouter", "--model", "ai21/jamba-large-1.7", "--web-searches", "1"],
+                          "no price for web searches"),
+        "variable": (["--provider", "openrouter", "--model", "openrouter/auto-beta", "--input-tokens", "1"],
+                     "variable pricing"),
+        "tier": ([*model, "--input-tokens", "1", "--service-tier", "batch"], "no batch prices"),
+    }
+    for name, (args, message) in errors.items():
+        failed = cli(cli_env, "cost", *args, check=False)
+        assert failed.returncode == 1, name
+        assert failed.stdout == "" and len(failed.stderr.strip().splitlines()) == 1 and message in failed.stderr, name
+    unknown_provider = cli(cli_env, "cost", "--provider", "nosuch", "--model", "x", check=False)
+    assert unknown_provider.returncode == 2 and "openrouter" in unknown_provider.stderr

@@ -76,6 +76,8 @@ class Deployment:
             "PRICING_PUSHGATEWAY_URL": pushgateway.url,
             # the daemon's sensor cadences, shortened (env knobs of the code location)
             "PRICING_RECONCILE_SECONDS": "5",
+            "PRICING_FEEDS_SENSOR_SECONDS": "5",
+            "PRICING_FEEDS_DIR": str(tmp / "feeds"),
             "PRICING_METRICS_RUN_SENSOR_SECONDS": "5",
             "PRICING_METRICS_HEARTBEAT_SECONDS": "10",
             "PRICING_HTTP_TIMEOUT_SECONDS": "120",

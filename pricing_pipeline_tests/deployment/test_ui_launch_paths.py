@@ -5,6 +5,8 @@ gets counted in the pushed metrics, and leaves every provider's freshness checks
 
 from __future__ import annotations
 
+import json
+
 from dagster import AssetCheckKey, AssetKey, DagsterEventType, DagsterRunStatus, RunsFilter
 
 from pricing_pipeline.defs.sync.runs import SYNC_ASSET_KEYS
@@ -148,7 +150,17 @@ def test_catalog_materialization_and_backfill_behave_like_the_sync_job(deploymen
             wait_for_metric(deployment, 1, "pricing_manual_sync_runs_total", provider=provider, status="success")
             assert deployment.pushgateway.value("pricing_last_sync_timestamp", provider=provider) > 0
 
-        # 4. No sync run planned, evaluated or failed any provider's freshness check.
+        # 4. The price feeds were refreshed after the syncs (the feeds sensor, in the daemon).
+        def feed_providers():
+            path = deployment.tmp / "feeds" / "prices.json"
+            return set(json.loads(path.read_text())["providers"]) if path.exists() else set()
+
+        deployment._wait(lambda: feed_providers() >= {"deepinfra", "chutes", "novita", "vercel"}, 90,
+                         "the feeds to include the synced providers")
+        cost_map = json.loads((deployment.tmp / "feeds" / "litellm_model_cost_map.json").read_text())
+        assert any(key.startswith("chutes/") for key in cost_map)
+
+        # 5. No sync run planned, evaluated or failed any provider's freshness check.
         assert freshness_evaluations_by_other_runs(instance) == []
     assert not [r for r in store.running_syncs()]
     store.dispose()

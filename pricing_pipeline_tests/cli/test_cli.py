@@ -22,11 +22,13 @@ PRICE_KEYS = [
 
 
 @pytest.fixture
-def cli_env(replay, db_url, tmp_path):
+def cli_env(replay, sqlite_url, tmp_path):
+    """The command as `make sync` users run it: the embedded SQLite default (the store's
+    PostgreSQL behaviour is covered by the store, sync and deployment tests)."""
     home = tmp_path / "dagster_home"
     home.mkdir()
     shutil.copy(REPO_ROOT / "dagster.yaml", home / "dagster.yaml")
-    env = {**os.environ, "DAGSTER_HOME": str(home), "PRICING_DATABASE_URL": db_url, "PYTHONWARNINGS": "ignore"}
+    env = {**os.environ, "DAGSTER_HOME": str(home), "PRICING_DATABASE_URL": sqlite_url, "PYTHONWARNINGS": "ignore"}
     return env
 
 

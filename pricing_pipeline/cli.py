@@ -126,7 +126,7 @@ def run_sync(args: argparse.Namespace) -> int:
     from dagster import DagsterInstance, DagsterRunStatus
 
     from pricing_pipeline import submit
-    from pricing_pipeline.defs.sync.runs import reconcile_sync_log
+    from pricing_pipeline.defs.runs import reconcile_sync_log
     from pricing_pipeline.defs.sync.schedules import TRIGGER_TAG
 
     providers = args.provider or list(PROVIDER_NAMES)

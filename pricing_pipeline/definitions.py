@@ -1,4 +1,7 @@
-"""The one entry point: `dagster dev` and `dagster definitions validate` load `defs`."""
+"""The one entry point: `dagster dev` and `dagster definitions validate` load `defs`. It wires
+the concerns together (hooks, resources), so defs/sync never imports guard/, metrics/ or feeds/."""
+
+import os
 
 
 from dagster import Definitions, FreshnessPolicy, apply_freshness_policy, in_process_executor, map_asset_specs
@@ -14,7 +17,11 @@ from pricing_pipeline.defs.sync.assets import normalized_prices, price_freshness
 from pricing_pipeline.defs.sync.jobs import freshness_check_job, price_sync_job
 from pricing_pipeline.defs.feeds.resources import FeedsOutput, default_feeds_directory
 from pricing_pipeline.defs.metrics.resources import MetricsPublisher
-from pricing_pipeline.defs.sync.resources import default_resources
+from pricing_pipeline.defs.metrics.hooks import METRICS_HOOKS
+from pricing_pipeline.defs.metrics.resources import pushgateway_url_config
+from pricing_pipeline.defs.sync.hooks import record_failed_sync
+from pricing_pipeline.defs.sync.resources import PricingDatabase, UpstreamApi, database_url_config
+from pricing_pipeline.providers import _http
 from pricing_pipeline.defs.sync.sensors import sync_log_reconciler
 from pricing_pipeline.defs.sync.schedules import price_freshness_schedule, price_sync_schedule
 
@@ -25,12 +32,18 @@ FRESHNESS_POLICY = FreshnessPolicy.time_window(
 )
 
 
+# On the assets, not on a job: the catalog's Materialize button, backfills and GraphQL run the
+# implicit asset job, and they must close the sync log and record the run's facts too. Wired
+# here, so defs/sync knows nothing of the metrics.
+SYNC_HOOKS = {record_failed_sync, *METRICS_HOOKS}
+
+
 def build_definitions(resources: dict) -> Definitions:
     """Everything the code location serves; tests pass their own resource configuration."""
     return Definitions(
         assets=map_asset_specs(
             lambda spec: apply_freshness_policy(spec, FRESHNESS_POLICY),
-            [raw_price_snapshot, normalized_prices, published_prices],
+            [asset.with_hooks(SYNC_HOOKS) for asset in (raw_price_snapshot, normalized_prices, published_prices)],
         )
         + [price_freshness, cross_source_prices, price_feeds],
         asset_checks=[
@@ -51,6 +64,18 @@ def build_definitions(resources: dict) -> Definitions:
         # Metrics publishing is off unless a Pushgateway is configured.
         resources={"metrics": MetricsPublisher(), "feeds": FeedsOutput(directory=default_feeds_directory()), **resources},
     )
+
+
+def default_resources() -> dict:
+    """The deployment's configuration, from the environment (README, Configuration)."""
+    return {
+        "pricing_db": PricingDatabase(url=database_url_config()),
+        "upstream": UpstreamApi(
+            timeout_seconds=float(os.environ.get("PRICING_HTTP_TIMEOUT_SECONDS", _http.DEFAULT_TIMEOUT_SECONDS)),
+        ),
+        "metrics": MetricsPublisher(pushgateway_url=pushgateway_url_config()),
+        "feeds": FeedsOutput(directory=default_feeds_directory()),
+    }
 
 
 defs = build_definitions(default_resources())

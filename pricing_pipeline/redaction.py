@@ -1,10 +1,10 @@
 """Secrets never leave the process: every value of a configured secret is replaced with
 ``[redacted]`` in error texts, the sync log, event metadata, logs and archived upstream bodies.
 
-The secrets are the values, at the time of the call, of every provider adapter's API key
-variable, the password in ``PRICING_DATABASE_URL`` and any credentials in
-``PRICING_PUSHGATEWAY_URL`` (plus ``PRICING_EXTRA_SECRET_VARS``, a comma-separated list of
-further variable names). Redacting by value catches a key wherever it shows up: echoed by an
+The secrets are the values, at the time of the call, of every ``*_API_KEY`` variable (every
+provider adapter's key variable is named so; a test holds them to it), the password in
+``PRICING_DATABASE_URL`` and any credentials in ``PRICING_PUSHGATEWAY_URL`` (plus
+``PRICING_EXTRA_SECRET_VARS``, a comma-separated list of further variable names). Redacting by value catches a key wherever it shows up: echoed by an
 upstream in a body or an error page, inside a URL, in a driver's error message.
 """
 
@@ -19,10 +19,11 @@ MIN_SECRET_LENGTH = 6
 URL_VARIABLES = ("PRICING_DATABASE_URL", "PRICING_PUSHGATEWAY_URL")
 
 
-def secret_variables() -> list[str]:
-    from pricing_pipeline.providers.registry import ADAPTERS
+API_KEY_SUFFIX = "_API_KEY"
 
-    names = [adapter.api_key_env for adapter in ADAPTERS.values() if adapter.api_key_env]
+
+def secret_variables() -> list[str]:
+    names = sorted(name for name in os.environ if name.endswith(API_KEY_SUFFIX))
     extra = os.environ.get("PRICING_EXTRA_SECRET_VARS", "")
     return names + [name.strip() for name in extra.split(",") if name.strip()]
 

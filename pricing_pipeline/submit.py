@@ -25,7 +25,7 @@ from dagster._core.workspace.context import WorkspaceProcessContext, WorkspaceRe
 from dagster._core.workspace.load_target import ModuleTarget, WorkspaceFileTarget
 from dagster._core.storage.tags import PARTITION_NAME_TAG
 
-from pricing_pipeline.defs.sync.runs import SYNC_JOB_NAME
+from pricing_pipeline.defs.runs import SYNC_JOB_NAME
 
 LOCATION_NAME = "pricing_pipeline"
 DAEMON_HEARTBEAT_FRESH_SECONDS = 60

@@ -38,3 +38,10 @@ def test_upstream_errors_and_the_sync_log_never_carry_a_secret(secrets, sqlite_u
     store.fail_sync("together", "run-1", "http_4xx", "echo: tgp-secret-key-123")
     assert store.sync_row("run-1")["error"] == f"echo: {REDACTED}"
     store.dispose()
+
+
+def test_every_adapter_key_variable_is_recognised_as_a_secret():
+    from pricing_pipeline.providers.registry import ADAPTERS
+    from pricing_pipeline.redaction import API_KEY_SUFFIX
+
+    assert all(a.api_key_env.endswith(API_KEY_SUFFIX) for a in ADAPTERS.values() if a.api_key_env)

@@ -9,7 +9,7 @@ import json
 
 from dagster import AssetCheckKey, AssetKey, DagsterEventType, DagsterRunStatus, RunsFilter
 
-from pricing_pipeline.defs.sync.runs import SYNC_ASSET_KEYS
+from pricing_pipeline.defs.runs import SYNC_ASSET_KEYS
 from pricing_pipeline.providers.registry import PROVIDER_NAMES
 from pricing_pipeline_tests.recordings import REPLAY_FILES
 

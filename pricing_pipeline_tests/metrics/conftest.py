@@ -152,7 +152,7 @@ def metrics_defs(sqlite_url, publisher):
 @pytest.fixture
 def sync(metrics_defs, instance):
     """Run the sync job for one provider on the persistent instance."""
-    from pricing_pipeline.defs.sync.runs import SYNC_JOB_NAME
+    from pricing_pipeline.defs.runs import SYNC_JOB_NAME
 
     job = metrics_defs.resolve_job_def(SYNC_JOB_NAME)
 

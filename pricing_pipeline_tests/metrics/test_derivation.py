@@ -112,10 +112,11 @@ def test_publishing_is_off_without_a_pushgateway_url(replay, sqlite_url, instanc
     from pricing_pipeline.defs.sync.resources import (
         PricingDatabase,
         UpstreamApi,
-        default_resources,
     )
 
     monkeypatch.delenv("PRICING_PUSHGATEWAY_URL", raising=False)
+    from pricing_pipeline.definitions import default_resources
+
     assert not default_resources()["metrics"].enabled
     monkeypatch.setenv("PRICING_PUSHGATEWAY_URL", pushgateway.url)
     # Set: passed as an EnvVar (it may carry credentials), resolved where it is used.

@@ -12,7 +12,7 @@ from dagster import AssetCheckKey, DagsterEventType
 from dagster._core.test_utils import create_run_for_test
 
 from pricing_pipeline.defs.metrics.collect import collect_state
-from pricing_pipeline.defs.sync.runs import (
+from pricing_pipeline.defs.runs import (
     PARTITION_TAG,
     PUBLISHED_KEY,
     RAW_SNAPSHOT_KEY,

@@ -15,7 +15,7 @@ from dagster import (
 )
 
 from pricing_pipeline.defs.feeds.assets import price_feeds
-from pricing_pipeline.defs.sync.runs import is_sync_run
+from pricing_pipeline.defs.runs import is_sync_run
 from pricing_pipeline.defs.sync.schedules import TRIGGER_TAG
 
 price_feeds_job = define_asset_job(

@@ -22,7 +22,7 @@ from dagster import (
 )
 
 from pricing_pipeline.defs import markdown
-from pricing_pipeline.defs.guard.resources import GUARD_RESOURCE_DEFS, OVERRIDE_RESOURCE_KEY, PriceGuardOverride
+from pricing_pipeline.defs.sync.override import GUARD_RESOURCE_DEFS, OVERRIDE_RESOURCE_KEY, PriceGuardOverride
 from pricing_pipeline.defs.sync.assets import normalized_prices
 from pricing_pipeline.defs.sync.checks import record_blocked
 from pricing_pipeline.defs.sync.partitions import provider_partitions

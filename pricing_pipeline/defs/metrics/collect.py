@@ -46,8 +46,13 @@ from prometheus_client.core import (
 from prometheus_client.registry import Collector, CollectorRegistry
 from prometheus_client.utils import floatToGoString
 
-from pricing_pipeline.defs.sync.runs import (
+from pricing_pipeline.defs.runs import (
     PARTITION_TAG,
+    RUN_OUTCOME_TAG,
+    RUN_USAGE_TAG,
+    decode_outcome,
+    encode_outcome,
+    stamped,
     PUBLISHED_KEY,
     RAW_SNAPSHOT_KEY,
     RunOutcome,
@@ -57,8 +62,6 @@ from pricing_pipeline.defs.sync.runs import (
 from pricing_pipeline.providers.errors import ERROR_TYPES
 from pricing_pipeline.providers.registry import PROVIDER_NAMES
 
-RUN_OUTCOME_TAG = "pricing/run_outcome"
-RUN_USAGE_TAG = "pricing/run_usage"
 
 STATUSES = ("success", "failure", "blocked", "canceled")
 TRIGGERS = ("scheduled", "manual")
@@ -95,20 +98,6 @@ class RunUsage:
     peak_rss_bytes: int
 
 
-def encode_outcome(run_id: str, outcome: RunOutcome) -> str:
-    return json.dumps({"run_id": run_id, "status": outcome.status, "error_type": outcome.error_type}, sort_keys=True)
-
-
-def decode_outcome(tags: Mapping[str, str], run_id: str) -> RunOutcome | None:
-    data = _stamped(tags.get(RUN_OUTCOME_TAG), run_id)
-    if data is None or data.get("status") not in ("failure", "blocked"):
-        return None
-    error_type = data.get("error_type")
-    if error_type is not None and error_type not in ERROR_TYPES:
-        return None
-    return RunOutcome(data["status"], error_type)
-
-
 def encode_usage(run_id: str, usage: RunUsage) -> str:
     return json.dumps(
         {"run_id": run_id, "cpu_seconds": round(usage.cpu_seconds, 3), "peak_rss_bytes": int(usage.peak_rss_bytes)},
@@ -117,21 +106,11 @@ def encode_usage(run_id: str, usage: RunUsage) -> str:
 
 
 def decode_usage(tags: Mapping[str, str], run_id: str) -> RunUsage | None:
-    data = _stamped(tags.get(RUN_USAGE_TAG), run_id)
+    data = stamped(tags.get(RUN_USAGE_TAG), run_id)
     try:
         return None if data is None else RunUsage(float(data["cpu_seconds"]), int(data["peak_rss_bytes"]))
     except (KeyError, TypeError, ValueError):
         return None
-
-
-def _stamped(raw: str | None, run_id: str) -> dict | None:
-    if not raw:
-        return None
-    try:
-        data = json.loads(raw)
-    except ValueError:
-        return None
-    return data if isinstance(data, dict) and data.get("run_id") == run_id else None
 
 
 # --- runs --------------------------------------------------------------------------------------

@@ -27,7 +27,7 @@ from pricing_pipeline.defs.metrics.collect import (
     encode_outcome,
     encode_usage,
 )
-from pricing_pipeline.defs.sync.runs import RunOutcome, classify_failure, more_severe
+from pricing_pipeline.defs.runs import RunOutcome, classify_failure, more_severe
 from pricing_pipeline.providers.errors import ERROR_TYPES
 
 PUBLISH_STEP = "published_prices"

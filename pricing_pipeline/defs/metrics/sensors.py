@@ -22,7 +22,7 @@ from pricing_pipeline.defs.metrics.publisher import (
     publish_metrics,
 )
 from pricing_pipeline.defs.metrics.resources import MetricsPublisher
-from pricing_pipeline.defs.sync.runs import is_sync_run
+from pricing_pipeline.defs.runs import is_sync_run
 
 HEARTBEAT_SECONDS = int(os.environ.get("PRICING_METRICS_HEARTBEAT_SECONDS", "60"))
 RUN_STATUS_SENSOR_SECONDS = int(os.environ.get("PRICING_METRICS_RUN_SENSOR_SECONDS", "30"))

@@ -23,9 +23,7 @@ from dagster import (
 from sqlalchemy.exc import SQLAlchemyError
 
 from pricing_pipeline.defs import markdown
-from pricing_pipeline.defs.guard.resources import GUARD_RESOURCE_DEFS, PriceGuardOverride, guard_acceptances
-from pricing_pipeline.defs.metrics.hooks import METRICS_HOOKS
-from pricing_pipeline.defs.sync.hooks import record_failed_sync
+from pricing_pipeline.defs.sync.override import GUARD_RESOURCE_DEFS, PriceGuardOverride, guard_acceptances
 from pricing_pipeline.defs.sync.partitions import provider_partitions
 from pricing_pipeline.defs.sync.resources import PricingDatabase, UpstreamApi
 from pricing_pipeline.pricing.diff import SnapshotDiff
@@ -39,10 +37,6 @@ MAX_CHANGES_SHOWN = 50
 # Never wait longer than this for a 429's Retry-After inside one run; the next scheduled run
 # is the better retry.
 MAX_RETRY_AFTER_SECONDS = 300.0
-
-# On the assets, not on a job: the catalog's Materialize button, backfills and GraphQL run the
-# implicit asset job, and they must close the sync log and record the run's facts too.
-SYNC_HOOKS = {record_failed_sync, *METRICS_HOOKS}
 
 UPSTREAM_RETRY_POLICY = RetryPolicy(
     max_retries=int(os.environ.get("PRICING_RETRY_MAX", "3")),
@@ -87,7 +81,6 @@ def sync_failure(context: AssetExecutionContext, error: UpstreamError, stage: st
     partitions_def=provider_partitions,
     group_name=GROUP,
     retry_policy=UPSTREAM_RETRY_POLICY,
-    hooks=SYNC_HOOKS,
     kinds={"python"},
     description="The provider's model list exactly as its API returned it.",
 )
@@ -133,7 +126,6 @@ def raw_price_snapshot(
 @asset(
     partitions_def=provider_partitions,
     group_name=GROUP,
-    hooks=SYNC_HOOKS,
     kinds={"python"},
     description="Every model of the snapshot as exact Decimal USD price components (per 1M tokens, per "
     "image, per search, ...), with the models that could not be read quarantined and the pricing keys "
@@ -176,7 +168,6 @@ def normalized_prices(context: AssetExecutionContext, raw_price_snapshot: RawSna
 @asset(
     partitions_def=provider_partitions,
     group_name=GROUP,
-    hooks=SYNC_HOOKS,
     kinds={"sql"},
     description="The provider's prices as the gateway reads them: live table, components, history, change log.",
     resource_defs=GUARD_RESOURCE_DEFS,

@@ -7,8 +7,6 @@ import os
 from dagster import ConfigurableResource, EnvVar, InitResourceContext
 from pydantic import PrivateAttr
 
-from pricing_pipeline.defs.feeds.resources import FeedsOutput, default_feeds_directory
-from pricing_pipeline.defs.metrics.resources import MetricsPublisher, pushgateway_url_config
 from pricing_pipeline.providers import _http
 from pricing_pipeline.providers.base import ProviderAdapter
 from pricing_pipeline.store import PricingStore, default_database_url
@@ -61,14 +59,3 @@ def database_url_config():
     if os.environ.get("PRICING_DATABASE_URL"):
         return EnvVar("PRICING_DATABASE_URL")
     return default_database_url()
-
-
-def default_resources() -> dict:
-    return {
-        "pricing_db": PricingDatabase(url=database_url_config()),
-        "upstream": UpstreamApi(
-            timeout_seconds=float(os.environ.get("PRICING_HTTP_TIMEOUT_SECONDS", _http.DEFAULT_TIMEOUT_SECONDS)),
-        ),
-        "metrics": MetricsPublisher(pushgateway_url=pushgateway_url_config()),
-        "feeds": FeedsOutput(directory=default_feeds_directory()),
-    }

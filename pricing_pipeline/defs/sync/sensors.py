@@ -12,7 +12,7 @@ import os
 from dagster import DefaultSensorStatus, SensorEvaluationContext, SkipReason, sensor
 
 from pricing_pipeline.defs.sync.resources import PricingDatabase
-from pricing_pipeline.defs.sync.runs import reconcile_sync_log
+from pricing_pipeline.defs.runs import reconcile_sync_log
 
 RECONCILE_SECONDS = int(os.environ.get("PRICING_RECONCILE_SECONDS", "30"))
 

@@ -10,7 +10,8 @@ in hooks) or from the run's event log (:func:`outcome_from_event_log`, after the
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import json
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
 from dagster import AssetKey, DagsterEventType, DagsterInstance, DagsterRun, Failure
@@ -51,11 +52,42 @@ def is_sync_run(run: DagsterRun) -> bool:
     return provider_of(run) is not None
 
 
+# Facts a run records about itself in its own tags (the assets' hooks and the blocking checks
+# write them; the metrics read them). Stamped with the run id: a re-execution may copy its
+# parent's tags and must not inherit the parent's facts.
+RUN_OUTCOME_TAG = "pricing/run_outcome"
+RUN_USAGE_TAG = "pricing/run_usage"
+
+
 @dataclass(frozen=True)
 class RunOutcome:
     status: str  # failure | blocked
     error_type: str | None  # one of ERROR_TYPES; None: the run died without a step failure
     message: str = ""
+
+
+def encode_outcome(run_id: str, outcome: RunOutcome) -> str:
+    return json.dumps({"run_id": run_id, "status": outcome.status, "error_type": outcome.error_type}, sort_keys=True)
+
+
+def decode_outcome(tags: Mapping[str, str], run_id: str) -> RunOutcome | None:
+    data = stamped(tags.get(RUN_OUTCOME_TAG), run_id)
+    if data is None or data.get("status") not in ("failure", "blocked"):
+        return None
+    error_type = data.get("error_type")
+    if error_type is not None and error_type not in ERROR_TYPES:
+        return None
+    return RunOutcome(data["status"], error_type)
+
+
+def stamped(raw: str | None, run_id: str) -> dict | None:
+    if not raw:
+        return None
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        return None
+    return data if isinstance(data, dict) and data.get("run_id") == run_id else None
 
 
 def more_severe(current: RunOutcome | None, new: RunOutcome) -> RunOutcome:

@@ -69,34 +69,24 @@ _RUN_SENSOR_ARGS = {
 }
 
 
-@run_status_sensor(
-    name="pricing_metrics_on_sync_success",
-    run_status=DagsterRunStatus.SUCCESS,
-    description="Pushes the pricing metrics when a sync run succeeds.",
-    **_RUN_SENSOR_ARGS,
-)
-def pricing_metrics_on_sync_success(context: RunStatusSensorContext, metrics: MetricsPublisher):
-    return _on_run_finished(context, metrics)
+def _push_when_a_sync_run(status: DagsterRunStatus, outcome: str, what: str):
+    """A run-status sensor pushing the metrics when a sync run ends with ``status``."""
+
+    @run_status_sensor(
+        name=f"pricing_metrics_on_sync_{outcome}",
+        run_status=status,
+        description=f"Pushes the pricing metrics when a sync run {what}.",
+        **_RUN_SENSOR_ARGS,
+    )
+    def push(context: RunStatusSensorContext, metrics: MetricsPublisher):
+        return _on_run_finished(context, metrics)
+
+    return push
 
 
-@run_status_sensor(
-    name="pricing_metrics_on_sync_failure",
-    run_status=DagsterRunStatus.FAILURE,
-    description="Pushes the pricing metrics when a sync run fails or is blocked.",
-    **_RUN_SENSOR_ARGS,
-)
-def pricing_metrics_on_sync_failure(context: RunStatusSensorContext, metrics: MetricsPublisher):
-    return _on_run_finished(context, metrics)
-
-
-@run_status_sensor(
-    name="pricing_metrics_on_sync_canceled",
-    run_status=DagsterRunStatus.CANCELED,
-    description="Pushes the pricing metrics when a sync run is canceled.",
-    **_RUN_SENSOR_ARGS,
-)
-def pricing_metrics_on_sync_canceled(context: RunStatusSensorContext, metrics: MetricsPublisher):
-    return _on_run_finished(context, metrics)
+pricing_metrics_on_sync_success = _push_when_a_sync_run(DagsterRunStatus.SUCCESS, "success", "succeeds")
+pricing_metrics_on_sync_failure = _push_when_a_sync_run(DagsterRunStatus.FAILURE, "failure", "fails or is blocked")
+pricing_metrics_on_sync_canceled = _push_when_a_sync_run(DagsterRunStatus.CANCELED, "canceled", "is canceled")
 
 
 METRICS_SENSORS = [

@@ -83,13 +83,20 @@ def assert_failed_reconciled_and_unwedged(deployment, instance, wedged: str, que
         store.dispose()
 
 
-def test_a_killed_run_worker_is_failed_and_the_provider_is_not_wedged(deployment):
+@contextmanager
+def a_run_hanging_on_its_fetch(deployment):
+    """A daemon, and a provider run whose upstream never answers: (daemon, instance, workspace
+    context, run id, run worker pid)."""
     daemon = deployment.start_daemon()
     deployment.wait_for_daemon_heartbeat()
     hang_upstream(deployment)
     with workspace(deployment) as (instance, context):
         wedged = submit_run(deployment, instance, context)
-        worker = wait_until_fetching(deployment, instance, wedged)
+        yield daemon, instance, context, wedged, wait_until_fetching(deployment, instance, wedged)
+
+
+def test_a_killed_run_worker_is_failed_and_the_provider_is_not_wedged(deployment):
+    with a_run_hanging_on_its_fetch(deployment) as (daemon, instance, context, wedged, worker):
         queued = submit_run(deployment, instance, context)
         # the queue holds the provider's second run back while the first is in progress
         time.sleep(3)
@@ -111,13 +118,7 @@ def test_a_killed_run_worker_is_failed_and_the_provider_is_not_wedged(deployment
 
 
 def test_a_killed_daemon_host_does_not_wedge_the_provider(deployment):
-    daemon = deployment.start_daemon()
-    deployment.wait_for_daemon_heartbeat()
-    hang_upstream(deployment)
-    with workspace(deployment) as (instance, context):
-        wedged = submit_run(deployment, instance, context)
-        worker = wait_until_fetching(deployment, instance, wedged)
-
+    with a_run_hanging_on_its_fetch(deployment) as (daemon, instance, context, wedged, worker):
         # the daemon, its code server and the run worker die together
         deployment.kill_daemon(daemon)
         killed_at = time.monotonic()

@@ -5,6 +5,7 @@ receiving alerts and showing which receivers they land on and what is inhibited.
 from __future__ import annotations
 
 import json
+import time
 import urllib.request
 
 import pytest
@@ -151,7 +152,14 @@ def test_real_alertmanager_routes_and_inhibits(alertmanager):
         {"labels": {"alertname": "PricingSyncSuccessBudgetSlowBurn", "severity": "warning", "component": "slo",
                     "slo": "pricing-sync-success"}},
     ])
-    alerts = _alerts(alertmanager)
+    # Alertmanager marks inhibited alerts asynchronously after the POST: wait for it to settle.
+    deadline = time.monotonic() + 15
+    while True:
+        alerts = _alerts(alertmanager)
+        settled = alerts.get(("PricingSyncStaleData", "openrouter"), {}).get("status", {}).get("state") == "suppressed"
+        if settled or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
 
     def receivers(key):
         return sorted(r["name"] for r in alerts[key]["receivers"])

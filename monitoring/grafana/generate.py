@@ -301,6 +301,22 @@ def scheduler_health() -> db.Dashboard:
                "{{provider}}")], "none", bars=True,
     ), 16, 8))
 
+    dash.with_row(lay.row("Run queue and daemon"))
+    dash.with_panel(lay.place(graph(
+        "Oldest queued / in-progress sync run",
+        "Per provider and state; a sync takes seconds, run monitoring fails a run at 15 min, "
+        "PricingSyncRunStuck fires at 30 min.",
+        [query(f"max by (provider, state) (pricing_sync_oldest_active_run_age_seconds{P})", "{{provider}} {{state}}")],
+        "s",
+    ), 16, 8))
+    dash.with_panel(lay.place(single(
+        "dagster-daemon processes",
+        "Daemons heartbeating on the instance (max over 2 min); exactly 1 is healthy "
+        "(PricingDagsterDuplicateDaemons).",
+        query("max(max_over_time(pricing_dagster_daemons_heartbeating[2m]))", instant=True), "none",
+        [(None, "red"), (1, "green"), (2, "red")],
+    ), 8, 8))
+
     dash.with_row(lay.row("Models"))
     dash.with_panel(lay.place(graph(
         "Models in the last successful sync", "Per provider (PricingSyncLowModelsUpdated has per-provider minimums).",

@@ -37,6 +37,10 @@ class ProviderAdapter:
     # against, not prices we resell. Its implausible entries are upstream errors to report,
     # so the static price-guard rules warn on them instead of blocking the whole catalog.
     reference_catalog: ClassVar[bool] = False
+    # The smallest plausible catalogue (about half of what the provider listed when the
+    # adapter was written): PricingSyncLowModelsUpdated's threshold, generated into the rules
+    # by monitoring/providers.py. None: the rule's default for unlisted providers (50).
+    min_expected_models: ClassVar[int | None] = None
 
     @property
     def url_env(self) -> str:

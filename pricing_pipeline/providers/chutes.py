@@ -31,6 +31,7 @@ PRICE_OBJECT_KEYS = {"input": "prompt", "output": "completion", "input_cache_rea
 
 class Chutes(ProviderAdapter):
     name = "chutes"
+    min_expected_models = 20
     default_url = "https://llm.chutes.ai/v1/models"
     api_key_env = "CHUTES_API_KEY"  # optional: the model list is public
 

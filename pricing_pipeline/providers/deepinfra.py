@@ -28,6 +28,7 @@ PRICES = {
 
 class DeepInfra(ProviderAdapter):
     name = "deepinfra"
+    min_expected_models = 40
     default_url = "https://api.deepinfra.com/v1/openai/models"
     api_key_env = "DEEPINFRA_API_KEY"  # optional: the model list is public
 

@@ -106,6 +106,7 @@ def is_pricing_key(key: str) -> bool:
 
 class LiteLLM(ProviderAdapter):
     name = "litellm"
+    min_expected_models = 1500
     default_url = "https://raw.githubusercontent.com/BerriAI/litellm/main/model_prices_and_context_window.json"
     reference_catalog = True
 

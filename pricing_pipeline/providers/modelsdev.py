@@ -47,6 +47,7 @@ LEGACY_200K_TIER = 200_000
 
 class ModelsDev(ProviderAdapter):
     name = "modelsdev"
+    min_expected_models = 2500
     default_url = "https://models.dev/api.json"
     reference_catalog = True
 

@@ -47,6 +47,7 @@ PRICES = {
 
 class OpenRouter(ProviderAdapter):
     name = "openrouter"
+    min_expected_models = 200
     default_url = "https://openrouter.ai/api/v1/models"
     api_key_env = "OPENROUTER_API_KEY"  # optional: the model list is public
 

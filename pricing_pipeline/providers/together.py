@@ -47,6 +47,7 @@ PRICED_ELSEWHERE = {
 
 class Together(ProviderAdapter):
     name = "together"
+    min_expected_models = 10
     default_url = "https://api.together.xyz/v1/models"
     api_key_env = "TOGETHER_API_KEY"
     api_key_required = True

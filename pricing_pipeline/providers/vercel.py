@@ -48,6 +48,7 @@ UNPRICED = {
 
 class Vercel(ProviderAdapter):
     name = "vercel"
+    min_expected_models = 100
     default_url = "https://ai-gateway.vercel.sh/v1/models"
     api_key_env = "AI_GATEWAY_API_KEY"  # optional: the model list is public
 

@@ -12,6 +12,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from pricing_pipeline.pricing.records import SERVICE_TIERS
 from pricing_pipeline.pricing.units import decimal_str
 from pricing_pipeline.providers.registry import PROVIDER_NAMES
 
@@ -58,7 +59,7 @@ def main(argv: list[str] | None = None) -> int:
     for flag in COST_USAGE_FLAGS:
         cost.add_argument(f"--{flag}", type=non_negative_int, default=0, metavar="N")
     cost.add_argument("--at", metavar="ISO8601", type=parse_instant, help="when the request ran (default now; no offset: UTC)")
-    cost.add_argument("--service-tier", choices=("standard", "batch", "flex", "priority"), default="standard")
+    cost.add_argument("--service-tier", choices=SERVICE_TIERS, default="standard")
     cost.add_argument("--region", metavar="R", help="a regional price, where the model has one")
     cost.add_argument("--format", choices=("table", "json"), default="table", help="output format")
 
@@ -144,7 +145,7 @@ def run_sync(args: argparse.Namespace) -> int:
             if any(status == DagsterRunStatus.SUCCESS for status in statuses.values()):
                 # the feeds after the CLI's syncs (the daemon's sensor leaves CLI runs to us)
                 feeds = submit.submit_run(instance, workspace, "price_feeds_job", {TRIGGER_TAG: "cli"})
-                statuses[feeds] = submit.wait_for_runs(instance, [feeds], args.timeout, daemon).get(feeds)
+                submit.wait_for_runs(instance, [feeds], args.timeout, daemon)
         reconcile_sync_log(instance, store)
         rows = [sync_summary(provider, run_id, statuses.get(run_id), store, instance) for provider, run_id in run_ids.items()]
     print_table(rows, ["provider", "status", "models", "added", "changed", "removed", "seconds", "error", "run_id"])

@@ -3,27 +3,25 @@ the concerns together (hooks, resources), so defs/sync never imports guard/, met
 
 import os
 
-
 from dagster import Definitions, FreshnessPolicy, apply_freshness_policy, in_process_executor, map_asset_specs
 
 from pricing_pipeline.defs.feeds.assets import price_feeds
+from pricing_pipeline.defs.feeds.resources import FeedsOutput, default_feeds_directory
 from pricing_pipeline.defs.feeds.sensors import price_feeds_after_sync, price_feeds_job
 from pricing_pipeline.defs.guard.assets import cross_source_prices
 from pricing_pipeline.defs.guard.checks import price_guard
 from pricing_pipeline.defs.guard.jobs import cross_source_job, cross_source_schedule
+from pricing_pipeline.defs.metrics.hooks import METRICS_HOOKS
+from pricing_pipeline.defs.metrics.resources import MetricsPublisher, pushgateway_url_config
 from pricing_pipeline.defs.metrics.sensors import METRICS_SENSORS
 from pricing_pipeline.defs.sync import checks
 from pricing_pipeline.defs.sync.assets import normalized_prices, price_freshness, published_prices, raw_price_snapshot
-from pricing_pipeline.defs.sync.jobs import freshness_check_job, price_sync_job
-from pricing_pipeline.defs.feeds.resources import FeedsOutput, default_feeds_directory
-from pricing_pipeline.defs.metrics.resources import MetricsPublisher
-from pricing_pipeline.defs.metrics.hooks import METRICS_HOOKS
-from pricing_pipeline.defs.metrics.resources import pushgateway_url_config
 from pricing_pipeline.defs.sync.hooks import record_failed_sync
+from pricing_pipeline.defs.sync.jobs import freshness_check_job, price_sync_job
 from pricing_pipeline.defs.sync.resources import PricingDatabase, UpstreamApi, database_url_config
-from pricing_pipeline.providers import _http
-from pricing_pipeline.defs.sync.sensors import sync_log_reconciler
 from pricing_pipeline.defs.sync.schedules import price_freshness_schedule, price_sync_schedule
+from pricing_pipeline.defs.sync.sensors import sync_log_reconciler
+from pricing_pipeline.providers import _http
 
 # Applied once for every asset: shows in the UI. Per-provider freshness (which this policy
 # cannot see on a partitioned asset) is the provider_freshness check.

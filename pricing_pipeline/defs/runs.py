@@ -11,10 +11,11 @@ in hooks) or from the run's event log (:func:`outcome_from_event_log`, after the
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
-from dagster import AssetKey, DagsterEventType, DagsterInstance, DagsterRun, Failure
+from dagster import AssetKey, DagsterEventType, DagsterInstance, DagsterRun, DagsterRunStatus, Failure
 from dagster._core.definitions.assets.job.asset_job import IMPLICIT_ASSET_JOB_NAME
 
 # Not re-exported by dagster; it is what a failed blocking check raises in its step.
@@ -194,8 +195,6 @@ def reconcile_sync_log(instance: DagsterInstance, store, now: float | None = Non
     """Close every ``running`` sync log row whose run has ended, however it ended (failed,
     blocked, canceled, killed and failed by run monitoring, or succeeded without publishing
     because only part of the sync was selected). Idempotent; returns {run_id: status}."""
-    import time
-
     now = time.time() if now is None else now
     closed: dict[str, str] = {}
     for row in store.running_syncs():
@@ -211,9 +210,9 @@ def reconcile_sync_log(instance: DagsterInstance, store, now: float | None = Non
             run = record.dagster_run
             if not run.is_finished:
                 continue
-            if run.status.value == "SUCCESS":
+            if run.status == DagsterRunStatus.SUCCESS:
                 status, error_type, message = "incomplete", None, "the run ended without publishing (only part of the sync was selected)"
-            elif run.status.value == "CANCELED":
+            elif run.status == DagsterRunStatus.CANCELED:
                 status, error_type, message = "canceled", None, "the run was canceled"
             else:
                 outcome = outcome_from_event_log(instance, run_id)

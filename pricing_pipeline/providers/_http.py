@@ -71,10 +71,11 @@ def fetch(
             provider, "timeout", f"request timed out after {settings.timeout_seconds:g}s ({type(exc).__name__})"
         ) from None
     except httpx.ConnectError as exc:
-        # DNS failure or refused connection: no request was sent, and retrying with backoff
-        # inside the run rarely helps (offline machine, wrong URL): the sync step retries it once.
+        # DNS failure or refused connection: no request was sent, and retrying with the whole
+        # backoff inside the run rarely helps (offline machine, wrong URL) while an offline
+        # start must fail within a minute: one retry, the next schedule tick does the rest.
         raise UpstreamError(
-            provider, "connection", f"could not connect ({type(exc).__name__}: {exc})", transient=False
+            provider, "connection", f"could not connect ({type(exc).__name__}: {exc})", max_retries=1
         ) from None
     except httpx.TransportError as exc:
         raise UpstreamError(provider, "connection", f"connection failed ({type(exc).__name__}: {exc})") from None

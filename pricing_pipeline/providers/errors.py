@@ -32,7 +32,7 @@ class UpstreamError(Exception):
         error_type: str,
         message: str,
         retry_after_seconds: float | None = None,
-        transient: bool | None = None,
+        max_retries: int | None = None,
     ):
         if error_type not in ERROR_TYPES:
             raise ValueError(f"unknown error type {error_type!r}")
@@ -42,7 +42,19 @@ class UpstreamError(Exception):
         self.provider = provider
         self.error_type = error_type
         self.retry_after_seconds = retry_after_seconds
-        self.transient = error_type in TRANSIENT_ERROR_TYPES if transient is None else transient
+        # How often the sync step may retry this error within a run: None = as often as its
+        # retry policy allows (transient errors), 0 = never, or a smaller budget of its own.
+        if max_retries is None and error_type not in TRANSIENT_ERROR_TYPES:
+            max_retries = 0
+        self.max_retries = max_retries
+
+    @property
+    def transient(self) -> bool:
+        return self.max_retries != 0
+
+    def may_retry(self, retry_number: int) -> bool:
+        """Whether the step's attempt ``retry_number`` (0 = the first) may be retried."""
+        return self.max_retries is None or retry_number < self.max_retries
 
 
 class InvalidResponse(UpstreamError):

@@ -48,16 +48,16 @@ from prometheus_client.utils import floatToGoString
 
 from pricing_pipeline.defs.runs import (
     PARTITION_TAG,
-    RUN_OUTCOME_TAG,
-    RUN_USAGE_TAG,
-    decode_outcome,
-    encode_outcome,
-    stamped,
     PUBLISHED_KEY,
     RAW_SNAPSHOT_KEY,
+    RUN_OUTCOME_TAG,
+    RUN_USAGE_TAG,
     RunOutcome,
+    decode_outcome,
+    encode_outcome,
     outcome_from_event_log,
     provider_of,
+    stamped,
 )
 from pricing_pipeline.providers.errors import ERROR_TYPES
 from pricing_pipeline.providers.registry import PROVIDER_NAMES

@@ -60,7 +60,7 @@ class RawSnapshot:
 
 def sync_failure(context: AssetExecutionContext, error: UpstreamError, stage: str) -> Failure:
     """Record the failed attempt (the metrics publisher counts these observations) and turn
-    it into a Dagster failure; only transient errors may be retried."""
+    it into a Dagster failure, retried only as far as the error's own retry budget allows."""
     context.log_event(
         AssetObservation(
             asset_key=context.asset_key,
@@ -71,9 +71,7 @@ def sync_failure(context: AssetExecutionContext, error: UpstreamError, stage: st
     return Failure(
         description=str(error),
         metadata={"provider": error.provider, "error_type": error.error_type, "stage": stage},
-        # A refused connection or DNS failure is retried once, not with the full backoff: an
-        # offline start must fail within a minute, and the next schedule tick retries anyway.
-        allow_retries=error.transient or (error.error_type == "connection" and context.retry_number == 0),
+        allow_retries=error.may_retry(context.retry_number),
     )
 
 

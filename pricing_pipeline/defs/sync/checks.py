@@ -20,9 +20,9 @@ from dagster import (
     multi_asset_check,
 )
 
-from pricing_pipeline.defs.sync.override import GUARD_RESOURCE_DEFS, PriceGuardOverride
-from pricing_pipeline.defs.sync.assets import normalized_prices, price_freshness, reasons_markdown
 from pricing_pipeline.defs.runs import PUBLISHED_KEY, RUN_OUTCOME_TAG, RunOutcome, decode_outcome, encode_outcome
+from pricing_pipeline.defs.sync.assets import normalized_prices, price_freshness, reasons_markdown
+from pricing_pipeline.defs.sync.override import GUARD_RESOURCE_DEFS, PriceGuardOverride
 from pricing_pipeline.defs.sync.partitions import provider_partitions
 from pricing_pipeline.defs.sync.resources import PricingDatabase
 from pricing_pipeline.pricing.records import NormalizedSnapshot, PriceComponent, PriceRecord, PriceTier

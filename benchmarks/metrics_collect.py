@@ -47,17 +47,12 @@ from dagster._core.storage.tags import SCHEDULE_NAME_TAG
 from prometheus_client import push_to_gateway
 from prometheus_client.exposition import generate_latest
 
-from pricing_pipeline.defs.metrics.collect import (
-    RUN_OUTCOME_TAG,
-    RUN_USAGE_TAG,
-    RunOutcome,
-    RunUsage,
-    collect_state,
-    encode_outcome,
-    encode_usage,
-    state_registry,
-)
+from pricing_pipeline.defs.metrics.derivation import collect_state
+from pricing_pipeline.defs.metrics.exposition import state_registry
 from pricing_pipeline.defs.metrics.publisher import sync_schedule_info
+from pricing_pipeline.defs.metrics.usage import RunUsage, encode_usage
+from pricing_pipeline.defs.outcomes import RunOutcome, encode_outcome
+from pricing_pipeline.defs.runs import RUN_OUTCOME_TAG, RUN_USAGE_TAG
 from pricing_pipeline.defs.sync.assets import published_prices, raw_price_snapshot
 from pricing_pipeline.providers.registry import PROVIDER_NAMES
 

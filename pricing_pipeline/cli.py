@@ -15,6 +15,7 @@ from typing import Any
 from pricing_pipeline.pricing.records import SERVICE_TIERS
 from pricing_pipeline.pricing.units import decimal_str
 from pricing_pipeline.providers.registry import PROVIDER_NAMES
+from pricing_pipeline.settings import settings
 
 PRICE_JSON_KEYS = (
     "provider",
@@ -34,7 +35,7 @@ def main(argv: list[str] | None = None) -> int:
     sync = commands.add_parser("sync", help="materialize provider partitions through Dagster and publish prices")
     sync.add_argument("--provider", action="append", choices=PROVIDER_NAMES, metavar="NAME",
                       help=f"provider to sync (repeatable; default: all of {', '.join(PROVIDER_NAMES)})")
-    sync.add_argument("--workspace", default=os.environ.get("PRICING_WORKSPACE", "workspace.yaml"), metavar="FILE",
+    sync.add_argument("--workspace", default=settings().workspace, metavar="FILE",
                       help="Dagster workspace of the code location the runs are launched from (default: ./workspace.yaml)")
     sync.add_argument("--timeout", type=float, default=1800, metavar="SECONDS",
                       help="stop waiting for the runs after this long (they go on in the instance)")
@@ -127,8 +128,8 @@ def run_sync(args: argparse.Namespace) -> int:
     from dagster import DagsterInstance, DagsterRunStatus
 
     from pricing_pipeline import submit
-    from pricing_pipeline.defs.runs import reconcile_sync_log
     from pricing_pipeline.defs.sync.schedules import TRIGGER_TAG
+    from pricing_pipeline.defs.sync.sensors import reconcile_sync_log
 
     providers = args.provider or list(PROVIDER_NAMES)
     target, target_args = submit.workspace_target(Path(args.workspace))

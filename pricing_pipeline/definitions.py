@@ -1,33 +1,54 @@
 """The one entry point: `dagster dev` and `dagster definitions validate` load `defs`. It wires
 the concerns together (hooks, resources), so defs/sync never imports guard/, metrics/ or feeds/."""
 
-import os
-
-from dagster import Definitions, FreshnessPolicy, apply_freshness_policy, in_process_executor, map_asset_specs
+from dagster import (
+    Definitions,
+    FreshnessPolicy,
+    apply_freshness_policy,
+    in_process_executor,
+    map_asset_specs,
+)
 
 from pricing_pipeline.defs.feeds.assets import price_feeds
-from pricing_pipeline.defs.feeds.resources import FeedsOutput, default_feeds_directory
+from pricing_pipeline.defs.feeds.resources import FeedsOutput
 from pricing_pipeline.defs.feeds.sensors import price_feeds_after_sync, price_feeds_job
 from pricing_pipeline.defs.guard.assets import cross_source_prices
 from pricing_pipeline.defs.guard.checks import price_guard
 from pricing_pipeline.defs.guard.jobs import cross_source_job, cross_source_schedule
 from pricing_pipeline.defs.metrics.hooks import METRICS_HOOKS
-from pricing_pipeline.defs.metrics.resources import MetricsPublisher, pushgateway_url_config
+from pricing_pipeline.defs.metrics.resources import (
+    MetricsPublisher,
+    pushgateway_url_config,
+)
 from pricing_pipeline.defs.metrics.sensors import METRICS_SENSORS
 from pricing_pipeline.defs.sync import checks
-from pricing_pipeline.defs.sync.assets import normalized_prices, price_freshness, published_prices, raw_price_snapshot
+from pricing_pipeline.defs.sync.assets import (
+    normalized_prices,
+    price_freshness,
+    published_prices,
+    raw_price_snapshot,
+)
 from pricing_pipeline.defs.sync.hooks import record_failed_sync
 from pricing_pipeline.defs.sync.jobs import freshness_check_job, price_sync_job
-from pricing_pipeline.defs.sync.resources import PricingDatabase, UpstreamApi, database_url_config
-from pricing_pipeline.defs.sync.schedules import price_freshness_schedule, price_sync_schedule
+from pricing_pipeline.defs.sync.resources import (
+    PricingDatabase,
+    UpstreamApi,
+    database_url_config,
+)
+from pricing_pipeline.defs.sync.schedules import (
+    price_freshness_schedule,
+    price_sync_schedule,
+)
 from pricing_pipeline.defs.sync.sensors import sync_log_reconciler
-from pricing_pipeline.providers import _http
+from pricing_pipeline.settings import (
+    FRESHNESS_FAIL_AFTER,
+    FRESHNESS_WARN_AFTER,
+    settings,
+)
 
 # Applied once for every asset: shows in the UI. Per-provider freshness (which this policy
 # cannot see on a partitioned asset) is the provider_freshness check.
-FRESHNESS_POLICY = FreshnessPolicy.time_window(
-    fail_window=checks.FRESHNESS_FAIL_AFTER, warn_window=checks.FRESHNESS_WARN_AFTER
-)
+FRESHNESS_POLICY = FreshnessPolicy.time_window(fail_window=FRESHNESS_FAIL_AFTER, warn_window=FRESHNESS_WARN_AFTER)
 
 
 # On the assets, not on a job: the catalog's Materialize button, backfills and GraphQL run the
@@ -60,7 +81,7 @@ def build_definitions(resources: dict) -> Definitions:
         # the multiprocess executor's interpreter per step made a run 10x slower than the sync.
         executor=in_process_executor,
         # Metrics publishing is off unless a Pushgateway is configured.
-        resources={"metrics": MetricsPublisher(), "feeds": FeedsOutput(directory=default_feeds_directory()), **resources},
+        resources={"metrics": MetricsPublisher(), "feeds": FeedsOutput(directory=settings().feeds_directory()), **resources},
     )
 
 
@@ -69,10 +90,10 @@ def default_resources() -> dict:
     return {
         "pricing_db": PricingDatabase(url=database_url_config()),
         "upstream": UpstreamApi(
-            timeout_seconds=float(os.environ.get("PRICING_HTTP_TIMEOUT_SECONDS", _http.DEFAULT_TIMEOUT_SECONDS)),
+            timeout_seconds=settings().http_timeout_seconds,
         ),
         "metrics": MetricsPublisher(pushgateway_url=pushgateway_url_config()),
-        "feeds": FeedsOutput(directory=default_feeds_directory()),
+        "feeds": FeedsOutput(directory=settings().feeds_directory()),
     }
 
 

@@ -20,7 +20,17 @@ import sqlalchemy as sa
 from pricing_pipeline_tests.recordings import DUMMY_API_KEYS, REPLAY_FILES, require_file
 from pricing_pipeline_tests.upstream_server import UpstreamServer
 
+from pricing_pipeline.settings import settings
+
 POSTGRES_ADMIN_URL = os.environ.get("PRICING_TEST_POSTGRES_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres")
+
+
+@pytest.fixture(autouse=True)
+def fresh_settings():
+    """Settings are read once per process; a test that sets a variable gets them re-read."""
+    settings.cache_clear()
+    yield
+    settings.cache_clear()
 
 
 @pytest.fixture(scope="session")

@@ -50,12 +50,15 @@ one provider run, always with a reason and a name, which the change log records.
 from __future__ import annotations
 
 import dataclasses
-import os
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
-from pricing_pipeline.pricing.records import PER_MILLION_UNITS, TOKEN_PRICE_FIELDS, PriceRecord
+from pricing_pipeline.pricing.records import (
+    PER_MILLION_UNITS,
+    TOKEN_PRICE_FIELDS,
+    PriceRecord,
+)
 from pricing_pipeline.pricing.units import decimal_str
 
 Offenders = dict[str, str]
@@ -93,9 +96,9 @@ class GuardThresholds:
     min_mass_change_models: Decimal = Decimal(10)
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> GuardThresholds:
-        """Defaults, overridden by ``PRICING_GUARD_<FIELD>`` variables (positive numbers)."""
-        environ = os.environ if environ is None else environ
+    def from_env(cls, environ: Mapping[str, str]) -> GuardThresholds:
+        """Defaults, overridden by ``PRICING_GUARD_<FIELD>`` variables (positive numbers); the
+        settings (settings.py) pass the process environment."""
         values: dict[str, Decimal] = {}
         for f in dataclasses.fields(cls):
             name = ENV_PREFIX + f.name.upper()

@@ -18,7 +18,12 @@ from typing import Any
 
 from pricing_pipeline.pricing.records import USD_PER_MTOK, PriceComponent, PriceRecord
 from pricing_pipeline.pricing.units import PriceValueError, per_mtok
-from pricing_pipeline.providers.base import KeyReader, Price, ProviderAdapter, expect_number
+from pricing_pipeline.providers.base import (
+    KeyReader,
+    Price,
+    ProviderAdapter,
+    expect_number,
+)
 
 PRICES = {
     "prompt": Price("input", USD_PER_MTOK),

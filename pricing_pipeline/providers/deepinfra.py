@@ -17,7 +17,13 @@ from __future__ import annotations
 from typing import Any
 
 from pricing_pipeline.pricing.records import USD_PER_MTOK, PriceRecord
-from pricing_pipeline.providers.base import KeyReader, Price, ProviderAdapter, expect_number, pricing_object
+from pricing_pipeline.providers.base import (
+    KeyReader,
+    Price,
+    ProviderAdapter,
+    expect_number,
+    pricing_object,
+)
 
 PRICES = {
     "input_tokens": Price("input", USD_PER_MTOK),

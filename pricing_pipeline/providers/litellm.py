@@ -39,7 +39,13 @@ from typing import Any
 
 from pricing_pipeline.pricing.records import USD_PER_MTOK, PriceComponent, PriceRecord
 from pricing_pipeline.pricing.units import PriceValueError, round_price, to_decimal
-from pricing_pipeline.providers.base import PER_TOKEN, KeyReader, Price, ProviderAdapter, expect_number
+from pricing_pipeline.providers.base import (
+    PER_TOKEN,
+    KeyReader,
+    Price,
+    ProviderAdapter,
+    expect_number,
+)
 from pricing_pipeline.providers.errors import InvalidResponse
 
 DOC_KEYS = frozenset({"sample_spec"})

@@ -24,7 +24,12 @@ from typing import Any
 
 from pricing_pipeline.pricing.records import USD_PER_MTOK, PriceComponent, PriceRecord
 from pricing_pipeline.pricing.units import PriceValueError, per_mtok, scaled
-from pricing_pipeline.providers.base import KeyReader, ProviderAdapter, expect_number, expect_numeric_string
+from pricing_pipeline.providers.base import (
+    KeyReader,
+    ProviderAdapter,
+    expect_number,
+    expect_numeric_string,
+)
 
 UNIT_USD = Decimal("0.0001")  # Novita's price unit, per 1M tokens
 COMPONENTS = {"prompt": "input", "completion": "output", "input_cache_read": "cache_read", "input_cache_write": "cache_write_5m"}

@@ -25,7 +25,13 @@ from typing import Any
 
 from pricing_pipeline.pricing.records import USD_PER_MTOK, PriceRecord, TimeWindow
 from pricing_pipeline.pricing.units import PriceValueError
-from pricing_pipeline.providers.base import PER_TOKEN, KeyReader, Price, ProviderAdapter, expect_numeric_string
+from pricing_pipeline.providers.base import (
+    PER_TOKEN,
+    KeyReader,
+    Price,
+    ProviderAdapter,
+    expect_numeric_string,
+)
 
 VARIABLE = "-1"
 PRICES = {

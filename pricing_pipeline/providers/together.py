@@ -29,7 +29,12 @@ from typing import Any
 
 from pricing_pipeline.pricing.records import USD_PER_MTOK, PriceComponent, PriceRecord
 from pricing_pipeline.pricing.units import PriceValueError
-from pricing_pipeline.providers.base import KeyReader, Price, ProviderAdapter, expect_number
+from pricing_pipeline.providers.base import (
+    KeyReader,
+    Price,
+    ProviderAdapter,
+    expect_number,
+)
 from pricing_pipeline.providers.errors import InvalidResponse
 
 TYPES = {

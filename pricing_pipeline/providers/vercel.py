@@ -28,7 +28,13 @@ from typing import Any
 
 from pricing_pipeline.pricing.records import USD_PER_MTOK, PriceComponent, PriceRecord
 from pricing_pipeline.pricing.units import PriceValueError, per_token_to_per_mtok
-from pricing_pipeline.providers.base import PER_TOKEN, KeyReader, Price, ProviderAdapter, expect_numeric_string
+from pricing_pipeline.providers.base import (
+    PER_TOKEN,
+    KeyReader,
+    Price,
+    ProviderAdapter,
+    expect_numeric_string,
+)
 
 PRICES = {
     "input": Price("input", USD_PER_MTOK, PER_TOKEN),

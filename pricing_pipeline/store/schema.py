@@ -5,11 +5,11 @@ from __future__ import annotations
 from sqlalchemy import (
     JSON,
     Boolean,
-    LargeBinary,
     Column,
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,

@@ -116,7 +116,7 @@ class Deployment:
         return daemon
 
     def wait_for_daemon_heartbeat(self, daemon_id_count: int = 1, timeout: float = 90) -> None:
-        from pricing_pipeline.defs.metrics.collect import daemons_heartbeating
+        from pricing_pipeline.defs.metrics.run_facts import daemons_heartbeating
 
         with self.instance() as instance:
             self._wait(lambda: daemons_heartbeating(instance, time.time()) >= daemon_id_count, timeout,

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import time
 
-from pricing_pipeline.defs.metrics.collect import daemons_heartbeating
+from pricing_pipeline.defs.metrics.run_facts import daemons_heartbeating
 
 
 def sample(deployment, seconds: float) -> list[int]:

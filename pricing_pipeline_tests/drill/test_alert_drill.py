@@ -252,8 +252,8 @@ def drill_sync(stack, upstream, sqlite_url, tmp_path, monkeypatch):
 
     from pricing_pipeline.definitions import build_definitions
     from pricing_pipeline.defs.metrics import publisher as publisher_module
-    from pricing_pipeline.defs.runs import SYNC_JOB_NAME
     from pricing_pipeline.defs.metrics.resources import MetricsPublisher
+    from pricing_pipeline.defs.runs import SYNC_JOB_NAME
     from pricing_pipeline.defs.sync.resources import PricingDatabase, UpstreamApi
     from pricing_pipeline.defs.sync.schedules import price_sync_schedule
     from pricing_pipeline_tests.metrics.conftest import heartbeat, run_status_sensor_tick

@@ -5,7 +5,6 @@ from __future__ import annotations
 import copy
 import json
 
-
 from pricing_pipeline.providers.registry import get_adapter
 from pricing_pipeline_tests.recordings import REPLAY_FILES, recording, require_file
 

@@ -10,6 +10,7 @@ from pricing_pipeline.defs.guard.assets import CHECK_NAME
 from pricing_pipeline.defs.guard.jobs import cross_source_schedule
 from pricing_pipeline.pricing.matching import cross_source_report
 from pricing_pipeline.pricing.records import PriceRecord
+from pricing_pipeline.settings import settings
 from pricing_pipeline_tests.recordings import REPLAY_FILES
 
 JOB = "price_cross_source_job"
@@ -72,6 +73,7 @@ def test_agreeing_sources_pass(store, sync_defs, dagster_instance):
 
 def test_tolerance_is_configurable(monkeypatch, store, sync_defs, dagster_instance):
     monkeypatch.setenv("PRICING_CROSS_SOURCE_TOLERANCE", "0.01")
+    settings.cache_clear()  # read once per process; the definitions already read them
     store.publish("openrouter", [PriceRecord("openrouter", "m", output_usd_per_mtok=Decimal("0.9"))])
     store.publish(
         "litellm",

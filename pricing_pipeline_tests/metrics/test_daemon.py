@@ -24,7 +24,7 @@ from dagster._daemon.sensor import execute_sensor_iteration
 from dagster._scheduler.scheduler import launch_scheduled_runs
 
 from pricing_pipeline.defs.metrics import publisher as publisher_module
-from pricing_pipeline.defs.metrics.collect import HEARTBEAT_METRIC
+from pricing_pipeline.defs.metrics.exposition import HEARTBEAT_METRIC
 from pricing_pipeline.providers.registry import PROVIDER_NAMES
 
 LOCATION = "pricing_pipeline"

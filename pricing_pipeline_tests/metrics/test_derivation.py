@@ -19,14 +19,11 @@ from dagster._core.storage.tags import (
 )
 from dagster._core.test_utils import create_run_for_test
 
-from pricing_pipeline.defs.metrics import collect
-from pricing_pipeline.defs.metrics.collect import (
-    RUN_OUTCOME_TAG,
-    RUN_USAGE_TAG,
-    collect_state,
-    trigger_of,
-)
+from pricing_pipeline.defs.metrics import derivation, run_facts
+from pricing_pipeline.defs.metrics.derivation import collect_state
 from pricing_pipeline.defs.metrics.publisher import sync_schedule_info
+from pricing_pipeline.defs.metrics.run_facts import trigger_of
+from pricing_pipeline.defs.runs import RUN_OUTCOME_TAG, RUN_USAGE_TAG
 from pricing_pipeline.providers.errors import ERROR_TYPES
 from pricing_pipeline.providers.registry import PROVIDER_NAMES
 from pricing_pipeline_tests.metrics.conftest import heartbeat, run_status_sensor_tick
@@ -99,7 +96,7 @@ def test_reexecution_does_not_inherit_its_parents_outcome_or_usage(replay, sync,
     )
     instance.report_run_failed(child, "run worker exited unexpectedly")
 
-    runs = {r.run_id: r for r in collect.sync_runs(instance)}
+    runs = {r.run_id: r for r in run_facts.sync_runs(instance)}
     assert (runs[parent.run_id].trigger, runs[parent.run_id].status) == ("scheduled", "blocked")
     assert runs[parent.run_id].error_type == "check_blocked"
     assert (runs[child.run_id].trigger, runs[child.run_id].status) == ("manual", "failure")
@@ -139,9 +136,9 @@ def test_publishing_is_off_without_a_pushgateway_url(replay, sqlite_url, instanc
 
 
 def test_cron_interval():
-    assert collect.cron_interval_hours("0 */6 * * *") == 6
-    assert collect.cron_interval_hours("*/15 * * * *") == 0.25
-    assert collect.cron_interval_hours("0 3 * * *", "Europe/Berlin") == pytest.approx(24, abs=0.05)
+    assert run_facts.cron_interval_hours("0 */6 * * *") == 6
+    assert run_facts.cron_interval_hours("*/15 * * * *") == 0.25
+    assert run_facts.cron_interval_hours("0 3 * * *", "Europe/Berlin") == pytest.approx(24, abs=0.05)
     info = sync_schedule_info()
     assert (info.name, info.default_running) == ("price_sync_schedule", True)
 
@@ -156,18 +153,18 @@ def test_code_and_contract_agree():
             values = re.search(rf"^- `{label}`: `([^`]+)`", text, re.MULTILINE).group(1)
         return [v.strip() for v in re.split(r"[|,]", values)]
 
-    assert listed("status") == list(collect.STATUSES)
+    assert listed("status") == list(derivation.STATUSES)
     assert listed("error_type") == list(ERROR_TYPES)
-    assert listed("kind") == list(collect.CHANGE_KINDS)
+    assert listed("kind") == list(derivation.CHANGE_KINDS)
     assert listed("provider") == list(PROVIDER_NAMES)
 
     def buckets(name: str) -> tuple[float, ...]:
         row = next(line for line in text.splitlines() if line.startswith(f"| `{name}`"))
         return tuple(float(b) for b in re.search(r"Buckets: ([\d., ]+) s", row).group(1).split(","))
 
-    assert buckets("pricing_scheduled_sync_duration_seconds") == collect.SYNC_DURATION_BUCKETS
-    assert buckets("pricing_provider_request_duration_seconds") == collect.REQUEST_DURATION_BUCKETS
-    assert buckets("pricing_database_query_duration_seconds") == collect.DATABASE_DURATION_BUCKETS
+    assert buckets("pricing_scheduled_sync_duration_seconds") == derivation.SYNC_DURATION_BUCKETS
+    assert buckets("pricing_provider_request_duration_seconds") == derivation.REQUEST_DURATION_BUCKETS
+    assert buckets("pricing_database_query_duration_seconds") == derivation.DATABASE_DURATION_BUCKETS
 
 
 def test_active_run_ages_show_a_wedged_provider_and_its_queue(instance):
@@ -183,7 +180,7 @@ def test_active_run_ages_show_a_wedged_provider_and_its_queue(instance):
     create_run_for_test(instance, job_name="price_sync_job", tags={"dagster/partition": "openrouter"},
                         status=DagsterRunStatus.NOT_STARTED)  # created, waiting to be launched
     create_run_for_test(instance, job_name="price_freshness_check_job", status=DagsterRunStatus.STARTED)
-    ages = collect.active_run_ages(instance, now + 30)
+    ages = run_facts.active_run_ages(instance, now + 30)
     assert 1220 <= ages[("openrouter", "in_progress")] <= 1240
     assert 20 < ages[("openrouter", "queued")] <= 30
     assert ages[("deepinfra", "in_progress")] == ages[("deepinfra", "queued")] == 0
@@ -208,8 +205,8 @@ def test_daemons_heartbeating_counts_distinct_fresh_daemon_ids(instance):
     now = time.time()
     instance.add_daemon_heartbeat(DaemonHeartbeat(now - 5, "SCHEDULER", "daemon-a", None))
     instance.add_daemon_heartbeat(DaemonHeartbeat(now - 5, "SENSOR", "daemon-a", None))
-    assert collect.daemons_heartbeating(instance, now) == 1
+    assert run_facts.daemons_heartbeating(instance, now) == 1
     instance.add_daemon_heartbeat(DaemonHeartbeat(now - 3, "SENSOR", "daemon-b", None))  # a second process
-    assert collect.daemons_heartbeating(instance, now) == 2
+    assert run_facts.daemons_heartbeating(instance, now) == 2
     # a daemon that stopped two minutes ago no longer counts
-    assert collect.daemons_heartbeating(instance, now + 120) == 0
+    assert run_facts.daemons_heartbeating(instance, now + 120) == 0

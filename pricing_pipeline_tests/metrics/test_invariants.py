@@ -13,9 +13,8 @@ import time
 from dagster import SkipReason
 
 from pricing_pipeline.defs.metrics import publisher as publisher_module
-from pricing_pipeline.defs.metrics.collect import HEARTBEAT_METRIC
+from pricing_pipeline.defs.metrics.exposition import HEARTBEAT_METRIC
 from pricing_pipeline.defs.metrics.resources import MetricsPublisher
-from pricing_pipeline_tests.recordings import REPLAY_FILES
 from pricing_pipeline_tests.metrics.conftest import (
     Pushgateway,
     free_port,
@@ -23,6 +22,7 @@ from pricing_pipeline_tests.metrics.conftest import (
     promtool_check,
     run_status_sensor_tick,
 )
+from pricing_pipeline_tests.recordings import REPLAY_FILES
 
 
 def without_heartbeat(values: dict) -> dict:

@@ -11,8 +11,7 @@ import sqlalchemy as sa
 
 from pricing_pipeline.pricing.records import TimeWindow
 from pricing_pipeline.providers.registry import get_adapter
-from pricing_pipeline.store import PricingStore
-from pricing_pipeline.store import migrations
+from pricing_pipeline.store import PricingStore, migrations
 from pricing_pipeline.store.schema import price_components
 from pricing_pipeline_tests.recordings import recording
 

@@ -4,13 +4,13 @@ import json
 
 from dagster import materialize
 
+from pricing_pipeline.defs.metrics.resources import MetricsPublisher
 from pricing_pipeline.defs.sync.assets import normalized_prices, published_prices, raw_price_snapshot
 from pricing_pipeline.defs.sync.checks import (
     normalized_prices_finite_non_negative,
     normalized_prices_model_count,
     normalized_prices_schema,
 )
-from pricing_pipeline.defs.metrics.resources import MetricsPublisher
 from pricing_pipeline.defs.sync.resources import PricingDatabase, UpstreamApi
 from pricing_pipeline_tests.recordings import REPLAY_FILES, recording
 

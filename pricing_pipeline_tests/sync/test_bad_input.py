@@ -112,7 +112,7 @@ def test_connection_refused_is_a_clear_error(published, monkeypatch, run_sync, s
 
 
 def test_a_missing_api_key_is_a_configuration_error_never_retried(replay, run_sync, store, dagster_instance, monkeypatch):
-    from pricing_pipeline.defs.metrics.collect import collect_state
+    from pricing_pipeline.defs.metrics.derivation import collect_state
 
     monkeypatch.delenv("TOGETHER_API_KEY")
     result = run_sync("together")

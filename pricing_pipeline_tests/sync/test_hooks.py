@@ -2,7 +2,7 @@ from dagster import Failure, RetryRequested
 from dagster._core.errors import DagsterAssetCheckFailedError
 from sqlalchemy.exc import OperationalError
 
-from pricing_pipeline.defs.runs import RunOutcome, classify_failure
+from pricing_pipeline.defs.outcomes import RunOutcome, classify_failure
 from pricing_pipeline.providers.errors import UpstreamError
 
 

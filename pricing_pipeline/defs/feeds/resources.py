@@ -35,9 +35,3 @@ class FeedsOutput(ConfigurableResource):
         path = Path(self.directory) / name
         return path.read_bytes() if path.exists() else None
 
-
-def default_feeds_directory() -> str:
-    if os.environ.get("PRICING_FEEDS_DIR"):
-        return os.environ["PRICING_FEEDS_DIR"]
-    home = os.environ.get("DAGSTER_HOME") or str(Path.cwd() / ".dagster_home")
-    return str(Path(home) / "feeds")

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-
 from dagster import (
     AssetSelection,
     DagsterRunStatus,
@@ -17,6 +15,7 @@ from dagster import (
 from pricing_pipeline.defs.feeds.assets import price_feeds
 from pricing_pipeline.defs.runs import is_sync_run
 from pricing_pipeline.defs.sync.schedules import TRIGGER_TAG
+from pricing_pipeline.settings import settings
 
 price_feeds_job = define_asset_job(
     "price_feeds_job", selection=AssetSelection.assets(price_feeds), description="Write the price feeds."
@@ -28,7 +27,7 @@ price_feeds_job = define_asset_job(
     run_status=DagsterRunStatus.SUCCESS,
     request_job=price_feeds_job,
     monitor_all_code_locations=True,
-    minimum_interval_seconds=int(os.environ.get("PRICING_FEEDS_SENSOR_SECONDS", "30")),
+    minimum_interval_seconds=settings().feeds_sensor_seconds,
     default_status=DefaultSensorStatus.RUNNING,
     description="Writes the price feeds after each successful sync run.",
 )

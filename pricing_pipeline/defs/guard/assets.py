@@ -6,9 +6,7 @@ lists the disagreements beyond the tolerance for the operator. Matching rules:
 :mod:`pricing_pipeline.pricing.matching`.
 """
 
-import os
 from collections import Counter
-from decimal import Decimal
 
 from dagster import (
     AssetCheckResult,
@@ -23,22 +21,16 @@ from dagster import (
 from pricing_pipeline.defs import markdown
 from pricing_pipeline.defs.sync.assets import GROUP, published_prices
 from pricing_pipeline.defs.sync.resources import PricingDatabase
-from pricing_pipeline.pricing.matching import DEFAULT_TOLERANCE, CrossSourceReport, Disagreement, cross_source_report
+from pricing_pipeline.pricing.matching import (
+    CrossSourceReport,
+    Disagreement,
+    cross_source_report,
+)
 from pricing_pipeline.pricing.units import decimal_str
+from pricing_pipeline.settings import settings
 
-TOLERANCE_ENV = "PRICING_CROSS_SOURCE_TOLERANCE"
 MAX_LISTED = 50
 CHECK_NAME = "cross_source_agreement"
-
-
-def cross_source_tolerance() -> Decimal:
-    raw = os.environ.get(TOLERANCE_ENV)
-    if raw is None:
-        return DEFAULT_TOLERANCE
-    value = Decimal(raw)
-    if not value.is_finite() or value < 0:
-        raise ValueError(f"{TOLERANCE_ENV}={raw!r} must be a non-negative number (a fraction, 0.05 = 5%)")
-    return value
 
 
 @asset(
@@ -56,7 +48,7 @@ def cross_source_tolerance() -> Decimal:
     "matched and compared.",
 )
 def cross_source_prices(context: AssetExecutionContext, pricing_db: PricingDatabase):
-    tolerance = cross_source_tolerance()
+    tolerance = settings().cross_source_tolerance
     report = cross_source_report((p.record for p in pricing_db.store.prices()), tolerance)
     summary = summary_metadata(report)
     table = MetadataValue.md(disagreements_markdown(report.disagreements))

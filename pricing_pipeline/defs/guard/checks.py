@@ -9,7 +9,6 @@ lists the offending models (capped) with a count. Offenders accepted through the
 """
 
 
-import warnings
 
 from dagster import (
     AssetCheckExecutionContext,
@@ -22,17 +21,23 @@ from dagster import (
 )
 
 from pricing_pipeline.defs import markdown
-from pricing_pipeline.defs.sync.override import GUARD_RESOURCE_DEFS, OVERRIDE_RESOURCE_KEY, PriceGuardOverride
 from pricing_pipeline.defs.sync.assets import normalized_prices
 from pricing_pipeline.defs.sync.checks import record_blocked
+from pricing_pipeline.defs.sync.override import (
+    GUARD_RESOURCE_DEFS,
+    OVERRIDE_RESOURCE_KEY,
+    PriceGuardOverride,
+)
 from pricing_pipeline.defs.sync.partitions import provider_partitions
 from pricing_pipeline.defs.sync.resources import PricingDatabase
-from pricing_pipeline.pricing.guard import RULES, GuardOverride, GuardThresholds, Offenders
+from pricing_pipeline.pricing.guard import (
+    RULES,
+    GuardOverride,
+    Offenders,
+)
 from pricing_pipeline.pricing.records import NormalizedSnapshot
 from pricing_pipeline.providers.registry import get_adapter
-
-# Partitioned asset checks are "preview" in Dagster 1.13 (see defs/sync/checks.py).
-warnings.filterwarnings("ignore", message="Specifying a partitions_def on an AssetCheckSpec")
+from pricing_pipeline.settings import settings
 
 MAX_LISTED = 25
 CHECK_PREFIX = "price_guard_"
@@ -69,7 +74,7 @@ def price_guard(
     price_guard_override: PriceGuardOverride,
 ):
     provider = context.partition_key
-    thresholds = GuardThresholds.from_env()
+    thresholds = settings().guard_thresholds
     published = pricing_db.store.published_records(provider)
     # quarantined models are listed upstream: not removals
     baseline = frozenset(pricing_db.store.baseline_model_ids(provider)) - set(normalized_prices.quarantined)

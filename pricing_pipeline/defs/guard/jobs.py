@@ -1,6 +1,5 @@
 """When the cross-source comparison runs: after the six-hourly syncs (offset by 30 minutes)."""
 
-import os
 
 from dagster import (
     AssetSelection,
@@ -13,8 +12,9 @@ from dagster import (
 )
 
 from pricing_pipeline.defs.guard.assets import cross_source_prices
+from pricing_pipeline.settings import settings
 
-CROSS_SOURCE_CRON = os.environ.get("PRICING_CROSS_SOURCE_CRON", "30 */6 * * *")
+CROSS_SOURCE_CRON = settings().cross_source_cron
 
 cross_source_job = define_asset_job(
     "price_cross_source_job",

@@ -3,7 +3,7 @@ itself knows, then push.
 
 After each step the run records, in its own run tags, its CPU time and peak memory so far
 (the last step's numbers are the run's) and, when a step failed, the outcome of the failure
-classified from the step's exception (sync.runs.classify_failure: blocked by a price check,
+classified from the step's exception (outcomes.classify_failure: blocked by a price check,
 or the error type). These are facts of the run, kept in the instance's run storage like every
 other source the metrics are derived from.
 
@@ -19,28 +19,18 @@ from __future__ import annotations
 from dagster import HookContext, failure_hook, success_hook
 
 from pricing_pipeline.defs.metrics import usage
-from pricing_pipeline.defs.metrics.collect import (
+from pricing_pipeline.defs.metrics.publisher import publish_metrics
+from pricing_pipeline.defs.outcomes import (
     RUN_OUTCOME_TAG,
-    RUN_USAGE_TAG,
-    RunUsage,
+    classify_failure,
     decode_outcome,
     encode_outcome,
-    encode_usage,
+    more_severe,
 )
-from pricing_pipeline.defs.runs import RunOutcome, classify_failure, more_severe
-from pricing_pipeline.providers.errors import ERROR_TYPES
+from pricing_pipeline.defs.runs import RUN_USAGE_TAG
 
 PUBLISH_STEP = "published_prices"
 HOOK_LOCK_TIMEOUT_SECONDS = 2.0
-
-
-def outcome_of_exception(error: BaseException | None) -> RunOutcome:
-    # classify_failure follows the cause chain, so a step that used up its retries
-    # (RetryRequested from the real error) is classified by that error.
-    outcome = classify_failure(error)
-    if outcome.error_type not in ERROR_TYPES:
-        return RunOutcome("failure", "invalid_response")
-    return RunOutcome(outcome.status, outcome.error_type)
 
 
 def _after_step(context: HookContext, failed: bool) -> None:
@@ -50,19 +40,17 @@ def _after_step(context: HookContext, failed: bool) -> None:
     run_id = context.run_id
     try:
         measured = usage.since(publisher.usage_baseline)
-        tags = {RUN_USAGE_TAG: encode_usage(run_id, RunUsage(measured.cpu_seconds, measured.peak_rss_bytes))}
+        tags = {RUN_USAGE_TAG: usage.encode_usage(run_id, measured)}
         if failed:
             run = context.instance.get_run_by_id(run_id)
             recorded = decode_outcome(run.tags, run_id) if run else None
-            outcome = more_severe(recorded, outcome_of_exception(context.op_exception))
+            outcome = more_severe(recorded, classify_failure(context.op_exception))
             if outcome != recorded:
                 tags[RUN_OUTCOME_TAG] = encode_outcome(run_id, outcome)
         context.instance.add_run_tags(run_id, tags)
     except Exception as exc:  # noqa: BLE001 - metrics never fail a sync
         context.log.warning(f"metrics: could not record the run's usage/outcome ({type(exc).__name__}: {exc})")
     if failed or context.step_key == PUBLISH_STEP:
-        from pricing_pipeline.defs.metrics.publisher import publish_metrics
-
         try:
             run = context.instance.get_run_by_id(run_id)
             location = run.remote_job_origin.location_name if run and run.remote_job_origin else None

@@ -30,16 +30,14 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from dagster import DagsterInstance
+from dagster import DagsterInstance, DefaultScheduleStatus
 from prometheus_client import push_to_gateway, pushadd_to_gateway
 
-from pricing_pipeline.defs.metrics.collect import (
-    MetricsState,
-    ScheduleInfo,
-    collect_state,
-    state_registry,
-)
+from pricing_pipeline.defs.metrics.derivation import MetricsState, collect_state
+from pricing_pipeline.defs.metrics.exposition import state_registry
 from pricing_pipeline.defs.metrics.resources import MetricsPublisher
+from pricing_pipeline.defs.metrics.run_facts import ScheduleInfo
+from pricing_pipeline.defs.sync.schedules import price_sync_schedule
 from pricing_pipeline.providers._http import public_url
 
 logger = logging.getLogger(__name__)
@@ -81,10 +79,6 @@ def _history_for(publisher: MetricsPublisher) -> _History:
 
 
 def sync_schedule_info() -> ScheduleInfo:
-    from dagster import DefaultScheduleStatus
-
-    from pricing_pipeline.defs.sync.schedules import price_sync_schedule
-
     return ScheduleInfo(
         name=price_sync_schedule.name,
         cron=str(price_sync_schedule.cron_schedule),

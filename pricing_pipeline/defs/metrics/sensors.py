@@ -5,8 +5,6 @@ instance (collect.py), so a tick evaluated twice pushes the same values twice.""
 
 from __future__ import annotations
 
-import os
-
 from dagster import (
     DagsterRunStatus,
     DefaultSensorStatus,
@@ -23,9 +21,10 @@ from pricing_pipeline.defs.metrics.publisher import (
 )
 from pricing_pipeline.defs.metrics.resources import MetricsPublisher
 from pricing_pipeline.defs.runs import is_sync_run
+from pricing_pipeline.settings import settings
 
-HEARTBEAT_SECONDS = int(os.environ.get("PRICING_METRICS_HEARTBEAT_SECONDS", "60"))
-RUN_STATUS_SENSOR_SECONDS = int(os.environ.get("PRICING_METRICS_RUN_SENSOR_SECONDS", "30"))
+HEARTBEAT_SECONDS = settings().metrics_heartbeat_seconds
+RUN_STATUS_SENSOR_SECONDS = settings().metrics_run_sensor_seconds
 
 
 def _location_name(context) -> str | None:

@@ -2,7 +2,6 @@
 
 
 import hashlib
-import os
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -23,7 +22,11 @@ from dagster import (
 from sqlalchemy.exc import SQLAlchemyError
 
 from pricing_pipeline.defs import markdown
-from pricing_pipeline.defs.sync.override import GUARD_RESOURCE_DEFS, PriceGuardOverride, guard_acceptances
+from pricing_pipeline.defs.sync.override import (
+    GUARD_RESOURCE_DEFS,
+    PriceGuardOverride,
+    guard_acceptances,
+)
 from pricing_pipeline.defs.sync.partitions import provider_partitions
 from pricing_pipeline.defs.sync.resources import PricingDatabase, UpstreamApi
 from pricing_pipeline.pricing.diff import SnapshotDiff
@@ -31,6 +34,7 @@ from pricing_pipeline.pricing.records import NormalizedSnapshot, PriceRecord, di
 from pricing_pipeline.providers._http import public_url
 from pricing_pipeline.providers.errors import UpstreamError
 from pricing_pipeline.providers.registry import get_adapter
+from pricing_pipeline.settings import settings
 
 GROUP = "pricing"
 MAX_CHANGES_SHOWN = 50
@@ -39,8 +43,8 @@ MAX_CHANGES_SHOWN = 50
 MAX_RETRY_AFTER_SECONDS = 300.0
 
 UPSTREAM_RETRY_POLICY = RetryPolicy(
-    max_retries=int(os.environ.get("PRICING_RETRY_MAX", "3")),
-    delay=float(os.environ.get("PRICING_RETRY_DELAY_SECONDS", "10")),
+    max_retries=settings().retry_max,
+    delay=settings().retry_delay_seconds,
     backoff=Backoff.EXPONENTIAL,
     jitter=Jitter.PLUS_MINUS,
 )

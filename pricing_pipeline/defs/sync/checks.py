@@ -1,11 +1,7 @@
 """Blocking checks on the normalized prices: a failing check stops the publish, so the
 previous prices stay live. Plus the per-provider freshness check."""
 
-import warnings
-
-
 import math
-import os
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
@@ -20,23 +16,30 @@ from dagster import (
     multi_asset_check,
 )
 
-from pricing_pipeline.defs.runs import PUBLISHED_KEY, RUN_OUTCOME_TAG, RunOutcome, decode_outcome, encode_outcome
-from pricing_pipeline.defs.sync.assets import normalized_prices, price_freshness, reasons_markdown
+from pricing_pipeline.defs.outcomes import RUN_OUTCOME_TAG, RunOutcome, decode_outcome, encode_outcome
+from pricing_pipeline.defs.runs import PUBLISHED_KEY
+from pricing_pipeline.defs.sync.assets import (
+    normalized_prices,
+    price_freshness,
+    reasons_markdown,
+)
 from pricing_pipeline.defs.sync.override import GUARD_RESOURCE_DEFS, PriceGuardOverride
 from pricing_pipeline.defs.sync.partitions import provider_partitions
 from pricing_pipeline.defs.sync.resources import PricingDatabase
-from pricing_pipeline.pricing.records import NormalizedSnapshot, PriceComponent, PriceRecord, PriceTier
+from pricing_pipeline.pricing.records import (
+    NormalizedSnapshot,
+    PriceComponent,
+    PriceRecord,
+    PriceTier,
+)
 from pricing_pipeline.providers.registry import PROVIDER_NAMES
-
-# Partitioned asset checks are "preview" in Dagster 1.13, and exactly what a per-provider
-# blocking check needs; the warning would otherwise print on every CLI call.
-warnings.filterwarnings("ignore", message="Specifying a partitions_def on an AssetCheckSpec")
+from pricing_pipeline.settings import (
+    FRESHNESS_FAIL_AFTER,
+    FRESHNESS_WARN_AFTER,
+    settings,
+)
 
 MAX_LISTED = 25
-MIN_MODEL_COUNT_RATIO = Decimal(os.environ.get("PRICING_MIN_MODEL_COUNT_RATIO", "0.5"))
-MAX_QUARANTINE_RATIO = Decimal(os.environ.get("PRICING_MAX_QUARANTINE_RATIO", "0.1"))
-FRESHNESS_WARN_AFTER = timedelta(hours=6)
-FRESHNESS_FAIL_AFTER = timedelta(hours=8)
 
 
 def record_blocked(context: AssetCheckExecutionContext, pricing_db: PricingDatabase, *results: AssetCheckResult) -> None:
@@ -159,7 +162,7 @@ def normalized_prices_model_count(
     published = len(pricing_db.store.baseline_model_ids(context.partition_key))
     fetched = normalized_prices.models_seen  # quarantined models are listed upstream: not removals
     # An empty list is never a snapshot, not even on a first sync: it is an upstream fault.
-    minimum = max(1, math.ceil(published * MIN_MODEL_COUNT_RATIO))
+    minimum = max(1, math.ceil(published * settings().min_model_count_ratio))
     enough = fetched >= minimum
     override = price_guard_override.decision()
     accepted = not enough and override.accept_all and override.problem() is None
@@ -198,13 +201,14 @@ def normalized_prices_quarantine(
 ) -> AssetCheckResult:
     quarantined = normalized_prices.quarantined
     ratio = normalized_prices.quarantine_ratio
-    blocking = ratio > MAX_QUARANTINE_RATIO
+    max_ratio = settings().max_quarantine_ratio
+    blocking = ratio > max_ratio
     metadata = {
         "provider": context.partition_key,
         "models_seen": normalized_prices.models_seen,
         "quarantined_models": len(quarantined),
         "quarantined_ratio": float(round(ratio, 4)),
-        "max_quarantine_ratio": float(MAX_QUARANTINE_RATIO),
+        "max_quarantine_ratio": float(max_ratio),
     }
     if quarantined:
         metadata["quarantined"] = MetadataValue.md(

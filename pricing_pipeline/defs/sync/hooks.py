@@ -4,8 +4,9 @@ closed by the sync log reconciler (sensors.py)."""
 
 from dagster import HookContext, failure_hook
 
+from pricing_pipeline.defs.outcomes import classify_failure
+from pricing_pipeline.defs.runs import PARTITION_TAG
 from pricing_pipeline.defs.sync.resources import PricingDatabase
-from pricing_pipeline.defs.runs import PARTITION_TAG, classify_failure
 
 
 @failure_hook(required_resource_keys={"pricing_db"})

@@ -17,14 +17,19 @@ the change log (``price_changes``) records ``accepted_by``, ``accept_reason`` an
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Iterable, Mapping
 
 from dagster import ConfigurableResource
 from pydantic import Field
 
-from pricing_pipeline.pricing.guard import GuardOverride, GuardThresholds, evaluate, offending_models
+from pricing_pipeline.pricing.guard import (
+    GuardOverride,
+    GuardThresholds,
+    evaluate,
+    offending_models,
+)
 from pricing_pipeline.pricing.records import PriceRecord
+from pricing_pipeline.settings import settings
 from pricing_pipeline.store.database import Acceptance
 
 OVERRIDE_RESOURCE_KEY = "price_guard_override"
@@ -51,9 +56,6 @@ class PriceGuardOverride(ConfigurableResource):
         )
 
 
-# Asset-level resource_defs is "beta" in Dagster 1.13 (stable in use since 1.3); it is what lets
-# the override bind where it is used, so the warning would only repeat on every CLI call.
-warnings.filterwarnings("ignore", message="Parameter `resource_defs` of function `asset`")
 
 # One instance, bound where it is used (``published_prices`` and the guard checks) rather than
 # in Definitions, so that materializing the sync assets needs no extra resource and every
@@ -79,5 +81,5 @@ def guard_acceptances(
     acceptance = Acceptance(accepted_by=override.accepted_by, reason=override.reason)
     if override.accept_all:
         return {model_id: acceptance for model_id in {r.model_id for r in snapshot} | set(published)}
-    offenders = offending_models(evaluate(published, snapshot, thresholds or GuardThresholds.from_env()))
+    offenders = offending_models(evaluate(published, snapshot, thresholds or settings().guard_thresholds))
     return {model_id: acceptance for model_id in sorted(offenders) if override.accepts(model_id)}

@@ -1,14 +1,18 @@
 from __future__ import annotations
 
-import os
-
-from dagster import DefaultScheduleStatus, RunRequest, ScheduleEvaluationContext, schedule
+from dagster import (
+    DefaultScheduleStatus,
+    RunRequest,
+    ScheduleEvaluationContext,
+    schedule,
+)
 
 from pricing_pipeline.defs.sync.jobs import freshness_check_job, price_sync_job
 from pricing_pipeline.providers.registry import PROVIDER_NAMES
+from pricing_pipeline.settings import settings
 
-SYNC_CRON = os.environ.get("PRICING_SYNC_CRON", "0 */6 * * *")
-FRESHNESS_CHECK_CRON = os.environ.get("PRICING_FRESHNESS_CHECK_CRON", "*/15 * * * *")
+SYNC_CRON = settings().sync_cron
+FRESHNESS_CHECK_CRON = settings().freshness_check_cron
 TRIGGER_TAG = "pricing/trigger"
 
 

@@ -25,7 +25,7 @@ from pricing_pipeline.pricing.guard import GuardThresholds
 from pricing_pipeline.pricing.matching import DEFAULT_TOLERANCE
 
 # Freshness is a product promise, not a setting: the alert rules, SLOs and dashboards say the
-# same (monitoring/providers.py writes FRESHNESS_FAIL_AFTER into the rules; the Grafana
+# same (monitoring/code_facts.py writes FRESHNESS_FAIL_AFTER into the rules; the Grafana
 # generator imports both), so it cannot be changed in one place by an environment variable.
 SYNC_INTERVAL = timedelta(hours=6)
 FRESHNESS_WARN_AFTER = timedelta(hours=6)

@@ -22,6 +22,8 @@ from grafana_foundation_sdk.builders import prometheus, stat, table, text, times
 from grafana_foundation_sdk.cog.encoder import JSONEncoder
 from grafana_foundation_sdk.models import common
 from grafana_foundation_sdk.models.prometheus import PromQueryFormat
+
+from pricing_pipeline import settings as _settings
 from grafana_foundation_sdk.models.dashboard import (
     DashboardCursorSync,
     DashboardLinkType,
@@ -44,7 +46,10 @@ P = '{provider=~"$provider"}'  # the provider variable as a label matcher
 
 HOUR = 3600
 WINDOWS = ["6h", "1d", "3d", "7d"]  # choices of $window; a sync every 6h leaves shorter windows empty
-SYNC_INTERVAL_HOURS = 6
+# The freshness promise, from the code (the rules get it from monitoring/code_facts.py).
+SYNC_INTERVAL = int(_settings.SYNC_INTERVAL.total_seconds())
+STALE_WARN = int(_settings.FRESHNESS_WARN_AFTER.total_seconds())
+STALE_FAIL = int(_settings.FRESHNESS_FAIL_AFTER.total_seconds())
 
 
 # ---------------------------------------------------------------------------------- helpers
@@ -245,10 +250,11 @@ def scheduler_health() -> db.Dashboard:
     dash.with_panel(lay.place(single(
         "Last run of any provider", "Time since the last sync run of any provider finished (any trigger, any outcome).",
         query("time() - max(pricing_last_sync_attempt_timestamp)", instant=True), "s",
-        [(None, "green"), (SYNC_INTERVAL_HOURS * HOUR + 1800, "yellow"), (8 * HOUR, "red")],
+        [(None, "green"), (SYNC_INTERVAL + 1800, "yellow"), (STALE_FAIL, "red")],
     ), 4, 4))
     dash.with_panel(lay.place(single(
-        "Providers with stale prices", "Providers whose last successful publish is older than 8h (freshness SLI).",
+        "Providers with stale prices",
+        f"Providers whose last successful publish is older than {STALE_FAIL // HOUR}h (freshness SLI).",
         query("count(provider:pricing_sync_fresh:bool == 0) or vector(0)", instant=True), "none",
         [(None, "green"), (1, "red")],
     ), 4, 4))
@@ -260,16 +266,16 @@ def scheduler_health() -> db.Dashboard:
 
     dash.with_row(lay.row("Freshness"))
     dash.with_panel(lay.place(bars(
-        "Age of the last successful publish", "Per provider. Yellow after 6h (one interval), red after 8h "
-        "(PricingSyncSchedulerStopped).",
+        "Age of the last successful publish", f"Per provider. Yellow after {STALE_WARN // HOUR}h (one interval), "
+        f"red after {STALE_FAIL // HOUR}h (PricingSyncSchedulerStopped).",
         query(f"time() - max by (provider) (pricing_last_sync_timestamp{P})", "{{provider}}", instant=True), "s",
-        [(None, "green"), (6 * HOUR, "yellow"), (8 * HOUR, "red")],
+        [(None, "green"), (STALE_WARN, "yellow"), (STALE_FAIL, "red")],
     ), 8, 9))
     dash.with_panel(lay.place(graph(
         "Age of the last successful publish over time",
         "A healthy provider draws a 6h saw tooth; a missed sync makes a tooth 12h tall.",
         [query(f"time() - max by (provider) (pricing_last_sync_timestamp{P})", "{{provider}}")], "s",
-        steps=[(None, "green"), (6 * HOUR, "yellow"), (8 * HOUR, "red")],
+        steps=[(None, "green"), (STALE_WARN, "yellow"), (STALE_FAIL, "red")],
     ), 16, 9))
     dash.with_panel(lay.place(graph(
         "Age of the last run (any outcome)",

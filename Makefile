@@ -38,7 +38,7 @@ sync: install dagster-home
 ifeq ($(REPLAY),)
 	$(VENV)/bin/pricing-pipeline sync
 else
-	PRICING_RECORDINGS_DIR=$(abspath $(REPLAY)) $(VENV)/bin/python -m pricing_pipeline_tests.replay -- $(VENV)/bin/pricing-pipeline sync
+	PRICING_RECORDINGS_DIR=$(abspath $(REPLAY)) $(VENV)/bin/python -m pricing_dev.replay -- $(VENV)/bin/pricing-pipeline sync
 endif
 
 dev: install dagster-home

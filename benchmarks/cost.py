@@ -1,7 +1,7 @@
 """Speed of request_cost against a warm store: OpenRouter's recording published, then many
 cost queries (a cached, tiered request) at the current instant.
 
-    .venv/bin/python benchmarks/cost.py [--postgres postgresql+psycopg2://postgres@127.0.0.1:5432/postgres]
+    .venv/bin/python -m benchmarks.cost [--postgres postgresql+psycopg2://postgres@127.0.0.1:5432/postgres]
 
 Prints calls per second on SQLite and PostgreSQL.
 """
@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from pricing_pipeline.pricing.cost import Usage, request_cost
 from pricing_pipeline.providers.registry import get_adapter
 from pricing_pipeline.store import PricingStore
-from pricing_pipeline_tests.recordings import REPLAY_FILES
+from pricing_dev.recordings import REPLAY_FILES
 
 MODELS = ("anthropic/claude-sonnet-4.6", "qwen/qwen3.7-flash", "openai/gpt-5.4-mini", "google/gemini-3.6-flash")
 USAGE = Usage(input_tokens=300_000, cache_read_tokens=100_000, output_tokens=2_000)

@@ -2,7 +2,7 @@
 fresh instance (run queue, a daemon started for the command, one run worker per provider),
 replaying the recordings; and the same with every provider unreachable (a closed port).
 
-    .venv/bin/python benchmarks/launch.py
+    .venv/bin/python -m benchmarks.launch
 
 Prints the wall time of the command and, per run, queue wait (created → started) and run time
 (started → ended), from the instance's run records. These sized run monitoring's limits in
@@ -23,8 +23,8 @@ from pathlib import Path
 from dagster import DagsterInstance
 
 from pricing_pipeline.providers.registry import PROVIDER_NAMES
-from pricing_pipeline_tests.recordings import DUMMY_API_KEYS, REPLAY_FILES
-from pricing_pipeline_tests.upstream_server import UpstreamServer
+from pricing_dev.recordings import DUMMY_API_KEYS, REPLAY_FILES
+from pricing_dev.upstream_server import UpstreamServer
 
 REPO = Path(__file__).resolve().parents[1]
 CLI = str(Path(sys.executable).with_name("pricing-pipeline"))

@@ -9,7 +9,7 @@ measures, cold (as a run worker's hook or a restarted code server computes it):
 - rendering the exposition,
 - the push to a real Pushgateway (when prometheus-pushgateway is installed).
 
-    .venv/bin/python benchmarks/metrics_collect.py [--runs 2000] [--postgres postgresql+psycopg2://postgres@127.0.0.1:5432/postgres]
+    .venv/bin/python -m benchmarks.metrics_collect [--runs 2000] [--postgres postgresql+psycopg2://postgres@127.0.0.1:5432/postgres]
 
 With --postgres the instance's run and event storage is PostgreSQL (a temporary database),
 as in production; otherwise SQLite under a temp DAGSTER_HOME.

@@ -1,7 +1,7 @@
 """Speed of the sync core on the real recordings: parse+normalize per provider, and publish
 (first load, unchanged re-sync, day-over-day change) on SQLite and PostgreSQL.
 
-    .venv/bin/python benchmarks/sync_core.py [--postgres postgresql+psycopg2://postgres@127.0.0.1:5432/postgres]
+    .venv/bin/python -m benchmarks.sync_core [--postgres postgresql+psycopg2://postgres@127.0.0.1:5432/postgres]
 
 Prints the median of several repeats per figure.
 """
@@ -20,7 +20,7 @@ import sqlalchemy as sa
 
 from pricing_pipeline.providers.registry import ADAPTERS
 from pricing_pipeline.store import PricingStore
-from pricing_pipeline_tests.recordings import RECORDINGS_DIR, REPLAY_FILES
+from pricing_dev.recordings import RECORDINGS_DIR, REPLAY_FILES
 
 
 def timed(fn, repeats=5):

@@ -18,7 +18,7 @@ import pytest
 import sqlalchemy as sa
 
 from pricing_pipeline_tests.recordings import DUMMY_API_KEYS, REPLAY_FILES, require_file
-from pricing_pipeline_tests.upstream_server import UpstreamServer
+from pricing_dev.upstream_server import UpstreamServer
 
 from pricing_pipeline.settings import settings
 

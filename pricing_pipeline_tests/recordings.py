@@ -1,9 +1,4 @@
-"""Where the recorded provider responses live, and which one each provider replays.
-
-Real recordings come from ``../shared/fixtures/providers`` (never copied into the repo). For
-providers with no public recording we keep a small fixture in the real API's shape under
-``pricing_pipeline_tests/fixtures``.
-"""
+"""The recordings, for tests: a missing one skips the test outside CI and fails it in CI."""
 
 from __future__ import annotations
 
@@ -12,24 +7,9 @@ from pathlib import Path
 
 import pytest
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-RECORDINGS_DIR = Path(os.environ.get("PRICING_RECORDINGS_DIR", REPO_ROOT.parent / "shared" / "fixtures" / "providers"))
-OWN_FIXTURES_DIR = Path(__file__).resolve().parent / "fixtures"
+from pricing_dev.recordings import DUMMY_API_KEYS, OWN_FIXTURES_DIR, RECORDINGS_DIR, REPLAY_FILES, REPO_ROOT
 
-# Providers whose real API needs a key get a placeholder one when replaying.
-DUMMY_API_KEYS = {"TOGETHER_API_KEY": "test-together-key", "NOVITA_API_KEY": "test-novita-key"}
-
-# provider -> file replayed as its model list (the newest recording where there are two)
-REPLAY_FILES: dict[str, Path] = {
-    "openrouter": RECORDINGS_DIR / "openrouter_api_v1_models_2026-08-01.json",
-    "vercel": OWN_FIXTURES_DIR / "vercel_models.json",
-    "deepinfra": RECORDINGS_DIR / "deepinfra_v1_openai_models_2026-04-17.json",
-    "together": RECORDINGS_DIR / "together_v1_models_2026-01-23.json",
-    "chutes": RECORDINGS_DIR / "chutes_v1_models_2026-08-04.json",
-    "novita": OWN_FIXTURES_DIR / "novita_models.json",
-    "modelsdev": RECORDINGS_DIR / "models_dev_api_2026-06-10.json",
-    "litellm": RECORDINGS_DIR / "litellm_model_prices_and_context_window_2026-08-01.json",
-}
+__all__ = ["DUMMY_API_KEYS", "OWN_FIXTURES_DIR", "RECORDINGS_DIR", "REPLAY_FILES", "REPO_ROOT", "recording", "require_file"]
 
 
 def recording(name: str) -> Path:

@@ -1,6 +1,6 @@
 """Run a command with every provider's URL pointed at a local server of recordings.
 
-    python -m pricing_pipeline_tests.replay -- pricing-pipeline sync
+    python -m pricing_dev.replay -- pricing-pipeline sync
 
 For machines without internet (CI, this project's dev machines): the same code path as a
 real sync, with the HTTP edge replaced by recorded responses.
@@ -12,8 +12,8 @@ import os
 import subprocess
 import sys
 
-from pricing_pipeline_tests.recordings import DUMMY_API_KEYS, REPLAY_FILES
-from pricing_pipeline_tests.upstream_server import UpstreamServer
+from pricing_dev.recordings import DUMMY_API_KEYS, REPLAY_FILES
+from pricing_dev.upstream_server import UpstreamServer
 
 
 def main(argv: list[str]) -> int:

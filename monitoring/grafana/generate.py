@@ -148,6 +148,22 @@ def graph(title: str, description: str, targets: list[prometheus.Dataquery], uni
     return panel
 
 
+QUANTILES = (("A", 0.5), ("B", 0.95), ("C", 0.99))
+
+
+def quantile(q: float, histogram: str, by: str | None = None, ref: str = "A") -> prometheus.Dataquery:
+    """The q-quantile of a histogram over $window for the selected providers, in total (legend
+    p50, p95, ...) or one series per ``by`` label."""
+    group = f"{by}, le" if by else "le"
+    expr = f"histogram_quantile({q}, sum by ({group}) (rate({histogram}_bucket{P}[$window])))"
+    return query(expr, "{{" + by + "}}" if by else f"p{int(q * 100)}", ref)
+
+
+def per_provider_bars(title: str, description: str, series: str) -> timeseries.Panel:
+    """Bars of a per-provider recording rule, for the selected providers."""
+    return graph(title, description, [query(f'{series}{{provider=~"$provider"}}', "{{provider}}")], "none", bars=True)
+
+
 def single(title: str, description: str, target: prometheus.Dataquery, unit: str, steps,
            mappings=None) -> stat.Panel:
     panel = (
@@ -222,13 +238,7 @@ def base(title: str, uid: str, description: str, provider_variable: bool = True)
 # --------------------------------------------------------------------------- the dashboards
 
 
-def scheduler_health() -> db.Dashboard:
-    lay = Layout()
-    dash = base(
-        "Pricing sync: scheduler health",
-        "pricing-sync-scheduler",
-        "Is the 6-hourly price sync running, publishing and fresh, per provider.",
-    )
+def scheduler_health(dash: db.Dashboard, lay: Layout) -> None:
     dash.with_row(lay.row("Scheduler"))
     dash.with_panel(lay.place(single(
         "Sync schedule", "price_sync_schedule's state in the Dagster instance (pricing_scheduler_enabled).",
@@ -332,17 +342,9 @@ def scheduler_health() -> db.Dashboard:
         "Models added / changed / removed by the last sync", "Per provider and kind.",
         [query(f"sum by (provider, kind) (pricing_last_sync_model_changes{P})", "{{provider}} {{kind}}")], "none",
     ), 12, 8))
-    return dash
 
 
-def system_impact() -> db.Dashboard:
-    lay = Layout()
-    dash = base(
-        "Pricing sync: system impact",
-        "pricing-sync-system",
-        "What a sync costs and where its time goes: CPU and memory of the runs, upstream latency, "
-        "database writes, errors by type.",
-    )
+def system_impact(dash: db.Dashboard, lay: Layout) -> None:
     dash.with_variable(
         db.CustomVariable("window")
         .label("Window")
@@ -373,39 +375,35 @@ def system_impact() -> db.Dashboard:
     dash.with_panel(lay.place(graph(
         "Scheduled run duration p50 / p95 / p99 (window)", "All selected providers, from the duration histogram "
         "(buckets 1 s to 30 min) over the chosen window.",
-        [query(f"histogram_quantile({q}, sum by (le) (rate(pricing_scheduled_sync_duration_seconds_bucket{P}[$window])))",
-               f"p{int(q * 100)}", ref) for ref, q in (("A", 0.5), ("B", 0.95), ("C", 0.99))], "s",
+        [quantile(q, "pricing_scheduled_sync_duration_seconds", ref=ref) for ref, q in QUANTILES], "s",
     ), 24, 8))
 
     dash.with_row(lay.row("Provider latency"))
-    for ref, q in (("A", 0.5), ("B", 0.95), ("C", 0.99)):
+    for _, q in QUANTILES:
         dash.with_panel(lay.place(graph(
             f"Upstream request duration p{int(q * 100)}",
             "Successful model-list requests per provider, over the chosen window (requests happen "
             "every 6h: short windows are empty).",
-            [query(f"histogram_quantile({q}, sum by (provider, le) (rate(pricing_provider_request_duration_seconds_bucket{P}[$window])))",
-                   "{{provider}}")], "s",
+            [quantile(q, "pricing_provider_request_duration_seconds", by="provider")], "s",
         ), 8, 8))
-    dash.with_panel(lay.place(graph(
+    dash.with_panel(lay.place(per_provider_bars(
         "Upstream timeouts (per 6h)", "Timed-out requests, retries included (PricingSyncProviderTimeout).",
-        [query('provider:pricing_provider_timeouts:increase6h{provider=~"$provider"}', "{{provider}}")], "none", bars=True,
+        "provider:pricing_provider_timeouts:increase6h",
     ), 24, 7))
 
     dash.with_row(lay.row("Database"))
     dash.with_panel(lay.place(graph(
         "Publish transaction duration p50 / p95 / p99", "Duration of the publish transaction in the pricing database, "
         "selected providers, over the chosen window.",
-        [query(f"histogram_quantile({q}, sum by (le) (rate(pricing_database_query_duration_seconds_bucket{P}[$window])))",
-               f"p{int(q * 100)}", ref) for ref, q in (("A", 0.5), ("B", 0.95), ("C", 0.99))], "s",
+        [quantile(q, "pricing_database_query_duration_seconds", ref=ref) for ref, q in QUANTILES], "s",
     ), 12, 8))
     dash.with_panel(lay.place(graph(
         "Publish transaction duration p95 by provider", "Over the chosen window.",
-        [query(f"histogram_quantile(0.95, sum by (provider, le) (rate(pricing_database_query_duration_seconds_bucket{P}[$window])))",
-               "{{provider}}")], "s",
+        [quantile(0.95, "pricing_database_query_duration_seconds", by="provider")], "s",
     ), 12, 8))
-    dash.with_panel(lay.place(graph(
+    dash.with_panel(lay.place(per_provider_bars(
         "Failed publishes (per 6h)", "Publish transactions rolled back (PricingSyncDatabaseUpdateFailures).",
-        [query('provider:pricing_models_update_errors:increase6h{provider=~"$provider"}', "{{provider}}")], "none", bars=True,
+        "provider:pricing_models_update_errors:increase6h",
     ), 24, 7))
 
     dash.with_row(lay.row("Errors"))
@@ -430,7 +428,6 @@ def system_impact() -> db.Dashboard:
         )),
         12, 9,
     ))
-    return dash
 
 
 SLOS = [
@@ -442,14 +439,7 @@ SLOS = [
 ]
 
 
-def slo() -> db.Dashboard:
-    lay = Layout()
-    dash = base(
-        "Pricing sync: SLOs and error budgets",
-        "pricing-sync-slo",
-        "The five SLOs of docs/PRICING_SYNC_SLOS.md: budget left, SLI over the period, burn rates.",
-        provider_variable=False,
-    )
+def slo(dash: db.Dashboard, lay: Layout) -> None:
     dash.with_row(lay.row("Error budget left over the SLO period"))
     for name, title in SLOS:
         dash.with_panel(lay.place(single(
@@ -518,18 +508,42 @@ def slo() -> db.Dashboard:
         .mode("markdown"),
         12, 8,
     ))
-    return dash
 
 
+# file -> (its panels, then base()'s arguments: title, uid, description[, provider_variable])
 DASHBOARDS = {
-    "pricing-sync-scheduler.json": scheduler_health,
-    "pricing-sync-system.json": system_impact,
-    "pricing-sync-slo.json": slo,
+    "pricing-sync-scheduler.json": (
+        scheduler_health,
+        "Pricing sync: scheduler health",
+        "pricing-sync-scheduler",
+        "Is the 6-hourly price sync running, publishing and fresh, per provider.",
+    ),
+    "pricing-sync-system.json": (
+        system_impact,
+        "Pricing sync: system impact",
+        "pricing-sync-system",
+        "What a sync costs and where its time goes: CPU and memory of the runs, upstream latency, "
+        "database writes, errors by type.",
+    ),
+    "pricing-sync-slo.json": (
+        slo,
+        "Pricing sync: SLOs and error budgets",
+        "pricing-sync-slo",
+        "The five SLOs of docs/PRICING_SYNC_SLOS.md: budget left, SLI over the period, burn rates.",
+        False,  # no provider variable
+    ),
 }
 
 
-def render(build) -> str:
-    return json.dumps(build().build(), cls=JSONEncoder, indent=2, sort_keys=True) + "\n"
+def build(name: str) -> db.Dashboard:
+    panels, *header = DASHBOARDS[name]
+    dash = base(*header)
+    panels(dash, Layout())
+    return dash
+
+
+def render(name: str) -> str:
+    return json.dumps(build(name).build(), cls=JSONEncoder, indent=2, sort_keys=True) + "\n"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -538,9 +552,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--check", action="store_true", help="compare with the files instead of writing them")
     args = parser.parse_args(argv)
     stale = []
-    for name, build in DASHBOARDS.items():
+    for name in DASHBOARDS:
         path = args.output / name
-        content = render(build)
+        content = render(name)
         if args.check:
             if not path.exists() or path.read_text() != content:
                 stale.append(str(path))

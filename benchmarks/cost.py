@@ -17,10 +17,10 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
+from pricing_dev.recordings import REPLAY_FILES
 from pricing_pipeline.pricing.cost import Usage, request_cost
 from pricing_pipeline.providers.registry import get_adapter
 from pricing_pipeline.store import PricingStore
-from pricing_dev.recordings import REPLAY_FILES
 
 MODELS = ("anthropic/claude-sonnet-4.6", "qwen/qwen3.7-flash", "openai/gpt-5.4-mini", "google/gemini-3.6-flash")
 USAGE = Usage(input_tokens=300_000, cache_read_tokens=100_000, output_tokens=2_000)

@@ -22,9 +22,9 @@ from pathlib import Path
 
 from dagster import DagsterInstance
 
-from pricing_pipeline.providers.registry import PROVIDER_NAMES
 from pricing_dev.recordings import DUMMY_API_KEYS, REPLAY_FILES
 from pricing_dev.upstream_server import UpstreamServer
+from pricing_pipeline.providers.registry import PROVIDER_NAMES
 
 REPO = Path(__file__).resolve().parents[1]
 CLI = str(Path(sys.executable).with_name("pricing-pipeline"))

@@ -30,17 +30,8 @@ import time
 import uuid
 from pathlib import Path
 
-from dagster import (
-    AssetMaterialization,
-    AssetObservation,
-    DagsterEventType,
-    DagsterInstance,
-)
-from dagster._core.events import (
-    AssetObservationData,
-    DagsterEvent,
-    StepMaterializationData,
-)
+from dagster import AssetMaterialization, AssetObservation, DagsterEventType, DagsterInstance
+from dagster._core.events import AssetObservationData, DagsterEvent, StepMaterializationData
 from dagster._core.events.log import EventLogEntry
 from dagster._core.storage.dagster_run import DagsterRun, DagsterRunStatus
 from dagster._core.storage.tags import SCHEDULE_NAME_TAG

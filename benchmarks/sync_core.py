@@ -18,9 +18,9 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
+from pricing_dev.recordings import RECORDINGS_DIR, REPLAY_FILES
 from pricing_pipeline.providers.registry import ADAPTERS
 from pricing_pipeline.store import PricingStore
-from pricing_dev.recordings import RECORDINGS_DIR, REPLAY_FILES
 
 
 def timed(fn, repeats=5):

@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-
 REPO_ROOT = Path(__file__).resolve().parents[1]
 RECORDINGS_DIR = Path(os.environ.get("PRICING_RECORDINGS_DIR", REPO_ROOT.parent / "shared" / "fixtures" / "providers"))
 OWN_FIXTURES_DIR = Path(__file__).resolve().parent / "fixtures"

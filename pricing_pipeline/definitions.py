@@ -1,13 +1,7 @@
 """The one entry point: `dagster dev` and `dagster definitions validate` load `defs`. It wires
 the concerns together (hooks, resources), so defs/sync never imports guard/, metrics/ or feeds/."""
 
-from dagster import (
-    Definitions,
-    FreshnessPolicy,
-    apply_freshness_policy,
-    in_process_executor,
-    map_asset_specs,
-)
+from dagster import Definitions, FreshnessPolicy, apply_freshness_policy, in_process_executor, map_asset_specs
 
 from pricing_pipeline.defs.feeds.assets import price_feeds
 from pricing_pipeline.defs.feeds.resources import FeedsOutput
@@ -16,35 +10,16 @@ from pricing_pipeline.defs.guard.assets import cross_source_prices
 from pricing_pipeline.defs.guard.checks import price_guard
 from pricing_pipeline.defs.guard.jobs import cross_source_job, cross_source_schedule
 from pricing_pipeline.defs.metrics.hooks import METRICS_HOOKS
-from pricing_pipeline.defs.metrics.resources import (
-    MetricsPublisher,
-    pushgateway_url_config,
-)
+from pricing_pipeline.defs.metrics.resources import MetricsPublisher, pushgateway_url_config
 from pricing_pipeline.defs.metrics.sensors import METRICS_SENSORS
 from pricing_pipeline.defs.sync import checks
-from pricing_pipeline.defs.sync.assets import (
-    normalized_prices,
-    price_freshness,
-    published_prices,
-    raw_price_snapshot,
-)
+from pricing_pipeline.defs.sync.assets import normalized_prices, price_freshness, published_prices, raw_price_snapshot
 from pricing_pipeline.defs.sync.hooks import record_failed_sync
 from pricing_pipeline.defs.sync.jobs import freshness_check_job, price_sync_job
-from pricing_pipeline.defs.sync.resources import (
-    PricingDatabase,
-    UpstreamApi,
-    database_url_config,
-)
-from pricing_pipeline.defs.sync.schedules import (
-    price_freshness_schedule,
-    price_sync_schedule,
-)
+from pricing_pipeline.defs.sync.resources import PricingDatabase, UpstreamApi, database_url_config
+from pricing_pipeline.defs.sync.schedules import price_freshness_schedule, price_sync_schedule
 from pricing_pipeline.defs.sync.sensors import sync_log_reconciler
-from pricing_pipeline.settings import (
-    FRESHNESS_FAIL_AFTER,
-    FRESHNESS_WARN_AFTER,
-    settings,
-)
+from pricing_pipeline.settings import FRESHNESS_FAIL_AFTER, FRESHNESS_WARN_AFTER, settings
 
 # Applied once for every asset: shows in the UI. Per-provider freshness (which this policy
 # cannot see on a partitioned asset) is the provider_freshness check.

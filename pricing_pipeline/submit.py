@@ -22,10 +22,7 @@ from pathlib import Path
 
 from dagster import DagsterInstance, DagsterRunStatus, RunsFilter
 from dagster._core.storage.tags import PARTITION_NAME_TAG
-from dagster._core.workspace.context import (
-    WorkspaceProcessContext,
-    WorkspaceRequestContext,
-)
+from dagster._core.workspace.context import WorkspaceProcessContext, WorkspaceRequestContext
 from dagster._core.workspace.load_target import ModuleTarget, WorkspaceFileTarget
 
 from pricing_pipeline.defs.runs import SYNC_JOB_NAME

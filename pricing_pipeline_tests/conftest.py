@@ -17,10 +17,9 @@ os.environ["DAGSTER_HOME"] = tempfile.mkdtemp(prefix="pricing-tests-home-")
 import pytest
 import sqlalchemy as sa
 
-from pricing_pipeline_tests.recordings import DUMMY_API_KEYS, REPLAY_FILES, require_file
 from pricing_dev.upstream_server import UpstreamServer
-
 from pricing_pipeline.settings import settings
+from pricing_pipeline_tests.recordings import DUMMY_API_KEYS, REPLAY_FILES, require_file
 
 POSTGRES_ADMIN_URL = os.environ.get("PRICING_TEST_POSTGRES_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres")
 

@@ -17,18 +17,16 @@ import json
 import sys
 from pathlib import Path
 
-from grafana_foundation_sdk.builders import bargauge, common as common_builders, dashboard as db
-from grafana_foundation_sdk.builders import prometheus, stat, table, text, timeseries
+from grafana_foundation_sdk.builders import bargauge, prometheus, stat, table, text, timeseries
+from grafana_foundation_sdk.builders import common as common_builders
+from grafana_foundation_sdk.builders import dashboard as db
 from grafana_foundation_sdk.cog.encoder import JSONEncoder
 from grafana_foundation_sdk.models import common
-from grafana_foundation_sdk.models.prometheus import PromQueryFormat
-
-from pricing_pipeline import settings as _settings
 from grafana_foundation_sdk.models.dashboard import (
     DashboardCursorSync,
     DashboardLinkType,
-    DataTransformerConfig,
     DataSourceRef,
+    DataTransformerConfig,
     Threshold,
     ThresholdsMode,
     ValueMap,
@@ -37,6 +35,9 @@ from grafana_foundation_sdk.models.dashboard import (
     VariableRefresh,
     VariableSort,
 )
+from grafana_foundation_sdk.models.prometheus import PromQueryFormat
+
+from pricing_pipeline import settings as _settings
 
 OUTPUT = Path(__file__).resolve().parent / "dashboards"
 DATASOURCE = DataSourceRef(type_val="prometheus", uid="${datasource}")

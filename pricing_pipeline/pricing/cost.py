@@ -33,13 +33,7 @@ from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from decimal import Decimal
 
-from pricing_pipeline.pricing.records import (
-    PER_MILLION_UNITS,
-    SERVICE_TIERS,
-    USD_PER_MTOK,
-    PriceComponent,
-    TimeWindow,
-)
+from pricing_pipeline.pricing.records import PER_MILLION_UNITS, SERVICE_TIERS, USD_PER_MTOK, PriceComponent, TimeWindow
 
 MILLION = Decimal(1_000_000)
 

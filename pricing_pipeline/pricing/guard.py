@@ -54,11 +54,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
-from pricing_pipeline.pricing.records import (
-    PER_MILLION_UNITS,
-    TOKEN_PRICE_FIELDS,
-    PriceRecord,
-)
+from pricing_pipeline.pricing.records import PER_MILLION_UNITS, TOKEN_PRICE_FIELDS, PriceRecord
 from pricing_pipeline.pricing.units import decimal_str
 
 Offenders = dict[str, str]

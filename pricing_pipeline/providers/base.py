@@ -21,26 +21,42 @@ from pricing_pipeline.providers import _http
 from pricing_pipeline.providers.errors import InvalidResponse, UpstreamError
 
 
-class ProviderAdapter:
-    """Subclass per upstream API and set ``name`` and ``default_url``.
+@dataclass(frozen=True)
+class Upstream:
+    """Who a provider is to the rest of the system, in one value.
 
-    ``name`` is the partition key and the metric label. Endpoints are overridable with
-    ``PRICING_<NAME>_URL``; an API key, where the API needs one, is read from
-    ``api_key_env`` at request time and sent as a Bearer token (never logged).
+    ``name`` is the partition key and the metric label. The endpoint is overridable with
+    ``PRICING_<NAME>_URL``; an API key, where the API takes one, is read from ``key_env`` at
+    request time and sent as a Bearer token (never logged); ``key_required``: the API refuses
+    requests without one.
     """
 
-    name: ClassVar[str]
-    default_url: ClassVar[str]
-    api_key_env: ClassVar[str | None] = None
-    api_key_required: ClassVar[bool] = False
+    name: str
+    default_url: str
+    key_env: str | None = None
+    key_required: bool = False
+    # The smallest plausible catalogue (about half of what the provider listed when the
+    # adapter was written): PricingSyncLowModelsUpdated's threshold, generated into the rules
+    # by monitoring/code_facts.py. None: the rule's default for unlisted providers (50).
+    min_models: int | None = None
     # A catalog of other providers' prices (models.dev, LiteLLM): reference data we compare
     # against, not prices we resell. Its implausible entries are upstream errors to report,
     # so the static price-guard rules warn on them instead of blocking the whole catalog.
-    reference_catalog: ClassVar[bool] = False
-    # The smallest plausible catalogue (about half of what the provider listed when the
-    # adapter was written): PricingSyncLowModelsUpdated's threshold, generated into the rules
-    # by monitoring/providers.py. None: the rule's default for unlisted providers (50).
-    min_expected_models: ClassVar[int | None] = None
+    reference_catalog: bool = False
+
+
+class ProviderAdapter:
+    """Subclass per upstream API: set ``upstream`` and implement ``normalize`` (and ``entries``
+    when the payload is not an OpenAI-style ``{"data": [...]}`` list)."""
+
+    upstream: ClassVar[Upstream]
+
+    name = property(lambda self: self.upstream.name)
+    default_url = property(lambda self: self.upstream.default_url)
+    api_key_env = property(lambda self: self.upstream.key_env)
+    api_key_required = property(lambda self: self.upstream.key_required)
+    min_expected_models = property(lambda self: self.upstream.min_models)
+    reference_catalog = property(lambda self: self.upstream.reference_catalog)
 
     @property
     def url_env(self) -> str:

@@ -18,12 +18,9 @@ from typing import Any
 
 from pricing_pipeline.pricing.records import USD_PER_MTOK, PriceComponent, PriceRecord
 from pricing_pipeline.pricing.units import PriceValueError, per_mtok
-from pricing_pipeline.providers.base import (
-    KeyReader,
-    Price,
-    ProviderAdapter,
-    expect_number,
-)
+from pricing_pipeline.providers.base import KeyReader, Price, ProviderAdapter, Upstream, expect_number
+
+URL = "https://llm.chutes.ai/v1/models"
 
 PRICES = {
     "prompt": Price("input", USD_PER_MTOK),
@@ -35,10 +32,8 @@ PRICE_OBJECT_KEYS = {"input": "prompt", "output": "completion", "input_cache_rea
 
 
 class Chutes(ProviderAdapter):
-    name = "chutes"
-    min_expected_models = 20
-    default_url = "https://llm.chutes.ai/v1/models"
-    api_key_env = "CHUTES_API_KEY"  # optional: the model list is public
+    # The API key is optional: the model list is public.
+    upstream = Upstream("chutes", URL, key_env="CHUTES_API_KEY", min_models=20)
 
     def normalize(self, model_id: str, entry: Any) -> PriceRecord | None:
         if not entry.get("pricing") and not entry.get("price"):

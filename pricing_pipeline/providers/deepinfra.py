@@ -17,13 +17,9 @@ from __future__ import annotations
 from typing import Any
 
 from pricing_pipeline.pricing.records import USD_PER_MTOK, PriceRecord
-from pricing_pipeline.providers.base import (
-    KeyReader,
-    Price,
-    ProviderAdapter,
-    expect_number,
-    pricing_object,
-)
+from pricing_pipeline.providers.base import KeyReader, Price, ProviderAdapter, Upstream, expect_number, pricing_object
+
+URL = "https://api.deepinfra.com/v1/openai/models"
 
 PRICES = {
     "input_tokens": Price("input", USD_PER_MTOK),
@@ -33,10 +29,8 @@ PRICES = {
 
 
 class DeepInfra(ProviderAdapter):
-    name = "deepinfra"
-    min_expected_models = 40
-    default_url = "https://api.deepinfra.com/v1/openai/models"
-    api_key_env = "DEEPINFRA_API_KEY"  # optional: the model list is public
+    # The API key is optional: the model list is public.
+    upstream = Upstream("deepinfra", URL, key_env="DEEPINFRA_API_KEY", min_models=40)
 
     def normalize(self, model_id: str, entry: Any) -> PriceRecord | None:
         metadata = entry.get("metadata")

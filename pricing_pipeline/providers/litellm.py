@@ -39,14 +39,10 @@ from typing import Any
 
 from pricing_pipeline.pricing.records import USD_PER_MTOK, PriceComponent, PriceRecord
 from pricing_pipeline.pricing.units import PriceValueError, round_price, to_decimal
-from pricing_pipeline.providers.base import (
-    PER_TOKEN,
-    KeyReader,
-    Price,
-    ProviderAdapter,
-    expect_number,
-)
+from pricing_pipeline.providers.base import PER_TOKEN, KeyReader, Price, ProviderAdapter, Upstream, expect_number
 from pricing_pipeline.providers.errors import InvalidResponse
+
+URL = "https://raw.githubusercontent.com/BerriAI/litellm/main/model_prices_and_context_window.json"
 
 DOC_KEYS = frozenset({"sample_spec"})
 
@@ -111,10 +107,7 @@ def is_pricing_key(key: str) -> bool:
 
 
 class LiteLLM(ProviderAdapter):
-    name = "litellm"
-    min_expected_models = 1500
-    default_url = "https://raw.githubusercontent.com/BerriAI/litellm/main/model_prices_and_context_window.json"
-    reference_catalog = True
+    upstream = Upstream("litellm", URL, min_models=1500, reference_catalog=True)
 
     def entries(self, payload: Any) -> Iterator[tuple[str, Any]]:
         if not isinstance(payload, dict):

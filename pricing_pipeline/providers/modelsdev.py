@@ -30,13 +30,10 @@ from typing import Any
 
 from pricing_pipeline.pricing.records import USD_PER_MTOK, PriceRecord
 from pricing_pipeline.pricing.units import PriceValueError
-from pricing_pipeline.providers.base import (
-    KeyReader,
-    Price,
-    ProviderAdapter,
-    expect_number,
-)
+from pricing_pipeline.providers.base import KeyReader, Price, ProviderAdapter, Upstream, expect_number
 from pricing_pipeline.providers.errors import InvalidResponse
+
+URL = "https://models.dev/api.json"
 
 PRICES = {
     "input": Price("input", USD_PER_MTOK),
@@ -51,10 +48,7 @@ LEGACY_200K_TIER = 200_000
 
 
 class ModelsDev(ProviderAdapter):
-    name = "modelsdev"
-    min_expected_models = 2500
-    default_url = "https://models.dev/api.json"
-    reference_catalog = True
+    upstream = Upstream("modelsdev", URL, min_models=2500, reference_catalog=True)
 
     def entries(self, payload: Any) -> Iterator[tuple[str, Any]]:
         if not isinstance(payload, dict):

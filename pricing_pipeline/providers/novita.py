@@ -24,12 +24,9 @@ from typing import Any
 
 from pricing_pipeline.pricing.records import USD_PER_MTOK, PriceComponent, PriceRecord
 from pricing_pipeline.pricing.units import PriceValueError, per_mtok, scaled
-from pricing_pipeline.providers.base import (
-    KeyReader,
-    ProviderAdapter,
-    expect_number,
-    expect_numeric_string,
-)
+from pricing_pipeline.providers.base import KeyReader, ProviderAdapter, Upstream, expect_number, expect_numeric_string
+
+URL = "https://api.novita.ai/openai/v1/models"
 
 UNIT_USD = Decimal("0.0001")  # Novita's price unit, per 1M tokens
 COMPONENTS = {"prompt": "input", "completion": "output", "input_cache_read": "cache_read", "input_cache_write": "cache_write_5m"}
@@ -38,10 +35,7 @@ TYPES = {"chat": "chat", "embedding": "embedding", "rerank": "rerank", "image": 
 
 
 class Novita(ProviderAdapter):
-    name = "novita"
-    default_url = "https://api.novita.ai/openai/v1/models"
-    api_key_env = "NOVITA_API_KEY"
-    api_key_required = True
+    upstream = Upstream("novita", URL, key_env="NOVITA_API_KEY", key_required=True)
 
     def normalize(self, model_id: str, entry: Any) -> PriceRecord | None:
         raw = {key: value for key, value in entry.items() if "pric" in key or key == "is_tiered_billing"}

@@ -30,8 +30,11 @@ from pricing_pipeline.providers.base import (
     KeyReader,
     Price,
     ProviderAdapter,
+    Upstream,
     expect_numeric_string,
 )
+
+URL = "https://openrouter.ai/api/v1/models"
 
 VARIABLE = "-1"
 PRICES = {
@@ -52,10 +55,8 @@ PRICES = {
 
 
 class OpenRouter(ProviderAdapter):
-    name = "openrouter"
-    min_expected_models = 200
-    default_url = "https://openrouter.ai/api/v1/models"
-    api_key_env = "OPENROUTER_API_KEY"  # optional: the model list is public
+    # The API key is optional: the model list is public.
+    upstream = Upstream("openrouter", URL, key_env="OPENROUTER_API_KEY", min_models=200)
 
     def normalize(self, model_id: str, entry: Any) -> PriceRecord | None:
         pricing = KeyReader(entry.get("pricing"), "pricing")

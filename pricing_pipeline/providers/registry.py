@@ -3,16 +3,7 @@ the only values the ``provider`` metric label takes."""
 
 from __future__ import annotations
 
-from pricing_pipeline.providers import (
-    chutes,
-    deepinfra,
-    litellm,
-    modelsdev,
-    novita,
-    openrouter,
-    together,
-    vercel,
-)
+from pricing_pipeline.providers import chutes, deepinfra, litellm, modelsdev, novita, openrouter, together, vercel
 from pricing_pipeline.providers.base import ProviderAdapter
 
 ADAPTERS: dict[str, ProviderAdapter] = {

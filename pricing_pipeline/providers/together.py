@@ -29,13 +29,10 @@ from typing import Any
 
 from pricing_pipeline.pricing.records import USD_PER_MTOK, PriceComponent, PriceRecord
 from pricing_pipeline.pricing.units import PriceValueError
-from pricing_pipeline.providers.base import (
-    KeyReader,
-    Price,
-    ProviderAdapter,
-    expect_number,
-)
+from pricing_pipeline.providers.base import KeyReader, Price, ProviderAdapter, Upstream, expect_number
 from pricing_pipeline.providers.errors import InvalidResponse
+
+URL = "https://api.together.xyz/v1/models"
 
 TYPES = {
     "chat": "chat", "language": "chat", "code": "chat", "embedding": "embedding",
@@ -51,11 +48,7 @@ PRICED_ELSEWHERE = {
 
 
 class Together(ProviderAdapter):
-    name = "together"
-    min_expected_models = 10
-    default_url = "https://api.together.xyz/v1/models"
-    api_key_env = "TOGETHER_API_KEY"
-    api_key_required = True
+    upstream = Upstream("together", URL, key_env="TOGETHER_API_KEY", key_required=True, min_models=10)
 
     def entries(self, payload: Any):
         if isinstance(payload, list):

@@ -33,8 +33,11 @@ from pricing_pipeline.providers.base import (
     KeyReader,
     Price,
     ProviderAdapter,
+    Upstream,
     expect_numeric_string,
 )
+
+URL = "https://ai-gateway.vercel.sh/v1/models"
 
 PRICES = {
     "input": Price("input", USD_PER_MTOK, PER_TOKEN),
@@ -53,10 +56,8 @@ UNPRICED = {
 
 
 class Vercel(ProviderAdapter):
-    name = "vercel"
-    min_expected_models = 100
-    default_url = "https://ai-gateway.vercel.sh/v1/models"
-    api_key_env = "AI_GATEWAY_API_KEY"  # optional: the model list is public
+    # The API key is optional: the model list is public.
+    upstream = Upstream("vercel", URL, key_env="AI_GATEWAY_API_KEY", min_models=100)
 
     def normalize(self, model_id: str, entry: Any) -> PriceRecord | None:
         upstream_type = entry.get("type")

@@ -22,10 +22,10 @@ import pytest
 import sqlalchemy as sa
 import yaml
 
+from pricing_dev.upstream_server import UpstreamServer
 from pricing_pipeline_tests.conftest import POSTGRES_ADMIN_URL
 from pricing_pipeline_tests.metrics.conftest import Pushgateway, free_port
 from pricing_pipeline_tests.recordings import DUMMY_API_KEYS, REPLAY_FILES, REPO_ROOT, require_file
-from pricing_dev.upstream_server import UpstreamServer
 
 VENV_BIN = Path(os.environ.get("VIRTUAL_ENV", REPO_ROOT / ".venv")) / "bin"
 LOCATION = "pricing_pipeline"

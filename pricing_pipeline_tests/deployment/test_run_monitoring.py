@@ -15,10 +15,10 @@ from pathlib import Path
 from dagster import DagsterRunStatus
 from dagster._core.workspace.load_target import WorkspaceFileTarget
 
+from pricing_dev.upstream_server import Route
 from pricing_pipeline import submit
 from pricing_pipeline_tests.deployment.conftest import TEST_MAX_RUNTIME_SECONDS, TEST_MONITORING_POLL_SECONDS
 from pricing_pipeline_tests.recordings import REPLAY_FILES, REPO_ROOT
-from pricing_dev.upstream_server import Route
 
 PROVIDER = "openrouter"
 # Run monitoring fails the run once it is older than the maximum runtime, at its next poll.

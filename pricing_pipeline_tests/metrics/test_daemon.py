@@ -13,11 +13,7 @@ import pytest
 from dagster._core.definitions.run_request import InstigatorType
 from dagster._core.remote_origin import InProcessCodeLocationOrigin
 from dagster._core.scheduler.instigation import TickStatus
-from dagster._core.test_utils import (
-    create_test_daemon_workspace_context,
-    freeze_time,
-    instance_for_test,
-)
+from dagster._core.test_utils import create_test_daemon_workspace_context, freeze_time, instance_for_test
 from dagster._core.types.loadable_target_origin import LoadableTargetOrigin
 from dagster._core.workspace.load_target import InProcessWorkspaceLoadTarget
 from dagster._daemon.sensor import execute_sensor_iteration

@@ -106,10 +106,7 @@ def test_reexecution_does_not_inherit_its_parents_outcome_or_usage(replay, sync,
 
 def test_publishing_is_off_without_a_pushgateway_url(replay, sqlite_url, instance, pushgateway, monkeypatch):
     from pricing_pipeline.definitions import build_definitions
-    from pricing_pipeline.defs.sync.resources import (
-        PricingDatabase,
-        UpstreamApi,
-    )
+    from pricing_pipeline.defs.sync.resources import PricingDatabase, UpstreamApi
 
     monkeypatch.delenv("PRICING_PUSHGATEWAY_URL", raising=False)
     from pricing_pipeline.definitions import default_resources

@@ -7,11 +7,11 @@ import time
 
 import pytest
 
+from pricing_dev.upstream_server import Route
 from pricing_pipeline.definitions import build_definitions
 from pricing_pipeline.defs.sync.resources import PricingDatabase, UpstreamApi
 from pricing_pipeline_tests.published_state import db_state
 from pricing_pipeline_tests.recordings import REPLAY_FILES
-from pricing_dev.upstream_server import Route
 
 PROVIDER = "deepinfra"
 PATH = f"/{PROVIDER}"

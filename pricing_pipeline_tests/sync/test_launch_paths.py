@@ -12,13 +12,7 @@ from dagster import AssetCheckKey, DagsterEventType
 from dagster._core.test_utils import create_run_for_test
 
 from pricing_pipeline.defs.metrics.derivation import collect_state
-from pricing_pipeline.defs.runs import (
-    PARTITION_TAG,
-    PUBLISHED_KEY,
-    RAW_SNAPSHOT_KEY,
-    SYNC_ASSET_KEYS,
-    is_sync_run,
-)
+from pricing_pipeline.defs.runs import PARTITION_TAG, PUBLISHED_KEY, RAW_SNAPSHOT_KEY, SYNC_ASSET_KEYS, is_sync_run
 from pricing_pipeline.defs.sync.sensors import reconcile_sync_log
 
 UI_SELECTION = sorted(SYNC_ASSET_KEYS)

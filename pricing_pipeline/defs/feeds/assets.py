@@ -11,11 +11,7 @@ from pricing_pipeline.defs import markdown
 from pricing_pipeline.defs.feeds.resources import FeedsOutput
 from pricing_pipeline.defs.sync.assets import GROUP, published_prices
 from pricing_pipeline.defs.sync.resources import PricingDatabase
-from pricing_pipeline.pricing.feeds import (
-    component_count,
-    litellm_cost_map,
-    prices_feed,
-)
+from pricing_pipeline.pricing.feeds import component_count, litellm_cost_map, prices_feed
 
 PRICES_FEED = "prices.json"
 LITELLM_FEED = "litellm_model_cost_map.json"

@@ -21,11 +21,7 @@ from dagster import (
 from pricing_pipeline.defs import markdown
 from pricing_pipeline.defs.sync.assets import GROUP, published_prices
 from pricing_pipeline.defs.sync.resources import PricingDatabase
-from pricing_pipeline.pricing.matching import (
-    CrossSourceReport,
-    Disagreement,
-    cross_source_report,
-)
+from pricing_pipeline.pricing.matching import CrossSourceReport, Disagreement, cross_source_report
 from pricing_pipeline.pricing.units import decimal_str
 from pricing_pipeline.settings import settings
 

@@ -23,18 +23,10 @@ from dagster import (
 from pricing_pipeline.defs import markdown
 from pricing_pipeline.defs.sync.assets import normalized_prices
 from pricing_pipeline.defs.sync.checks import record_blocked
-from pricing_pipeline.defs.sync.override import (
-    GUARD_RESOURCE_DEFS,
-    OVERRIDE_RESOURCE_KEY,
-    PriceGuardOverride,
-)
+from pricing_pipeline.defs.sync.override import GUARD_RESOURCE_DEFS, OVERRIDE_RESOURCE_KEY, PriceGuardOverride
 from pricing_pipeline.defs.sync.partitions import provider_partitions
 from pricing_pipeline.defs.sync.resources import PricingDatabase
-from pricing_pipeline.pricing.guard import (
-    RULES,
-    GuardOverride,
-    Offenders,
-)
+from pricing_pipeline.pricing.guard import RULES, GuardOverride, Offenders
 from pricing_pipeline.pricing.records import NormalizedSnapshot
 from pricing_pipeline.providers.registry import get_adapter
 from pricing_pipeline.settings import settings

@@ -1,17 +1,10 @@
 """When the cross-source comparison runs: after the six-hourly syncs (offset by 30 minutes)."""
 
 
-from dagster import (
-    AssetSelection,
-    DefaultScheduleStatus,
-    RunRequest,
-    ScheduleEvaluationContext,
-    define_asset_job,
-    in_process_executor,
-    schedule,
-)
+from dagster import AssetSelection, define_asset_job, in_process_executor
 
 from pricing_pipeline.defs.guard.assets import cross_source_prices
+from pricing_pipeline.defs.ticks import one_run_per_tick
 from pricing_pipeline.settings import settings
 
 CROSS_SOURCE_CRON = settings().cross_source_cron
@@ -24,12 +17,9 @@ cross_source_job = define_asset_job(
 )
 
 
-@schedule(
-    cron_schedule=CROSS_SOURCE_CRON,
-    job=cross_source_job,
-    execution_timezone="UTC",
-    default_status=DefaultScheduleStatus.RUNNING,
-    description="Cross-source price comparison, 30 minutes after each sync.",
+cross_source_schedule = one_run_per_tick(
+    "cross_source_schedule",
+    CROSS_SOURCE_CRON,
+    cross_source_job,
+    "Cross-source price comparison, 30 minutes after each sync.",
 )
-def cross_source_schedule(context: ScheduleEvaluationContext):
-    return RunRequest(run_key=context.scheduled_execution_time.strftime("%Y%m%dT%H%M"))

@@ -16,19 +16,9 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from dagster import (
-    AssetKey,
-    AssetRecordsFilter,
-    DagsterInstance,
-    DagsterRunStatus,
-    RunsFilter,
-)
+from dagster import AssetKey, AssetRecordsFilter, DagsterInstance, DagsterRunStatus, RunsFilter
 from dagster._core.scheduler.instigation import InstigatorStatus, InstigatorType
-from dagster._core.storage.tags import (
-    PARENT_RUN_ID_TAG,
-    RETRY_NUMBER_TAG,
-    SCHEDULE_NAME_TAG,
-)
+from dagster._core.storage.tags import PARENT_RUN_ID_TAG, RETRY_NUMBER_TAG, SCHEDULE_NAME_TAG
 from dagster._utils.schedules import cron_string_iterator
 
 from pricing_pipeline.defs.metrics.usage import RunUsage, decode_usage

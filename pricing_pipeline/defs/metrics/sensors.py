@@ -15,10 +15,7 @@ from dagster import (
     sensor,
 )
 
-from pricing_pipeline.defs.metrics.publisher import (
-    publish_for_finished_run,
-    publish_metrics,
-)
+from pricing_pipeline.defs.metrics.publisher import publish_for_finished_run, publish_metrics
 from pricing_pipeline.defs.metrics.resources import MetricsPublisher
 from pricing_pipeline.defs.runs import is_sync_run
 from pricing_pipeline.settings import settings

@@ -22,11 +22,7 @@ from dagster import (
 from sqlalchemy.exc import SQLAlchemyError
 
 from pricing_pipeline.defs import markdown
-from pricing_pipeline.defs.sync.override import (
-    GUARD_RESOURCE_DEFS,
-    PriceGuardOverride,
-    guard_acceptances,
-)
+from pricing_pipeline.defs.sync.override import GUARD_RESOURCE_DEFS, PriceGuardOverride, guard_acceptances
 from pricing_pipeline.defs.sync.partitions import provider_partitions
 from pricing_pipeline.defs.sync.resources import PricingDatabase, UpstreamApi
 from pricing_pipeline.pricing.diff import SnapshotDiff

@@ -2,6 +2,7 @@
 previous prices stay live. Plus the per-provider freshness check."""
 
 import math
+from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
@@ -18,26 +19,13 @@ from dagster import (
 
 from pricing_pipeline.defs.outcomes import RUN_OUTCOME_TAG, RunOutcome, decode_outcome, encode_outcome
 from pricing_pipeline.defs.runs import PUBLISHED_KEY
-from pricing_pipeline.defs.sync.assets import (
-    normalized_prices,
-    price_freshness,
-    reasons_markdown,
-)
+from pricing_pipeline.defs.sync.assets import normalized_prices, price_freshness, reasons_markdown
 from pricing_pipeline.defs.sync.override import GUARD_RESOURCE_DEFS, PriceGuardOverride
 from pricing_pipeline.defs.sync.partitions import provider_partitions
 from pricing_pipeline.defs.sync.resources import PricingDatabase
-from pricing_pipeline.pricing.records import (
-    NormalizedSnapshot,
-    PriceComponent,
-    PriceRecord,
-    PriceTier,
-)
+from pricing_pipeline.pricing.records import NormalizedSnapshot, PriceComponent, PriceRecord, PriceTier
 from pricing_pipeline.providers.registry import PROVIDER_NAMES
-from pricing_pipeline.settings import (
-    FRESHNESS_FAIL_AFTER,
-    FRESHNESS_WARN_AFTER,
-    settings,
-)
+from pricing_pipeline.settings import FRESHNESS_FAIL_AFTER, FRESHNESS_WARN_AFTER, settings
 
 MAX_LISTED = 25
 
@@ -76,24 +64,30 @@ def offenders_result(offenders: dict[str, str], checked: int, **metadata) -> Ass
     )
 
 
-@asset_check(
-    asset=normalized_prices,
-    partitions_def=provider_partitions,
-    blocking=True,
-    description="Every record belongs to this provider, has a model id, Decimal prices and well-formed tiers.",
-)
-def normalized_prices_schema(
-    context: AssetCheckExecutionContext, normalized_prices: NormalizedSnapshot, pricing_db: PricingDatabase
-) -> AssetCheckResult:
-    provider = context.partition_key
-    offenders: dict[str, str] = {}
-    for record in normalized_prices.records:
-        problem = schema_problem(record, provider)
-        if problem:
-            offenders[record.model_id or "<empty id>"] = problem
-    result = offenders_result(offenders, len(normalized_prices.records), provider=provider)
-    record_blocked(context, pricing_db, result)
-    return result
+def blocking_record_check(name: str, description: str, problem_of: Callable[[PriceRecord, str], str | None]):
+    """A blocking check that lists every record of the snapshot with a problem (by model id)."""
+
+    @asset_check(
+        name=name,
+        asset=normalized_prices,
+        partitions_def=provider_partitions,
+        blocking=True,
+        description=description,
+    )
+    def check(
+        context: AssetCheckExecutionContext, normalized_prices: NormalizedSnapshot, pricing_db: PricingDatabase
+    ) -> AssetCheckResult:
+        provider = context.partition_key
+        offenders: dict[str, str] = {}
+        for record in normalized_prices.records:
+            problem = problem_of(record, provider)
+            if problem:
+                offenders[record.model_id or "<empty id>"] = problem
+        result = offenders_result(offenders, len(normalized_prices.records), provider=provider)
+        record_blocked(context, pricing_db, result)
+        return result
+
+    return check
 
 
 def schema_problem(record: PriceRecord, provider: str) -> str | None:
@@ -121,25 +115,24 @@ def schema_problem(record: PriceRecord, provider: str) -> str | None:
     return None
 
 
-@asset_check(
-    asset=normalized_prices,
-    partitions_def=provider_partitions,
-    blocking=True,
-    description="Every price is a finite, non-negative number.",
+def negative_or_infinite_price(record: PriceRecord, provider: str) -> str | None:
+    for component in record.components():
+        value = component.usd
+        if isinstance(value, Decimal) and (not value.is_finite() or value < 0):
+            return f"{component.label()} = {value}"
+    return None
+
+
+normalized_prices_schema = blocking_record_check(
+    "normalized_prices_schema",
+    "Every record belongs to this provider, has a model id, Decimal prices and well-formed tiers.",
+    schema_problem,
 )
-def normalized_prices_finite_non_negative(
-    context: AssetCheckExecutionContext, normalized_prices: NormalizedSnapshot, pricing_db: PricingDatabase
-) -> AssetCheckResult:
-    offenders: dict[str, str] = {}
-    for record in normalized_prices.records:
-        for component in record.components():
-            value = component.usd
-            if isinstance(value, Decimal) and (not value.is_finite() or value < 0):
-                offenders[record.model_id] = f"{component.label()} = {value}"
-                break
-    result = offenders_result(offenders, len(normalized_prices.records), provider=context.partition_key)
-    record_blocked(context, pricing_db, result)
-    return result
+normalized_prices_finite_non_negative = blocking_record_check(
+    "normalized_prices_finite_non_negative",
+    "Every price is a finite, non-negative number.",
+    negative_or_infinite_price,
+)
 
 
 @asset_check(

@@ -22,12 +22,7 @@ from collections.abc import Iterable, Mapping
 from dagster import ConfigurableResource
 from pydantic import Field
 
-from pricing_pipeline.pricing.guard import (
-    GuardOverride,
-    GuardThresholds,
-    evaluate,
-    offending_models,
-)
+from pricing_pipeline.pricing.guard import GuardOverride, GuardThresholds, evaluate, offending_models
 from pricing_pipeline.pricing.records import PriceRecord
 from pricing_pipeline.settings import settings
 from pricing_pipeline.store.database import Acceptance

@@ -9,14 +9,7 @@ from __future__ import annotations
 
 import time
 
-from dagster import (
-    DagsterInstance,
-    DagsterRunStatus,
-    DefaultSensorStatus,
-    SensorEvaluationContext,
-    SkipReason,
-    sensor,
-)
+from dagster import DagsterInstance, DagsterRunStatus, DefaultSensorStatus, SensorEvaluationContext, SkipReason, sensor
 
 from pricing_pipeline.defs.outcomes import outcome_from_event_log
 from pricing_pipeline.defs.sync.resources import PricingDatabase

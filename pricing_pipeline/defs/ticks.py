@@ -1,0 +1,32 @@
+"""The project's schedules: UTC crons, running from the start, one run per tick (keyed by the
+tick, so a daemon that evaluates a tick twice launches nothing twice)."""
+
+from __future__ import annotations
+
+from dagster import DefaultScheduleStatus, RunRequest, ScheduleEvaluationContext, schedule
+
+
+def tick_key(context: ScheduleEvaluationContext) -> str:
+    return context.scheduled_execution_time.strftime("%Y%m%dT%H%M")
+
+
+def utc_schedule(cron: str, job, description: str, name: str | None = None):
+    """The ``@schedule`` decorator as every schedule here uses it."""
+    return schedule(
+        name=name,
+        cron_schedule=cron,
+        job=job,
+        execution_timezone="UTC",
+        default_status=DefaultScheduleStatus.RUNNING,
+        description=description,
+    )
+
+
+def one_run_per_tick(name: str, cron: str, job, description: str):
+    """A schedule requesting one run of ``job`` per tick."""
+
+    @utc_schedule(cron, job, description, name=name)
+    def request_run(context: ScheduleEvaluationContext):
+        return RunRequest(run_key=tick_key(context))
+
+    return request_run

@@ -18,7 +18,8 @@ from typing import Any
 
 from pricing_pipeline.pricing.records import USD_PER_MTOK, PriceComponent, PriceRecord
 from pricing_pipeline.pricing.units import PriceValueError, per_mtok
-from pricing_pipeline.providers.base import KeyReader, Price, ProviderAdapter, Upstream, expect_number
+from pricing_pipeline.providers.base import ProviderAdapter, Upstream
+from pricing_pipeline.providers.keys import KeyReader, Price, expect_number
 
 URL = "https://llm.chutes.ai/v1/models"
 

@@ -17,7 +17,8 @@ from __future__ import annotations
 from typing import Any
 
 from pricing_pipeline.pricing.records import USD_PER_MTOK, PriceRecord
-from pricing_pipeline.providers.base import KeyReader, Price, ProviderAdapter, Upstream, expect_number, pricing_object
+from pricing_pipeline.providers.base import ProviderAdapter, Upstream
+from pricing_pipeline.providers.keys import KeyReader, Price, expect_number, pricing_object
 
 URL = "https://api.deepinfra.com/v1/openai/models"
 

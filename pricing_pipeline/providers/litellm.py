@@ -39,8 +39,9 @@ from typing import Any
 
 from pricing_pipeline.pricing.records import USD_PER_MTOK, PriceComponent, PriceRecord
 from pricing_pipeline.pricing.units import PriceValueError, round_price, to_decimal
-from pricing_pipeline.providers.base import PER_TOKEN, KeyReader, Price, ProviderAdapter, Upstream, expect_number
+from pricing_pipeline.providers.base import ProviderAdapter, Upstream
 from pricing_pipeline.providers.errors import InvalidResponse
+from pricing_pipeline.providers.keys import PER_TOKEN, KeyReader, Price, expect_number
 
 URL = "https://raw.githubusercontent.com/BerriAI/litellm/main/model_prices_and_context_window.json"
 

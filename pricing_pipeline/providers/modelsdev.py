@@ -30,8 +30,9 @@ from typing import Any
 
 from pricing_pipeline.pricing.records import USD_PER_MTOK, PriceRecord
 from pricing_pipeline.pricing.units import PriceValueError
-from pricing_pipeline.providers.base import KeyReader, Price, ProviderAdapter, Upstream, expect_number
+from pricing_pipeline.providers.base import ProviderAdapter, Upstream
 from pricing_pipeline.providers.errors import InvalidResponse
+from pricing_pipeline.providers.keys import KeyReader, Price, expect_number
 
 URL = "https://models.dev/api.json"
 

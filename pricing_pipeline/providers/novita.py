@@ -24,7 +24,8 @@ from typing import Any
 
 from pricing_pipeline.pricing.records import USD_PER_MTOK, PriceComponent, PriceRecord
 from pricing_pipeline.pricing.units import PriceValueError, per_mtok, scaled
-from pricing_pipeline.providers.base import KeyReader, ProviderAdapter, Upstream, expect_number, expect_numeric_string
+from pricing_pipeline.providers.base import ProviderAdapter, Upstream
+from pricing_pipeline.providers.keys import KeyReader, expect_decimal_str, expect_number
 
 URL = "https://api.novita.ai/openai/v1/models"
 
@@ -57,7 +58,7 @@ class Novita(ProviderAdapter):
                 continue
             quote = KeyReader(pricing.obj[key], f"pricing.{key}")
             units = expect_number(quote.get("price_per_m"), f"pricing.{key}.price_per_m")
-            decimal = expect_numeric_string(quote.get("price_per_m_decimal"), f"pricing.{key}.price_per_m_decimal")
+            decimal = expect_decimal_str(quote.get("price_per_m_decimal"), f"pricing.{key}.price_per_m_decimal")
             quotes += [(key, scaled(units, UNIT_USD))] if units is not None else []
             quotes += [(key, per_mtok(decimal))] if decimal is not None else []
             unknown += quote.unknown()

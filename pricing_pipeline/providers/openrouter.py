@@ -23,31 +23,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from pricing_pipeline.pricing.records import USD_PER_MTOK, PriceRecord, TimeWindow
+from pricing_pipeline.pricing.records import PriceRecord, TimeWindow
 from pricing_pipeline.pricing.units import PriceValueError
-from pricing_pipeline.providers.base import (
-    PER_TOKEN,
-    KeyReader,
-    Price,
-    ProviderAdapter,
-    Upstream,
-    expect_numeric_string,
-)
+from pricing_pipeline.providers.base import ProviderAdapter, Upstream
+from pricing_pipeline.providers.keys import KeyReader, Price, expect_decimal_str, usd_per_token
 
 URL = "https://openrouter.ai/api/v1/models"
 
 VARIABLE = "-1"
 PRICES = {
-    "prompt": Price("input", USD_PER_MTOK, PER_TOKEN),
-    "completion": Price("output", USD_PER_MTOK, PER_TOKEN),
-    "input_cache_read": Price("cache_read", USD_PER_MTOK, PER_TOKEN),
-    "input_cache_write": Price("cache_write_5m", USD_PER_MTOK, PER_TOKEN),
-    "input_cache_write_1h": Price("cache_write_1h", USD_PER_MTOK, PER_TOKEN),
-    "internal_reasoning": Price("reasoning", USD_PER_MTOK, PER_TOKEN),
-    "audio": Price("audio_input", USD_PER_MTOK, PER_TOKEN),
-    "audio_output": Price("audio_output", USD_PER_MTOK, PER_TOKEN),
-    "input_audio_cache": Price("audio_cache_read", USD_PER_MTOK, PER_TOKEN),
-    "image_output": Price("image_output", USD_PER_MTOK, PER_TOKEN),
+    **usd_per_token(
+        prompt="input", completion="output", internal_reasoning="reasoning",
+        input_cache_read="cache_read", input_cache_write="cache_write_5m", input_cache_write_1h="cache_write_1h",
+        audio="audio_input", audio_output="audio_output", input_audio_cache="audio_cache_read",
+        image_output="image_output",
+    ),
     "image": Price("image_input", "usd_per_image"),
     "web_search": Price("web_search", "usd_per_search"),
     "request": Price("request", "usd_per_request"),
@@ -79,7 +69,7 @@ class OpenRouter(ProviderAdapter):
 
 
 def _value(value: Any, key: str) -> Any:
-    value = expect_numeric_string(value, key)
+    value = expect_decimal_str(value, key)
     return None if value == VARIABLE else value
 
 

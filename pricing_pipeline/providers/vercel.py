@@ -28,22 +28,13 @@ from typing import Any
 
 from pricing_pipeline.pricing.records import USD_PER_MTOK, PriceComponent, PriceRecord
 from pricing_pipeline.pricing.units import PriceValueError, per_token_to_per_mtok
-from pricing_pipeline.providers.base import (
-    PER_TOKEN,
-    KeyReader,
-    Price,
-    ProviderAdapter,
-    Upstream,
-    expect_numeric_string,
-)
+from pricing_pipeline.providers.base import ProviderAdapter, Upstream
+from pricing_pipeline.providers.keys import KeyReader, Price, expect_decimal_str, usd_per_token
 
 URL = "https://ai-gateway.vercel.sh/v1/models"
 
 PRICES = {
-    "input": Price("input", USD_PER_MTOK, PER_TOKEN),
-    "output": Price("output", USD_PER_MTOK, PER_TOKEN),
-    "input_cache_read": Price("cache_read", USD_PER_MTOK, PER_TOKEN),
-    "input_cache_write": Price("cache_write_5m", USD_PER_MTOK, PER_TOKEN),
+    **usd_per_token(input="input", output="output", input_cache_read="cache_read", input_cache_write="cache_write_5m"),
     "image": Price("image_output", "usd_per_image"),
     "web_search": Price("web_search", "usd_per_search"),
 }
@@ -63,7 +54,7 @@ class Vercel(ProviderAdapter):
         upstream_type = entry.get("type")
         model_type = TYPES.get(upstream_type, "other") if isinstance(upstream_type, str) else None
         pricing = KeyReader(entry.get("pricing") or {}, "pricing")
-        components = pricing.components(PRICES, expect_numeric_string)
+        components = pricing.components(PRICES, expect_decimal_str)
         for brackets_key, base_key in BRACKETS.items():
             component = PRICES[base_key].component
             for start, cost in _brackets(pricing.get(brackets_key), brackets_key):
@@ -93,7 +84,7 @@ def _brackets(rows: Any, key: str) -> list[tuple[int, Any]]:
             raise PriceValueError(f"{key} min is {low!r}, expected a non-negative integer")
         if high is not None and (isinstance(high, bool) or not isinstance(high, int) or high <= low):
             raise PriceValueError(f"{key} max is {high!r}, expected an integer above min {low}")
-        cost = expect_numeric_string(row.get("cost"), f"{key} cost")
+        cost = expect_decimal_str(row.get("cost"), f"{key} cost")
         if cost is None:
             raise PriceValueError(f"{key} bracket at {low} has no cost")
         parsed.append((low, high, per_token_to_per_mtok(cost)))

@@ -177,42 +177,50 @@ def _collect(offenders: Offenders, model_id: str, problems: list[str]) -> None:
         offenders[model_id] = "; ".join(problems)
 
 
+def _judge_changed_components(
+    published: Mapping[str, PriceRecord],
+    snapshot: Iterable[PriceRecord],
+    judge: Callable[[str, Component, Component], str | None],
+) -> Offenders:
+    """Offenders: changed models with a component (priced before and after) the judge objects to."""
+    offenders: Offenders = {}
+    for model_id, pairs in _changed_components(published, snapshot):
+        _collect(offenders, model_id, [problem for label, b, a in pairs if (problem := judge(label, b, a))])
+    return offenders
+
+
 def price_jumps(
     published: Mapping[str, PriceRecord], snapshot: Iterable[PriceRecord], thresholds: GuardThresholds
 ) -> Offenders:
     """Components that moved by more than ``max_jump_ratio`` up or down."""
-    offenders: Offenders = {}
-    for model_id, pairs in _changed_components(published, snapshot):
-        problems = []
-        for label, b, a in pairs:
-            if not _positive(b.value) or not _positive(a.value):
-                continue  # unknown, zero (the next rule's) or negative (the sync checks')
-            high, low = max(a.value, b.value), min(a.value, b.value)
-            if high > low * thresholds.max_jump_ratio:
-                direction = "up" if a.value > b.value else "down"
-                problems.append(
-                    f"{label} {_fmt(b.value)} → {_fmt(a.value)} {_unit(a)} ({direction} {_ratio(high, low)})"
-                )
-        _collect(offenders, model_id, problems)
-    return offenders
+
+    def jump(label: str, b: Component, a: Component) -> str | None:
+        if not _positive(b.value) or not _positive(a.value):
+            return None  # unknown, zero (the next rule's) or negative (the sync checks')
+        high, low = max(a.value, b.value), min(a.value, b.value)
+        if high <= low * thresholds.max_jump_ratio:
+            return None
+        direction = "up" if a.value > b.value else "down"
+        return f"{label} {_fmt(b.value)} → {_fmt(a.value)} {_unit(a)} ({direction} {_ratio(high, low)})"
+
+    return _judge_changed_components(published, snapshot, jump)
 
 
 def zero_transitions(
     published: Mapping[str, PriceRecord], snapshot: Iterable[PriceRecord], thresholds: GuardThresholds
 ) -> Offenders:
     """A paid component that becomes zero, or a free (zero) one that becomes paid."""
-    offenders: Offenders = {}
-    for model_id, pairs in _changed_components(published, snapshot):
-        problems = []
-        for label, b, a in pairs:
-            if a.value is None or b.value is None:
-                continue
-            if b.value > 0 and a.value == 0:
-                problems.append(f"{label} {_fmt(b.value)} → 0 {_unit(a)} (paid → free)")
-            elif b.value == 0 and a.value > 0:
-                problems.append(f"{label} 0 → {_fmt(a.value)} {_unit(a)} (free → paid)")
-        _collect(offenders, model_id, problems)
-    return offenders
+
+    def transition(label: str, b: Component, a: Component) -> str | None:
+        if a.value is None or b.value is None:
+            return None
+        if b.value > 0 and a.value == 0:
+            return f"{label} {_fmt(b.value)} → 0 {_unit(a)} (paid → free)"
+        if b.value == 0 and a.value > 0:
+            return f"{label} 0 → {_fmt(a.value)} {_unit(a)} (free → paid)"
+        return None
+
+    return _judge_changed_components(published, snapshot, transition)
 
 
 def bounds_problem(component: Component, thresholds: GuardThresholds) -> str | None:

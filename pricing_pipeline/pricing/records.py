@@ -306,17 +306,23 @@ class PriceRecord:
             self.upstream_model_id,
         )
 
+    def description(self) -> dict[str, Any]:
+        """What the record says besides its id and prices, JSON-safe (the store's columns too)."""
+        return {
+            "variable_pricing": self.variable_pricing,
+            "tiers": [tier.to_json() for tier in self.tiers],
+            "upstream_provider": self.upstream_provider,
+            "upstream_model_id": self.upstream_model_id,
+            "model_type": self.model_type,
+        }
+
     def to_json(self) -> dict[str, Any]:
         """JSON-safe form: prices as decimal strings (never floats)."""
         return {
             "provider": self.provider,
             "model_id": self.model_id,
             **{name: decimal_str(value) for name, value in self.prices().items()},
-            "variable_pricing": self.variable_pricing,
-            "tiers": [tier.to_json() for tier in self.tiers],
-            "upstream_provider": self.upstream_provider,
-            "upstream_model_id": self.upstream_model_id,
-            "model_type": self.model_type,
+            **self.description(),
             "components": [c.to_json() for c in self.components()],
         }
 

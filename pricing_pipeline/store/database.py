@@ -497,11 +497,7 @@ def _record_columns(record: PriceRecord) -> dict[str, Any]:
         "provider": record.provider,
         "model_id": record.model_id,
         **record.prices(),
-        "variable_pricing": record.variable_pricing,
-        "tiers": [tier.to_json() for tier in record.tiers],
-        "upstream_provider": record.upstream_provider,
-        "upstream_model_id": record.upstream_model_id,
-        "model_type": record.model_type,
+        **record.description(),
         "raw_pricing": record.raw,
     }
 

@@ -4,7 +4,7 @@
 from dagster import AssetSelection, define_asset_job, in_process_executor
 
 from pricing_pipeline.defs.guard.assets import cross_source_prices
-from pricing_pipeline.defs.ticks import one_run_per_tick
+from pricing_pipeline.defs.instigators import one_run_per_tick
 from pricing_pipeline.settings import settings
 
 CROSS_SOURCE_CRON = settings().cross_source_cron

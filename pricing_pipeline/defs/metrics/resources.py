@@ -21,7 +21,7 @@ class MetricsPublisher(ConfigurableResource):
     timeout_seconds: float = 3.0
     lock_timeout_seconds: float = 5.0
 
-    _usage_baseline: usage.UsageBaseline | None = PrivateAttr(default=None)
+    _usage_baseline: float | None = PrivateAttr(default=None)  # CPU seconds at the run's start
 
     @property
     def enabled(self) -> bool:
@@ -34,7 +34,7 @@ class MetricsPublisher(ConfigurableResource):
             self._usage_baseline = usage.start()
 
     @property
-    def usage_baseline(self) -> usage.UsageBaseline | None:
+    def usage_baseline(self) -> float | None:
         return self._usage_baseline
 
 

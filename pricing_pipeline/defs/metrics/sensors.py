@@ -12,9 +12,9 @@ from dagster import (
     SensorEvaluationContext,
     SkipReason,
     run_status_sensor,
-    sensor,
 )
 
+from pricing_pipeline.defs.instigators import running_sensor
 from pricing_pipeline.defs.metrics.publisher import publish_for_finished_run, publish_metrics
 from pricing_pipeline.defs.metrics.resources import MetricsPublisher
 from pricing_pipeline.defs.runs import is_sync_run
@@ -29,11 +29,10 @@ def _location_name(context) -> str | None:
     return origin.location_name if origin else None
 
 
-@sensor(
-    name="pricing_metrics_heartbeat",
-    minimum_interval_seconds=HEARTBEAT_SECONDS,
-    default_status=DefaultSensorStatus.RUNNING,
-    description="Pushes every pricing metric, recomputed from the run history, and the publisher "
+@running_sensor(
+    "pricing_metrics_heartbeat",
+    HEARTBEAT_SECONDS,
+    "Pushes every pricing metric, recomputed from the run history, and the publisher "
     "heartbeat to the Pushgateway (PRICING_PUSHGATEWAY_URL) about once a minute.",
 )
 def pricing_metrics_heartbeat(context: SensorEvaluationContext, metrics: MetricsPublisher):

@@ -24,12 +24,6 @@ _STATUS = Path("/proc/self/status")
 
 
 @dataclass(frozen=True)
-class UsageBaseline:
-    cpu_seconds: float
-    peak_reset: bool
-
-
-@dataclass(frozen=True)
 class RunUsage:
     cpu_seconds: float
     peak_rss_bytes: int
@@ -60,13 +54,15 @@ def peak_rss_bytes() -> int:
     return maxrss if sys.platform == "darwin" else maxrss * 1024
 
 
-def start() -> UsageBaseline:
-    return UsageBaseline(cpu_seconds=cpu_seconds(), peak_reset=reset_peak_rss())
+def start() -> float:
+    """Reset the peak; the CPU seconds spent so far (the run's baseline)."""
+    reset_peak_rss()
+    return cpu_seconds()
 
 
-def since(baseline: UsageBaseline | None) -> RunUsage:
+def since(baseline_cpu_seconds: float | None) -> RunUsage:
     """Usage of the run so far; without a baseline, of the whole process."""
-    spent = cpu_seconds() - (baseline.cpu_seconds if baseline else 0.0)
+    spent = cpu_seconds() - (baseline_cpu_seconds or 0.0)
     return RunUsage(cpu_seconds=max(spent, 0.0), peak_rss_bytes=peak_rss_bytes())
 
 

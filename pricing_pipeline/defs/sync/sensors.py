@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import time
 
-from dagster import DagsterInstance, DagsterRunStatus, DefaultSensorStatus, SensorEvaluationContext, SkipReason, sensor
+from dagster import DagsterInstance, DagsterRunStatus, SensorEvaluationContext, SkipReason
 
+from pricing_pipeline.defs.instigators import running_sensor
 from pricing_pipeline.defs.outcomes import outcome_from_event_log
 from pricing_pipeline.defs.sync.resources import PricingDatabase
 from pricing_pipeline.settings import settings
@@ -54,11 +55,10 @@ def reconcile_sync_log(instance: DagsterInstance, store, now: float | None = Non
     return closed
 
 
-@sensor(
-    name="sync_log_reconciler",
-    minimum_interval_seconds=RECONCILE_SECONDS,
-    default_status=DefaultSensorStatus.RUNNING,
-    description="Closes the sync log rows of runs that ended without closing them (killed, canceled, "
+@running_sensor(
+    "sync_log_reconciler",
+    RECONCILE_SECONDS,
+    "Closes the sync log rows of runs that ended without closing them (killed, canceled, "
     "failed before a step ran, partial selections).",
 )
 def sync_log_reconciler(context: SensorEvaluationContext, pricing_db: PricingDatabase):

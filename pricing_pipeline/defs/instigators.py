@@ -1,9 +1,10 @@
-"""The project's schedules: UTC crons, running from the start, one run per tick (keyed by the
-tick, so a daemon that evaluates a tick twice launches nothing twice)."""
+"""How every schedule and sensor here is declared: running from the start (a deployment needs
+no clicks), schedules on UTC crons with one run per tick (keyed by the tick, so a daemon that
+evaluates a tick twice launches nothing twice)."""
 
 from __future__ import annotations
 
-from dagster import DefaultScheduleStatus, RunRequest, ScheduleEvaluationContext, schedule
+from dagster import DefaultScheduleStatus, DefaultSensorStatus, RunRequest, ScheduleEvaluationContext, schedule, sensor
 
 
 def tick_key(context: ScheduleEvaluationContext) -> str:
@@ -30,3 +31,13 @@ def one_run_per_tick(name: str, cron: str, job, description: str):
         return RunRequest(run_key=tick_key(context))
 
     return request_run
+
+
+def running_sensor(name: str, interval_seconds: int, description: str):
+    """The ``@sensor`` decorator as every sensor here uses it."""
+    return sensor(
+        name=name,
+        minimum_interval_seconds=interval_seconds,
+        default_status=DefaultSensorStatus.RUNNING,
+        description=description,
+    )

@@ -11,17 +11,11 @@ from pricing_pipeline.providers.chutes import ADAPTER
 from pricing_pipeline.providers.errors import InvalidResponse
 from pricing_pipeline_tests.recordings import OWN_FIXTURES_DIR, REPLAY_FILES
 
-FIXTURE = OWN_FIXTURES_DIR / "chutes_models.json"
+PAYLOAD = FIXTURE = OWN_FIXTURES_DIR / "chutes_models.json"
 
 
-@pytest.fixture(scope="module")
-def payload():
-    return json.loads(FIXTURE.read_bytes())
 
 
-@pytest.fixture(scope="module")
-def records(payload):
-    return {r.model_id: r for r in ADAPTER.records(payload)}
 
 
 def test_every_listed_model_is_a_record(records):

@@ -1,23 +1,17 @@
-import json
 from decimal import Decimal
 
 import pytest
 
 from pricing_pipeline.providers.deepinfra import ADAPTER
 from pricing_pipeline.providers.errors import InvalidResponse
-from pricing_pipeline_tests.recordings import REPLAY_FILES, recording
+from pricing_pipeline_tests.recordings import RECORDINGS_DIR, REPLAY_FILES, require_file
 
 RECORDING = "deepinfra_v1_openai_models_2026-04-17.json"
+PAYLOAD = RECORDINGS_DIR / RECORDING
 
 
-@pytest.fixture(scope="module")
-def payload():
-    return json.loads(recording(RECORDING).read_bytes())
 
 
-@pytest.fixture(scope="module")
-def records(payload):
-    return {r.model_id: r for r in ADAPTER.records(payload)}
 
 
 def test_models_with_metadata_are_records_and_null_metadata_is_skipped(payload, records):
@@ -81,7 +75,7 @@ def test_duplicate_ids_are_rejected():
 
 
 def test_fetch_through_a_real_http_server(upstream, monkeypatch):
-    url = upstream.serve_file("/v1/openai/models", recording(RECORDING))
+    url = upstream.serve_file("/v1/openai/models", require_file(PAYLOAD))
     monkeypatch.setenv(ADAPTER.url_env, url)
     records = {r.model_id: r for r in ADAPTER.records(ADAPTER.fetch().json())}
     assert len(records) == 88

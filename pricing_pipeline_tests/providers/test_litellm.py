@@ -1,4 +1,3 @@
-import json
 import time
 from decimal import Decimal
 
@@ -6,19 +5,14 @@ import pytest
 
 from pricing_pipeline.providers.errors import InvalidResponse
 from pricing_pipeline.providers.litellm import ADAPTER
-from pricing_pipeline_tests.recordings import REPLAY_FILES, recording
+from pricing_pipeline_tests.recordings import RECORDINGS_DIR, REPLAY_FILES, require_file
 
 RECORDING = "litellm_model_prices_and_context_window_2026-08-01.json"
+PAYLOAD = RECORDINGS_DIR / RECORDING
 
 
-@pytest.fixture(scope="module")
-def payload():
-    return json.loads(recording(RECORDING).read_bytes())
 
 
-@pytest.fixture(scope="module")
-def records(payload):
-    return {r.model_id: r for r in ADAPTER.records(payload)}
 
 
 def test_every_model_key_is_a_record_and_non_models_are_not(payload, records):
@@ -122,7 +116,7 @@ def test_duplicate_ids_are_rejected():
 
 
 def test_fetch_through_a_real_http_server(upstream, monkeypatch):
-    url = upstream.serve_file("/BerriAI/litellm/main/model_prices_and_context_window.json", recording(RECORDING))
+    url = upstream.serve_file("/BerriAI/litellm/main/model_prices_and_context_window.json", require_file(PAYLOAD))
     monkeypatch.setenv(ADAPTER.url_env, url)
     records = {r.model_id: r for r in ADAPTER.records(ADAPTER.fetch().json())}
     assert len(records) == 2984

@@ -1,7 +1,6 @@
 """Novita. No public recording exists: the fixture is hand-written in the shape of the
 documented GET /openai/v1/models (integer prices in 0.0001 USD per 1M tokens)."""
 
-import json
 from decimal import Decimal
 
 import pytest
@@ -10,13 +9,9 @@ from pricing_pipeline.providers.errors import InvalidResponse, UpstreamError
 from pricing_pipeline.providers.novita import ADAPTER
 from pricing_pipeline_tests.recordings import OWN_FIXTURES_DIR, REPLAY_FILES
 
-FIXTURE = OWN_FIXTURES_DIR / "novita_models.json"
+PAYLOAD = FIXTURE = OWN_FIXTURES_DIR / "novita_models.json"
 
 
-@pytest.fixture(scope="module")
-def records():
-    payload = json.loads(FIXTURE.read_bytes())
-    return {r.model_id: r for r in ADAPTER.records(payload)}
 
 
 def test_every_listed_model_is_a_record(records):

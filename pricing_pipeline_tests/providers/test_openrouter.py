@@ -1,17 +1,14 @@
-import json
 from decimal import Decimal
 
 import pytest
 
 from pricing_pipeline.providers.errors import InvalidResponse
 from pricing_pipeline.providers.openrouter import ADAPTER
-from pricing_pipeline_tests.recordings import recording
+from pricing_pipeline_tests.recordings import RECORDINGS_DIR
+
+PAYLOAD = RECORDINGS_DIR / "openrouter_api_v1_models_2026-08-01.json"
 
 
-@pytest.fixture(scope="module")
-def records():
-    payload = json.loads(recording("openrouter_api_v1_models_2026-08-01.json").read_bytes())
-    return {r.model_id: r for r in ADAPTER.records(payload)}
 
 
 def test_every_recorded_model_is_normalized(records):

@@ -1,7 +1,6 @@
 """Together AI. No public recording exists: the fixture is hand-written in the shape of the
 Together API reference for GET /v1/models (a bare list, ``pricing`` numbers per 1M)."""
 
-import json
 from decimal import Decimal
 
 import pytest
@@ -10,14 +9,13 @@ from pricing_pipeline.providers.errors import InvalidResponse, UpstreamError
 from pricing_pipeline.providers.together import ADAPTER
 from pricing_pipeline_tests.recordings import OWN_FIXTURES_DIR, REPLAY_FILES
 
-FIXTURE = OWN_FIXTURES_DIR / "together_models.json"
+PAYLOAD = FIXTURE = OWN_FIXTURES_DIR / "together_models.json"
 
 
-@pytest.fixture(scope="module")
-def records():
-    payload = json.loads(FIXTURE.read_bytes())
+
+
+def test_the_payload_is_a_bare_list(payload):
     assert isinstance(payload, list)
-    return {r.model_id: r for r in ADAPTER.records(payload)}
 
 
 def test_every_listed_model_is_a_record(records):

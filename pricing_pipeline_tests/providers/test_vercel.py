@@ -1,7 +1,6 @@
 """Vercel AI Gateway. No public recording exists: the fixture is hand-written in the shape
 Vercel documents for GET /v1/models (string prices per token, ``*_tiers`` brackets)."""
 
-import json
 from decimal import Decimal
 
 import pytest
@@ -11,13 +10,9 @@ from pricing_pipeline.providers.errors import InvalidResponse
 from pricing_pipeline.providers.vercel import ADAPTER
 from pricing_pipeline_tests.recordings import OWN_FIXTURES_DIR, REPLAY_FILES
 
-FIXTURE = OWN_FIXTURES_DIR / "vercel_models.json"
+PAYLOAD = FIXTURE = OWN_FIXTURES_DIR / "vercel_models.json"
 
 
-@pytest.fixture(scope="module")
-def records():
-    payload = json.loads(FIXTURE.read_bytes())
-    return {r.model_id: r for r in ADAPTER.records(payload)}
 
 
 def test_every_listed_model_is_a_record(records):

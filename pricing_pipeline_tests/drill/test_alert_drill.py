@@ -54,11 +54,13 @@ from pricing_pipeline_tests.monitoring._support import (
     BLACKBOX_CONFIG,
     PROMETHEUS_DIR,
     RULE_FILES,
+    FakeDagsterWebserver,
     all_rules,
     background,
     dashboard_queries,
     expand_grafana,
     free_port,
+    http_server,
     recording_names,
     run,
     selectors,
@@ -138,22 +140,6 @@ class WebhookReceiver(_Server):
                 for path, payload in self.notifications) or "  (none)"
 
 
-class _ServerInfoHandler(BaseHTTPRequestHandler):
-    """/server_info as dagster-webserver answers it, for the blackbox probe."""
-
-    def do_GET(self):  # noqa: N802
-        ok = self.path == "/server_info"
-        body = json.dumps({"dagster_webserver_version": "1.13.27", "dagster_version": "1.13.27"}).encode() if ok else b""
-        self.send_response(200 if ok else 404)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args):
-        pass
-
-
 # ------------------------------------------------------------------------------ Prometheus
 
 
@@ -210,7 +196,7 @@ def stack(tmp_path):
                 ("prometheus", "prometheus-alertmanager", "prometheus-pushgateway", "prometheus-blackbox-exporter")}
     with contextlib.ExitStack() as stack:
         webhook = stack.enter_context(WebhookReceiver())
-        webserver = stack.enter_context(_Server(_ServerInfoHandler))
+        webserver = stack.enter_context(http_server(FakeDagsterWebserver))
         ports = {name: free_port() for name in ("pushgateway", "blackbox", "alertmanager", "prometheus")}
         addr = {name: f"127.0.0.1:{port}" for name, port in ports.items()}
         config_dir = tmp_path / "config"

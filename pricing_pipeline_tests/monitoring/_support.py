@@ -4,6 +4,7 @@ and local servers (started on free 127.0.0.1 ports, always stopped)."""
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import re
 import shutil
@@ -11,11 +12,13 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import promql_parser
@@ -249,6 +252,52 @@ def background(args: list[str], ready_url: str, log: Path) -> Iterator[subproces
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait(timeout=5)
+
+
+@contextlib.contextmanager
+def tool_server(args: list[str], ready_path: str, log: Path) -> Iterator[str]:
+    """A server tool on a free port (``{port}`` in its arguments), ready; yields its URL."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    with background([arg.replace("{port}", str(port)) for arg in args], url + ready_path, log):
+        yield url
+
+
+class FakeDagsterWebserver(BaseHTTPRequestHandler):
+    """/server_info like dagster-webserver's; /proxy_error like a proxy in front of a dead one."""
+
+    def do_GET(self):  # noqa: N802
+        if self.path == "/server_info":
+            body = json.dumps({"dagster_webserver_version": "1.13.27", "dagster_version": "1.13.27",
+                               "dagster_graphql_version": "1.13.27"}).encode()
+            status = 200
+        elif self.path == "/proxy_error":
+            body, status = b"<html>Bad gateway</html>", 200
+        else:
+            body, status = b"nope", 503
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+@contextlib.contextmanager
+def http_server(handler: type[BaseHTTPRequestHandler]) -> Iterator[ThreadingHTTPServer]:
+    """A threaded HTTP server on a free 127.0.0.1 port; ``server.url`` is its base URL."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server.daemon_threads = True
+    server.url = f"http://127.0.0.1:{server.server_address[1]}"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 def venv_bin(name: str) -> str | None:

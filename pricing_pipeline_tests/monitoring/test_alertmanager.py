@@ -11,14 +11,7 @@ import urllib.request
 import pytest
 import yaml
 
-from pricing_pipeline_tests.monitoring._support import (
-    ALERTMANAGER_CONFIG,
-    alert_rules,
-    background,
-    free_port,
-    run,
-    tool,
-)
+from pricing_pipeline_tests.monitoring._support import ALERTMANAGER_CONFIG, alert_rules, run, tool, tool_server
 
 RECEIVERS = {
     "critical": "pagerduty-critical,slack-critical",
@@ -113,12 +106,10 @@ def test_no_secret_in_the_config_only_files():
 def alertmanager(tmp_path_factory):
     binary = tool("prometheus-alertmanager")
     data = tmp_path_factory.mktemp("alertmanager")
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
     # The committed config as is: the secret files are only read when a notification is sent.
     args = [binary, f"--config.file={ALERTMANAGER_CONFIG}", f"--storage.path={data}",
-            f"--web.listen-address=127.0.0.1:{port}", "--cluster.listen-address="]
-    with background(args, f"{url}/-/ready", data / "alertmanager.log"):
+            "--web.listen-address=127.0.0.1:{port}", "--cluster.listen-address="]
+    with tool_server(args, "/-/ready", data / "alertmanager.log") as url:
         yield url
 
 

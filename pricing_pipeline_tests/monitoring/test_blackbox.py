@@ -3,16 +3,21 @@ and a real blackbox exporter counts a webserver up only when /server_info answer
 
 from __future__ import annotations
 
-import json
 import re
-import threading
 import urllib.parse
 import urllib.request
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from pricing_pipeline_tests.monitoring._support import BLACKBOX_CONFIG, background, free_port, run, tool
+from pricing_pipeline_tests.monitoring._support import (
+    BLACKBOX_CONFIG,
+    FakeDagsterWebserver,
+    free_port,
+    http_server,
+    run,
+    tool,
+    tool_server,
+)
 
 MODULE = "dagster_server_info"
 
@@ -24,46 +29,18 @@ def test_blackbox_config_check_is_clean():
     assert "level=warn" not in out and "level=error" not in out, out
 
 
-class FakeWebserver(BaseHTTPRequestHandler):
-    """/server_info like dagster-webserver's; /proxy_error like a proxy in front of a dead one."""
-
-    def do_GET(self):  # noqa: N802
-        if self.path == "/server_info":
-            body = json.dumps({"dagster_webserver_version": "1.13.27", "dagster_version": "1.13.27",
-                               "dagster_graphql_version": "1.13.27"}).encode()
-            status = 200
-        elif self.path == "/proxy_error":
-            body, status = b"<html>Bad gateway</html>", 200
-        else:
-            body, status = b"nope", 503
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args):
-        pass
-
-
 @pytest.fixture(scope="module")
 def webserver():
-    server = ThreadingHTTPServer(("127.0.0.1", 0), FakeWebserver)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
+    with http_server(FakeDagsterWebserver) as server:
+        yield server.url
 
 
 @pytest.fixture(scope="module")
 def blackbox(tmp_path_factory):
-    port = free_port()
     log = tmp_path_factory.mktemp("blackbox") / "blackbox.log"
-    args = [tool("prometheus-blackbox-exporter"), f"--config.file={BLACKBOX_CONFIG}",
-            f"--web.listen-address=127.0.0.1:{port}"]
-    with background(args, f"http://127.0.0.1:{port}/-/healthy", log):
-        yield f"http://127.0.0.1:{port}"
+    args = [tool("prometheus-blackbox-exporter"), f"--config.file={BLACKBOX_CONFIG}", "--web.listen-address=127.0.0.1:{port}"]
+    with tool_server(args, "/-/healthy", log) as url:
+        yield url
 
 
 def _probe(blackbox: str, target: str) -> float:

@@ -19,13 +19,12 @@ from pricing_pipeline_tests.monitoring._support import (
     GRAFANA_DIR,
     RULE_FILES,
     all_rules,
-    background,
     dashboard_queries,
     dashboards,
     expand_grafana,
-    free_port,
     panels,
     tool,
+    tool_server,
     variable_queries,
 )
 
@@ -153,11 +152,9 @@ def prometheus(tmp_path_factory):
         "rule_files": [str(p) for p in RULE_FILES],
         "scrape_configs": [],
     }))
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
     args = [binary, f"--config.file={config}", f"--storage.tsdb.path={data / 'tsdb'}",
-            f"--web.listen-address=127.0.0.1:{port}", "--web.enable-lifecycle"]
-    with background(args, f"{url}/-/ready", data / "prometheus.log"):
+            "--web.listen-address=127.0.0.1:{port}", "--web.enable-lifecycle"]
+    with tool_server(args, "/-/ready", data / "prometheus.log") as url:
         yield url
 
 

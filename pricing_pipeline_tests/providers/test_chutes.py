@@ -5,17 +5,10 @@ USD/TAO), partly after a public snapshot of that endpoint."""
 import json
 from decimal import Decimal
 
-import pytest
-
 from pricing_pipeline.providers.chutes import ADAPTER
-from pricing_pipeline.providers.errors import InvalidResponse
 from pricing_pipeline_tests.recordings import OWN_FIXTURES_DIR, REPLAY_FILES
 
 PAYLOAD = FIXTURE = OWN_FIXTURES_DIR / "chutes_models.json"
-
-
-
-
 
 
 def test_every_listed_model_is_a_record(records):
@@ -59,23 +52,6 @@ def test_tao_prices_are_not_read(payload):
 def test_model_without_pricing_is_recorded_as_unknown():
     (r,) = ADAPTER.records({"object": "list", "data": [{"id": "m", "max_model_len": 8192}]})
     assert all(value is None for value in r.prices().values())
-
-
-def test_a_string_where_a_number_belongs_is_rejected():
-    payload = {"data": [{"id": "m", "pricing": {"prompt": "0.104", "completion": 0.416}}]}
-    with pytest.raises(InvalidResponse, match="chutes: model 'm': pricing.prompt is str"):
-        ADAPTER.records(payload)
-
-
-def test_missing_data_key_is_rejected():
-    with pytest.raises(InvalidResponse, match="chutes: response has no 'data' key"):
-        ADAPTER.records({"detail": "Not Found"})
-
-
-def test_duplicate_ids_are_rejected():
-    item = {"id": "Qwen/Qwen3-32B-TEE", "pricing": {"prompt": 0.104, "completion": 0.416}}
-    with pytest.raises(InvalidResponse, match="chutes: 1 duplicate model ids: Qwen/Qwen3-32B-TEE"):
-        ADAPTER.records({"data": [item, item]})
 
 
 def test_fetch_through_a_real_http_server(upstream, monkeypatch):

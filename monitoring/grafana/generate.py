@@ -122,14 +122,14 @@ def tooltip() -> common_builders.VizTooltipOptions:
     return common_builders.VizTooltipOptions().mode(common.TooltipDisplayMode.MULTI).sort(common.SortOrder.DESCENDING)
 
 
-def graph(title: str, description: str, targets: list[prometheus.Dataquery], unit: str,
+def graph(title: str, description: str, targets: list[prometheus.Dataquery] | prometheus.Dataquery, unit: str,
           bars: bool = False, stacked: bool = False, steps=None, min_value: float | None = 0) -> timeseries.Panel:
     panel = (
         timeseries.Panel()
         .title(title)
         .description(description)
         .datasource(DATASOURCE)
-        .targets(targets)
+        .targets(targets if isinstance(targets, list) else [targets])
         .unit(unit)
         .legend(legend())
         .tooltip(tooltip())
@@ -160,7 +160,7 @@ def quantile(q: float, histogram: str, by: str | None = None, ref: str = "A") ->
     return query(expr, "{{" + by + "}}" if by else f"p{int(q * 100)}", ref)
 
 
-def per_provider_bars(title: str, description: str, series: str) -> timeseries.Panel:
+def per_provider_bars(title: str, series: str, description: str) -> timeseries.Panel:
     """Bars of a per-provider recording rule, for the selected providers."""
     return graph(title, description, [query(f'{series}{{provider=~"$provider"}}', "{{provider}}")], "none", bars=True)
 
@@ -285,14 +285,14 @@ def scheduler_health(dash: db.Dashboard, lay: Layout) -> None:
     dash.with_panel(lay.place(graph(
         "Age of the last successful publish over time",
         "A healthy provider draws a 6h saw tooth; a missed sync makes a tooth 12h tall.",
-        [query(f"time() - max by (provider) (pricing_last_sync_timestamp{P})", "{{provider}}")], "s",
+        query(f"time() - max by (provider) (pricing_last_sync_timestamp{P})", "{{provider}}"), "s",
         steps=[(None, "green"), (STALE_WARN, "yellow"), (STALE_FAIL, "red")],
     ), 16, 9))
     dash.with_panel(lay.place(graph(
         "Age of the last run (any outcome)",
         "Time since the provider's last finished run. Compare with the age of the last success: runs that "
         "happen but fail make the two diverge.",
-        [query(f"time() - max by (provider) (pricing_last_sync_attempt_timestamp{P})", "{{provider}}")], "s",
+        query(f"time() - max by (provider) (pricing_last_sync_attempt_timestamp{P})", "{{provider}}"), "s",
     ), 24, 8))
 
     dash.with_row(lay.row("Runs"))
@@ -303,7 +303,7 @@ def scheduler_health(dash: db.Dashboard, lay: Layout) -> None:
     ), 12, 8))
     dash.with_panel(lay.place(graph(
         "Manual runs by outcome (total)", "Runs started by hand (UI, CLI, backfills) since the beginning of the run history.",
-        [query(f"sum by (provider, status) (pricing_manual_sync_runs_total{P})", "{{provider}} {{status}}")], "none",
+        query(f"sum by (provider, status) (pricing_manual_sync_runs_total{P})", "{{provider}} {{status}}"), "none",
     ), 12, 8))
     dash.with_panel(lay.place(bars(
         "Failed share of scheduled runs (24h)", "Per provider; PricingSyncHighErrorRate fires above 50%.",
@@ -335,14 +335,13 @@ def scheduler_health(dash: db.Dashboard, lay: Layout) -> None:
     ), 8, 8))
 
     dash.with_row(lay.row("Models"))
-    dash.with_panel(lay.place(graph(
-        "Models in the last successful sync", "Per provider (PricingSyncLowModelsUpdated has per-provider minimums).",
-        [query(f"pricing_last_sync_models{P}", "{{provider}}")], "none",
-    ), 12, 8))
-    dash.with_panel(lay.place(graph(
-        "Models added / changed / removed by the last sync", "Per provider and kind.",
-        [query(f"sum by (provider, kind) (pricing_last_sync_model_changes{P})", "{{provider}} {{kind}}")], "none",
-    ), 12, 8))
+    for title, description, expr, legend in (
+        ("Models in the last successful sync", "Per provider (PricingSyncLowModelsUpdated has per-provider minimums).",
+         f"pricing_last_sync_models{P}", "{{provider}}"),
+        ("Models added / changed / removed by the last sync", "Per provider and kind.",
+         f"sum by (provider, kind) (pricing_last_sync_model_changes{P})", "{{provider}} {{kind}}"),
+    ):
+        dash.with_panel(lay.place(graph(title, description, query(expr, legend), "none"), 12, 8))
 
 
 def system_impact(dash: db.Dashboard, lay: Layout) -> None:
@@ -357,12 +356,12 @@ def system_impact(dash: db.Dashboard, lay: Layout) -> None:
     dash.with_row(lay.row("Sync runs"))
     dash.with_panel(lay.place(graph(
         "CPU seconds of the last run", "User + system CPU of each provider's last finished sync run.",
-        [query(f"pricing_sync_cpu_seconds{P}", "{{provider}}")], "s",
+        query(f"pricing_sync_cpu_seconds{P}", "{{provider}}"), "s",
     ), 8, 8))
     dash.with_panel(lay.place(graph(
         "Peak memory of the last run", "Peak RSS of each provider's last finished sync run; "
         "PricingSyncMemoryUsageHigh fires above 2 GiB.",
-        [query(f"pricing_sync_peak_rss_bytes{P}", "{{provider}}")], "bytes",
+        query(f"pricing_sync_peak_rss_bytes{P}", "{{provider}}"), "bytes",
         steps=[(None, "green"), (2 * 1024 ** 3, "red")],
     ), 8, 8))
     dash.with_panel(lay.place(graph(
@@ -387,10 +386,8 @@ def system_impact(dash: db.Dashboard, lay: Layout) -> None:
             "every 6h: short windows are empty).",
             [quantile(q, "pricing_provider_request_duration_seconds", by="provider")], "s",
         ), 8, 8))
-    dash.with_panel(lay.place(per_provider_bars(
-        "Upstream timeouts (per 6h)", "Timed-out requests, retries included (PricingSyncProviderTimeout).",
-        "provider:pricing_provider_timeouts:increase6h",
-    ), 24, 7))
+    dash.with_panel(lay.place(per_provider_bars("Upstream timeouts (per 6h)", "provider:pricing_provider_timeouts:increase6h",
+                                                "Timed-out requests, retries included (PricingSyncProviderTimeout)."), 24, 7))
 
     dash.with_row(lay.row("Database"))
     dash.with_panel(lay.place(graph(
@@ -402,10 +399,8 @@ def system_impact(dash: db.Dashboard, lay: Layout) -> None:
         "Publish transaction duration p95 by provider", "Over the chosen window.",
         [quantile(0.95, "pricing_database_query_duration_seconds", by="provider")], "s",
     ), 12, 8))
-    dash.with_panel(lay.place(per_provider_bars(
-        "Failed publishes (per 6h)", "Publish transactions rolled back (PricingSyncDatabaseUpdateFailures).",
-        "provider:pricing_models_update_errors:increase6h",
-    ), 24, 7))
+    dash.with_panel(lay.place(per_provider_bars("Failed publishes (per 6h)", "provider:pricing_models_update_errors:increase6h",
+                                                "Publish transactions rolled back (PricingSyncDatabaseUpdateFailures)."), 24, 7))
 
     dash.with_row(lay.row("Errors"))
     dash.with_panel(lay.place(graph(
@@ -484,12 +479,12 @@ def slo(dash: db.Dashboard, lay: Layout) -> None:
     dash.with_row(lay.row("SLIs"))
     dash.with_panel(lay.place(graph(
         "Fresh providers (1 = prices at most 8h old)", "provider:pricing_sync_fresh:bool, the freshness SLI per provider.",
-        [query("provider:pricing_sync_fresh:bool", "{{provider}}")], "none",
+        query("provider:pricing_sync_fresh:bool", "{{provider}}"), "none",
     ), 12, 8))
     dash.with_panel(lay.place(graph(
         "Bad share right now (time-based SLIs)", "Freshness: share of stale providers; availability: 1 while the "
         "publisher is silent or the schedule stopped.",
-        [query("slo:sli_error:ratio", "{{slo}}")], "percentunit",
+        query("slo:sli_error:ratio", "{{slo}}"), "percentunit",
     ), 12, 8))
     dash.with_panel(lay.place(graph(
         "Webserver probe (/server_info)", "Blackbox probe of the Dagster webserver: success and duration.",

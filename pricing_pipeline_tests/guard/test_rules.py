@@ -94,12 +94,18 @@ def _openrouter_model(payload, model_id):
     return model
 
 
-def test_per_token_price_written_as_per_million_blocks(payloads):
+def _openrouter_with(payloads, model_id, change) -> dict:
+    """The guard's results for the OpenRouter recording, against itself as published, after
+    ``change`` edits one model's upstream pricing object."""
     published = by_id(payloads.records("openrouter"))
     payload = payloads.get("openrouter")
+    change(_openrouter_model(payload, model_id)["pricing"])
+    return evaluate(published, get_adapter("openrouter").records(payload))
+
+
+def test_per_token_price_written_as_per_million_blocks(payloads):
     # The $/1M value in OpenRouter's per-token field: "5" instead of "0.000005".
-    _openrouter_model(payload, "anthropic/claude-opus-4.7")["pricing"]["prompt"] = "5"
-    results = evaluate(published, get_adapter("openrouter").records(payload))
+    results = _openrouter_with(payloads, "anthropic/claude-opus-4.7", lambda pricing: pricing.update(prompt="5"))
     assert offending_models(results) == {"anthropic/claude-opus-4.7"}
     assert results["price_bounds"]["anthropic/claude-opus-4.7"] == "input 5000000 $/1M above 1000"
     assert results["price_jump"]["anthropic/claude-opus-4.7"] == "input 5 → 5000000 $/1M (up x1000000)"
@@ -118,21 +124,15 @@ def test_per_token_value_in_a_per_million_field_blocks_a_new_model(payloads):
 
 
 def test_a_price_times_1000_blocks(payloads):
-    published = by_id(payloads.records("openrouter"))
-    payload = payloads.get("openrouter")
-    _openrouter_model(payload, "deepseek/deepseek-v3.2")["pricing"]["completion"] = "0.0004"  # was 0.0000004
-    results = evaluate(published, get_adapter("openrouter").records(payload))
+    # was 0.0000004
+    results = _openrouter_with(payloads, "deepseek/deepseek-v3.2", lambda pricing: pricing.update(completion="0.0004"))
     assert offending_models(results) == {"deepseek/deepseek-v3.2"}
     assert results["price_jump"]["deepseek/deepseek-v3.2"] == "output 0.4 → 400 $/1M (up x1000)"
     assert not results["price_bounds"]  # $400/1M is a possible price: only the jump shows it
 
 
 def test_a_price_to_zero_blocks(payloads):
-    published = by_id(payloads.records("openrouter"))
-    payload = payloads.get("openrouter")
-    pricing = _openrouter_model(payload, "openai/gpt-5.4")["pricing"]
-    pricing["prompt"] = pricing["completion"] = "0"
-    results = evaluate(published, get_adapter("openrouter").records(payload))
+    results = _openrouter_with(payloads, "openai/gpt-5.4", lambda pricing: pricing.update(prompt="0", completion="0"))
     assert offending_models(results) == {"openai/gpt-5.4"}
     assert results["zero_transition"]["openai/gpt-5.4"] == (
         "input 2.5 → 0 $/1M (paid → free); output 15 → 0 $/1M (paid → free)"
@@ -140,10 +140,7 @@ def test_a_price_to_zero_blocks(payloads):
 
 
 def test_a_free_model_becoming_paid_blocks(payloads):
-    published = by_id(payloads.records("openrouter"))
-    payload = payloads.get("openrouter")
-    _openrouter_model(payload, "openai/gpt-oss-20b:free")["pricing"]["prompt"] = "0.00000003"
-    results = evaluate(published, get_adapter("openrouter").records(payload))
+    results = _openrouter_with(payloads, "openai/gpt-oss-20b:free", lambda pricing: pricing.update(prompt="0.00000003"))
     assert results["zero_transition"] == {"openai/gpt-oss-20b:free": "input 0 → 0.03 $/1M (free → paid)"}
 
 

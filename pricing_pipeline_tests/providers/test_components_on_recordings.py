@@ -72,6 +72,33 @@ def test_openrouter_key_lands_in_its_component_with_the_recorded_value(key, comp
     assert prices(record)[(component, unit, 0, "standard", None)] == expected
 
 
+# Hand-checked against the LiteLLM file: (model, component, context tier, service tier, USD).
+LITELLM_HAND_CHECKED = [
+    # gpt-5: per token 1.25e-06 in, flex 6.25e-07, priority 2.5e-06 / 2e-05, cache read
+    # 1.25e-07, flex cache read 6.25e-08.
+    ("gpt-5", "input", 0, "standard", "1.25"),
+    ("gpt-5", "input", 0, "flex", "0.625"),
+    ("gpt-5", "output", 0, "priority", "20"),
+    ("gpt-5", "cache_read", 0, "flex", "0.0625"),
+    ("gpt-5", "cache_read", 0, "standard", "0.125"),
+    # gpt-4o-search-preview: batch at half price (1.25e-06 in, 5e-06 out).
+    ("gpt-4o-search-preview", "input", 0, "batch", "1.25"),
+    ("gpt-4o-search-preview", "output", 0, "batch", "5"),
+    # claude-sonnet-4-5: 5-minute and 1-hour cache writes, and the 200k context tier.
+    ("claude-sonnet-4-5", "cache_write_5m", 0, "standard", "3.75"),
+    ("claude-sonnet-4-5", "cache_write_1h", 0, "standard", "6"),
+    ("claude-sonnet-4-5", "input", 200000, "standard", "6"),
+    ("claude-sonnet-4-5", "cache_write_1h", 200000, "standard", "12"),
+    # Priced only through tiered_pricing ranges (published with every price unknown before).
+    ("dashscope/qwen-flash", "input", 0, "standard", "0.05"),
+    ("dashscope/qwen-flash", "output", 256000, "standard", "2"),
+    # search_context_cost_per_query: USD per search by context size.
+    ("gpt-4o-search-preview", "web_search_low_context", 0, "standard", "0.03"),
+    ("gpt-4o-search-preview", "web_search_medium_context", 0, "standard", "0.035"),
+    ("gpt-4o-search-preview", "web_search_high_context", 0, "standard", "0.05"),
+]
+
+
 def test_litellm_reads_tiers_service_tiers_media_and_search_prices():
     snapshot = parse("litellm", "litellm_model_prices_and_context_window_2026-08-01.json")
     assert snapshot.quarantined == {}
@@ -89,33 +116,9 @@ def test_litellm_reads_tiers_service_tiers_media_and_search_prices():
     assert sum(any(c.service_tier == "batch" for c in r.components()) for r in snapshot.records) == 109
     assert sum(any(c.service_tier == "flex" for c in r.components()) for r in snapshot.records) == 33
 
-    # Hand-checked against the file: gpt-5 (per token 1.25e-06 in, flex 6.25e-07, priority
-    # 2.5e-06 / 2e-05, cache read 1.25e-07, flex cache read 6.25e-08).
-    gpt5 = prices(records["gpt-5"])
-    assert gpt5[("input", "usd_per_mtok", 0, "standard", None)] == "1.25"
-    assert gpt5[("input", "usd_per_mtok", 0, "flex", None)] == "0.625"
-    assert gpt5[("output", "usd_per_mtok", 0, "priority", None)] == "20"
-    assert gpt5[("cache_read", "usd_per_mtok", 0, "flex", None)] == "0.0625"
-    assert gpt5[("cache_read", "usd_per_mtok", 0, "standard", None)] == "0.125"
-    # gpt-4o-search-preview: batch at half price (1.25e-06 in, 5e-06 out).
-    batch = prices(records["gpt-4o-search-preview"])
-    assert batch[("input", "usd_per_mtok", 0, "batch", None)] == "1.25"
-    assert batch[("output", "usd_per_mtok", 0, "batch", None)] == "5"
-    # claude-sonnet-4-5: 5-minute and 1-hour cache writes, and the 200k context tier.
-    sonnet = prices(records["claude-sonnet-4-5"])
-    assert sonnet[("cache_write_5m", "usd_per_mtok", 0, "standard", None)] == "3.75"
-    assert sonnet[("cache_write_1h", "usd_per_mtok", 0, "standard", None)] == "6"
-    assert sonnet[("input", "usd_per_mtok", 200000, "standard", None)] == "6"
-    assert sonnet[("cache_write_1h", "usd_per_mtok", 200000, "standard", None)] == "12"
-    # Priced only through tiered_pricing ranges (published with every price unknown before).
-    qwen_flash = prices(records["dashscope/qwen-flash"])
-    assert qwen_flash[("input", "usd_per_mtok", 0, "standard", None)] == "0.05"
-    assert qwen_flash[("output", "usd_per_mtok", 256000, "standard", None)] == "2"
-    # search_context_cost_per_query: USD per search by context size.
-    search = prices(records["gpt-4o-search-preview"])
-    assert search[("web_search_low_context", "usd_per_search", 0, "standard", None)] == "0.03"
-    assert search[("web_search_medium_context", "usd_per_search", 0, "standard", None)] == "0.035"
-    assert search[("web_search_high_context", "usd_per_search", 0, "standard", None)] == "0.05"
+    for model_id, component, min_context, tier, usd in LITELLM_HAND_CHECKED:
+        assert prices(records[model_id])[(component, "usd_per_mtok" if "search" not in component else "usd_per_search",
+                                         min_context, tier, None)] == usd, (model_id, component, min_context, tier)
     # Regional uplift: 10% more in the EU and US data zones.
     regional = prices(records["gpt-5.5"])
     base = Decimal(regional[("input", "usd_per_mtok", 0, "standard", None)])

@@ -128,7 +128,7 @@ def run_sync(args: argparse.Namespace) -> int:
     from dagster import DagsterInstance, DagsterRunStatus
 
     from pricing_pipeline import submit
-    from pricing_pipeline.defs.sync.schedules import TRIGGER_TAG
+    from pricing_pipeline.defs.runs import TRIGGER_TAG
     from pricing_pipeline.defs.sync.sensors import reconcile_sync_log
 
     providers = args.provider or list(PROVIDER_NAMES)

@@ -85,6 +85,19 @@ def test_the_sync_core_never_imports_what_is_built_on_it():
     assert {m: t for m, t in offending.items() if t} == {}
 
 
+def test_the_concerns_built_on_the_core_never_import_each_other():
+    """guard/, metrics/ and feeds/ build on defs/sync and the shared modules below defs/
+    (runs, outcomes, instigators); definitions.py is the only place that sees them all."""
+    offending = {}
+    for module, targets in import_graph().items():
+        concern = next((c for c in BUILT_ON_CORE if module.startswith(c)), None)
+        if concern:
+            sideways = sorted(t for t in targets if t.startswith(BUILT_ON_CORE) and not t.startswith(concern))
+            if sideways:
+                offending[module] = sideways
+    assert offending == {}
+
+
 def test_the_checker_sees_a_cycle_and_a_sideways_import():
     graph = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": set()}
     assert cycles(graph) == [["a", "b", "c"]]

@@ -45,6 +45,9 @@ def is_sync_run(run: DagsterRun) -> bool:
 # parent's tags and must not inherit the parent's facts.
 RUN_OUTCOME_TAG = "pricing/run_outcome"
 RUN_USAGE_TAG = "pricing/run_usage"
+# Who asked for the run: "schedule" or "cli" (the CLI writes the feeds itself, once for all
+# its runs, so the after-sync feeds sensor leaves its runs alone). UI runs carry none.
+TRIGGER_TAG = "pricing/trigger"
 
 
 def stamped(raw: str | None, run_id: str) -> dict | None:

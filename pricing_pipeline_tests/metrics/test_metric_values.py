@@ -17,9 +17,9 @@ from dagster import AssetRecordsFilter, RunsFilter, build_schedule_context
 from dagster._core.storage.tags import BACKFILL_ID_TAG, SCHEDULE_NAME_TAG
 from dagster._core.test_utils import create_run_for_test
 
-from pricing_pipeline.defs.runs import RUN_USAGE_TAG
+from pricing_pipeline.defs.runs import RUN_USAGE_TAG, TRIGGER_TAG
 from pricing_pipeline.defs.sync.assets import published_prices, raw_price_snapshot
-from pricing_pipeline.defs.sync.schedules import TRIGGER_TAG, price_sync_schedule
+from pricing_pipeline.defs.sync.schedules import price_sync_schedule
 from pricing_pipeline.providers.errors import ERROR_TYPES
 from pricing_pipeline.providers.registry import PROVIDER_NAMES
 from pricing_pipeline_tests.metrics.conftest import heartbeat, run_status_sensor_tick

@@ -13,8 +13,7 @@ from dagster import (
 )
 
 from pricing_pipeline.defs.feeds.assets import price_feeds
-from pricing_pipeline.defs.runs import is_sync_run
-from pricing_pipeline.defs.sync.schedules import TRIGGER_TAG
+from pricing_pipeline.defs.runs import TRIGGER_TAG, is_sync_run
 from pricing_pipeline.settings import settings
 
 price_feeds_job = define_asset_job(

@@ -3,13 +3,13 @@ from __future__ import annotations
 from dagster import RunRequest, ScheduleEvaluationContext
 
 from pricing_pipeline.defs.instigators import one_run_per_tick, tick_key, utc_schedule
+from pricing_pipeline.defs.runs import TRIGGER_TAG
 from pricing_pipeline.defs.sync.jobs import freshness_check_job, price_sync_job
 from pricing_pipeline.providers.registry import PROVIDER_NAMES
 from pricing_pipeline.settings import settings
 
 SYNC_CRON = settings().sync_cron
 FRESHNESS_CHECK_CRON = settings().freshness_check_cron
-TRIGGER_TAG = "pricing/trigger"
 
 
 @utc_schedule(

@@ -1,15 +1,17 @@
-"""Cost of one metrics computation + push on a realistic run history.
+"""Cost of the metrics heartbeat as the run history grows.
 
-Seeds a persistent Dagster instance with N synthetic finished runs of price_sync_job (the
+Seeds a persistent Dagster instance with synthetic finished runs of price_sync_job (the
 events a real run leaves: run start/end, raw_price_snapshot and published_prices
-materializations with their metadata, failed-attempt observations, the hooks' run tags), then
-measures, cold (as a run worker's hook or a restarted code server computes it):
+materializations with their metadata, failed-attempt observations, the hooks' run tags) up to
+each size, and measures there:
 
-- collect_state: every query and the derivation,
-- rendering the exposition,
-- the push to a real Pushgateway (when prometheus-pushgateway is installed).
+- full recomputation: the totals from the whole history (what the daily check and a first
+  start do),
+- heartbeat: one computation with the totals kept in the instance (totals.py), nothing new,
+- heartbeat after a tick: the same after eight more runs (one six-hourly tick),
+- rendering the exposition and the push to a real Pushgateway (when installed).
 
-    .venv/bin/python -m benchmarks.metrics_collect [--runs 2000] [--postgres postgresql+psycopg2://postgres@127.0.0.1:5432/postgres]
+    .venv/bin/python -m benchmarks.metrics_collect [--runs 1000,10000,50000] [--postgres postgresql+psycopg2://postgres@127.0.0.1:5432/postgres]
 
 With --postgres the instance's run and event storage is PostgreSQL (a temporary database),
 as in production; otherwise SQLite under a temp DAGSTER_HOME.
@@ -63,9 +65,9 @@ def entry(run_id: str, ts: float, event: DagsterEvent, step_key: str | None = No
     )
 
 
-def seed(instance: DagsterInstance, runs: int) -> None:
-    rng = random.Random(4)
-    start = time.time() - runs * 700
+def seed(instance: DagsterInstance, runs: int, offset: int = 0) -> None:
+    rng = random.Random(4 + offset)
+    start = time.time() - 10**8 + offset * 700
     for i in range(runs):
         provider = PROVIDER_NAMES[i % len(PROVIDER_NAMES)]
         run_id = str(uuid.uuid4())
@@ -136,7 +138,7 @@ def start_pushgateway(tmp: Path):
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--runs", type=int, default=2000)
+    parser.add_argument("--runs", default="1000,10000,50000", help="history sizes, ascending")
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--postgres", help="admin URL; the instance storage goes to a temporary database")
     parser.add_argument("--keep", metavar="DIR", help="SQLite only: keep the seeded DAGSTER_HOME in DIR and reuse it")
@@ -163,24 +165,33 @@ def main() -> None:
             (tmp / "dagster.yaml").write_text(config + "telemetry:\n  enabled: false\n")
         os.environ["DAGSTER_HOME"] = str(tmp)
         with DagsterInstance.get() as instance:
-            if not reuse:
-                started = time.perf_counter()
-                seed(instance, args.runs)
-                print(f"storage: {'PostgreSQL' if args.postgres else 'SQLite'}; seeded {args.runs} runs in {time.perf_counter() - started:.1f}s")
             schedule = sync_schedule_info()
-            if args.profile:
-                import cProfile
-                import pstats
+            seeded = 0
+            print(f"storage: {'PostgreSQL' if args.postgres else 'SQLite'}")
+            print("| runs in history | full recomputation | heartbeat | heartbeat after a tick (8 runs) |")
+            print("|---|---|---|---|")
+            for size in (int(n) for n in args.runs.split(",")):
+                if not reuse:
+                    seed(instance, size - seeded, offset=seeded)
+                    seeded = size
+                full, state = median_time(
+                    lambda: collect_state(instance, schedule=schedule, incremental=False, write_back=False), 1
+                )
+                collect_state(instance, schedule=schedule, incremental=False)  # the kept totals
+                heartbeat, _ = median_time(lambda: collect_state(instance, schedule=schedule), args.repeats)
+                seed(instance, 8, offset=seeded)
+                seeded += 8
+                after_tick, ticked = median_time(lambda: collect_state(instance, schedule=schedule), 1)
+                assert ticked.runs_read == 8, ticked.runs_read
+                print(f"| {size:,} | {full * 1000:,.0f} ms | {heartbeat * 1000:.1f} ms | {after_tick * 1000:.1f} ms |", flush=True)
+                if args.profile:
+                    import cProfile
+                    import pstats
 
-                profiler = cProfile.Profile()
-                profiler.runcall(collect_state, instance, schedule=schedule, write_back=False)
-                pstats.Stats(profiler).sort_stats("cumulative").print_stats(25)
+                    profiler = cProfile.Profile()
+                    profiler.runcall(collect_state, instance, schedule=schedule)
+                    pstats.Stats(profiler).sort_stats("cumulative").print_stats(25)
 
-            seconds, state = median_time(lambda: collect_state(instance, schedule=schedule, write_back=False), args.repeats)
-            print(
-                f"collect_state: {seconds * 1000:.0f} ms (median of {args.repeats}); "
-                f"{state.runs_read} runs, {state.events_read} asset events read"
-            )
             seconds, text = median_time(lambda: generate_latest(state_registry(state, heartbeat_timestamp=time.time())), args.repeats)
             series = sum(1 for line in text.decode().splitlines() if line and not line.startswith("#"))
             print(f"render: {seconds * 1000:.1f} ms; {series} series, {len(text) / 1024:.0f} KiB")
@@ -193,10 +204,6 @@ def main() -> None:
                 finally:
                     process.terminate()
                     process.wait()
-            by_trigger = {}
-            for (trigger, _, status), n in state.runs_total.items():
-                by_trigger[(trigger, status)] = by_trigger.get((trigger, status), 0) + n
-            print("runs by trigger/status:", dict(sorted(by_trigger.items())))
     finally:
         if not args.keep:
             shutil.rmtree(tmp, ignore_errors=True)

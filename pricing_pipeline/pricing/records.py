@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import hashlib
 import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -305,6 +306,18 @@ class PriceRecord:
             self.upstream_provider,
             self.upstream_model_id,
         )
+
+    def price_fingerprint(self) -> str:
+        """A digest of :meth:`price_key` with every price in canonical form: equal exactly when
+        the keys are. Stored with the live row, so a re-sync finds its changed models by
+        comparing digests instead of reading whole records back."""
+        return self._price_fingerprint
+
+    @functools.cached_property
+    def _price_fingerprint(self) -> str:
+        components, *rest = self.price_key()
+        prices = [(identity, None if usd is None else format(usd.normalize(), "f")) for identity, usd in components]
+        return hashlib.blake2b(repr((prices, rest)).encode(), digest_size=16).hexdigest()
 
     def description(self) -> dict[str, Any]:
         """What the record says besides its id and prices, JSON-safe (the store's columns too)."""

@@ -14,13 +14,13 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, and_, bindparam, create_engine, event, func, insert, or_, select, text, update
+from sqlalchemy import Engine, and_, create_engine, event, func, insert, or_, select, text, update
 from sqlalchemy.engine import Connection
 
-from pricing_pipeline.pricing.diff import PriceChange, SnapshotDiff, diff_snapshot
+from pricing_pipeline.pricing.diff import PriceChange, SnapshotDiff
 from pricing_pipeline.pricing.records import PriceComponent, PriceRecord, TimeWindow
 from pricing_pipeline.redaction import redact
-from pricing_pipeline.store import migrations
+from pricing_pipeline.store import bulk, migrations
 from pricing_pipeline.store.schema import (
     model_prices,
     price_changes,
@@ -215,7 +215,12 @@ class PricingStore:
         transaction: history rows closed and opened, removed models marked, the change log
         and the sync log written together, or nothing at all. ``quarantined`` models
         (``{model_id: reason}``, entries that could not be read) keep their published
-        prices: neither changed nor removed."""
+        prices: neither changed nor removed.
+
+        The diff reads a compact projection of what is live (model id and price fingerprint)
+        and whole records only for the models that changed or went away; the writes are one
+        set-based statement per kind (bulk.py), so an unchanged re-sync writes only its
+        sync log row."""
         records = list(records)
         if any(r.provider != provider for r in records):
             raise ValueError(f"snapshot for {provider!r} contains records of another provider")
@@ -225,12 +230,9 @@ class PricingStore:
         now = published_at or _now()
         with self.engine.begin() as conn:
             _lock_provider(conn, provider)
-            diff = diff_snapshot(_live_records(conn, provider), records, keep=quarantined or {})
-            known = {
-                row.model_id
-                for row in conn.execute(select(model_prices.c.model_id).where(model_prices.c.provider == provider))
-            }
+            diff, known, unfingerprinted = _diff_against_live(conn, provider, records, quarantined or {})
             self._apply(conn, provider, diff.changes, now, sync_id, run_id, acceptances, known)
+            _fill_fingerprints(conn, provider, unfingerprinted)
             conn.execute(
                 update(sync_log)
                 .where(sync_log.c.id == sync_id)
@@ -260,61 +262,33 @@ class PricingStore:
         acceptances: Mapping[str, Acceptance],
         known: set[str],
     ) -> None:
-        """Write a diff with one batched statement per kind of write (a full catalog of
-        5,000 models is a handful of round trips, not 15,000)."""
+        """Write a diff with one set-based statement per kind of write."""
         if not changes:
             return
-        model = bindparam("b_model_id")
-        close_history = (
-            update(price_history)
-            .where(price_history.c.provider == provider, price_history.c.model_id == model, price_history.c.valid_to.is_(None))
-            .values(valid_to=now)
+        closing = [c.model_id for c in changes if c.before is not None or c.model_id in known]
+        for table in (price_history, price_components):
+            _set_where_in(conn, table, provider, closing, {"valid_to": now}, table.c.valid_to.is_(None))
+        _set_where_in(conn, model_prices, provider, [c.model_id for c in changes if c.after is None], {"removed_at": now})
+        published = [c.after for c in changes if c.after is not None]
+        bulk.insert_rows(conn, price_history, ({**_record_columns(r), "valid_from": now, "sync_id": sync_id} for r in published))
+        bulk.insert_rows(conn, price_components, (row for r in published for row in _component_rows(r, now, sync_id)))
+        live = ({**_record_columns(r), "price_fingerprint": r.price_fingerprint(), "valid_from": now} for r in published)
+        # New models get their row; a changed model, or one that came back, has its row replaced.
+        bulk.insert_rows(conn, model_prices, ({**row, "first_seen_at": now} for row in live if row["model_id"] not in known))
+        bulk.update_rows(
+            conn,
+            model_prices,
+            ("provider", "model_id"),
+            (
+                {**_record_columns(r), "price_fingerprint": r.price_fingerprint(), "valid_from": now, "removed_at": None}
+                for r in published
+                if r.model_id in known
+            ),
         )
-        live_row = and_(model_prices.c.provider == provider, model_prices.c.model_id == model)
-        closing = [c for c in changes if c.before is not None or c.model_id in known]
-        if closing:
-            conn.execute(close_history, [{"b_model_id": c.model_id} for c in closing])
-            conn.execute(
-                update(price_components)
-                .where(
-                    price_components.c.provider == provider,
-                    price_components.c.model_id == model,
-                    price_components.c.valid_to.is_(None),
-                )
-                .values(valid_to=now),
-                [{"b_model_id": c.model_id} for c in closing],
-            )
-        removed = [c for c in changes if c.after is None]
-        if removed:
-            conn.execute(
-                update(model_prices).where(live_row).values(removed_at=now),
-                [{"b_model_id": c.model_id} for c in removed],
-            )
-        published = [c for c in changes if c.after is not None]
-        if published:
-            conn.execute(
-                insert(price_history),
-                [{**_record_columns(c.after), "valid_from": now, "sync_id": sync_id} for c in published],
-            )
-            component_rows = [row for c in published for row in _component_rows(c.after, now, sync_id)]
-            if component_rows:
-                conn.execute(insert(price_components), component_rows)
-        new_rows = [c for c in published if c.model_id not in known]
-        if new_rows:
-            conn.execute(
-                insert(model_prices),
-                [{**_record_columns(c.after), "valid_from": now, "first_seen_at": now} for c in new_rows],
-            )
-        updated = [c for c in published if c.model_id in known]  # a price change, or a model that came back
-        for change in updated:
-            conn.execute(
-                update(model_prices)
-                .where(model_prices.c.provider == provider, model_prices.c.model_id == change.model_id)
-                .values(**_record_columns(change.after), valid_from=now, removed_at=None)
-            )
-        conn.execute(
-            insert(price_changes),
-            [
+        bulk.insert_rows(
+            conn,
+            price_changes,
+            (
                 {
                     "provider": provider,
                     "model_id": c.model_id,
@@ -328,7 +302,7 @@ class PricingStore:
                     "accept_reason": acceptances[c.model_id].reason if c.model_id in acceptances else None,
                 }
                 for c in changes
-            ],
+            ),
         )
 
     # --- queries -----------------------------------------------------------------------
@@ -435,6 +409,74 @@ def _live_records(conn: Connection, provider: str) -> dict[str, PriceRecord]:
         row["model_id"]: _row_record(row, components.get((provider, row["model_id"]), ()))
         for row in conn.execute(query).mappings()
     }
+
+
+def _diff_against_live(
+    conn: Connection, provider: str, snapshot: list[PriceRecord], keep: Mapping[str, str]
+) -> tuple[SnapshotDiff, set[str], dict[str, str]]:
+    """The diff of a snapshot against the live prices, from (model id, fingerprint) pairs;
+    whole records are read only for the models that changed or went away. Also: every model
+    id the provider ever had, and the unchanged live rows still without a fingerprint
+    (written before migration 0004) with the one to fill in."""
+    query = select(model_prices.c.model_id, model_prices.c.price_fingerprint, model_prices.c.removed_at).where(
+        model_prices.c.provider == provider
+    )
+    known: set[str] = set()
+    live: dict[str, str | None] = {}
+    for model_id, fingerprint, removed_at in conn.execute(query):
+        known.add(model_id)
+        if removed_at is None:
+            live[model_id] = fingerprint
+    by_id = {r.model_id: r for r in snapshot}
+    unfingerprinted = [m for m in by_id if m in live and live[m] is None]
+    before = _records_of(conn, provider, unfingerprinted)  # compared in full, once
+    fill = {m: by_id[m].price_fingerprint() for m in unfingerprinted if before[m].price_key() == by_id[m].price_key()}
+    changed = [m for m in by_id if m in live and m not in fill and live[m] != by_id[m].price_fingerprint()]
+    removed = sorted(set(live) - set(by_id) - set(keep))
+    before.update(_records_of(conn, provider, [m for m in changed + removed if m not in before]))
+    diff = SnapshotDiff(
+        added=[PriceChange(m, "added", None, by_id[m]) for m in sorted(set(by_id) - set(live))],
+        changed=[PriceChange(m, "changed", before[m], by_id[m]) for m in sorted(changed)],
+        removed=[PriceChange(m, "removed", before[m], None) for m in removed],
+    )
+    return diff, known, fill
+
+
+def _records_of(conn: Connection, provider: str, model_ids: Iterable[str]) -> dict[str, PriceRecord]:
+    """The live records of these models, by id."""
+    out: dict[str, PriceRecord] = {}
+    for chunk in bulk.in_chunks(model_ids):
+        rows = conn.execute(
+            select(model_prices).where(model_prices.c.provider == provider, model_prices.c.model_id.in_(chunk))
+        ).mappings()
+        components: dict[str, list[PriceComponent]] = defaultdict(list)
+        component_rows = conn.execute(
+            select(price_components).where(
+                price_components.c.provider == provider,
+                price_components.c.model_id.in_(chunk),
+                price_components.c.valid_to.is_(None),
+            )
+        ).mappings()
+        for row in component_rows:
+            components[row["model_id"]].append(_row_component(row))
+        for row in rows:
+            out[row["model_id"]] = _row_record(row, components.get(row["model_id"], ()))
+    return out
+
+
+def _set_where_in(conn: Connection, table, provider: str, model_ids: list[str], values: dict, *where) -> None:
+    """One UPDATE per chunk of model ids (one in all for any real catalog)."""
+    for chunk in bulk.in_chunks(model_ids):
+        conn.execute(update(table).where(table.c.provider == provider, table.c.model_id.in_(chunk), *where).values(values))
+
+
+def _fill_fingerprints(conn: Connection, provider: str, fingerprints: Mapping[str, str]) -> None:
+    bulk.update_rows(
+        conn,
+        model_prices,
+        ("provider", "model_id"),
+        ({"provider": provider, "model_id": m, "price_fingerprint": f} for m, f in fingerprints.items()),
+    )
 
 
 def _live_at(table, at: datetime):

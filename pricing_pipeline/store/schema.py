@@ -73,6 +73,8 @@ model_prices = Table(
     Column("valid_from", UtcDateTime, nullable=False),
     Column("first_seen_at", UtcDateTime, nullable=False),
     Column("removed_at", UtcDateTime),
+    # PriceRecord.price_fingerprint() of the live prices (NULL on rows from before 0004).
+    Column("price_fingerprint", String(32)),
 )
 
 # Every observed price: [valid_from, valid_to); valid_to NULL means current.

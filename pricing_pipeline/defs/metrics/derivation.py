@@ -1,85 +1,54 @@
 """Every metric of monitoring/METRICS.md, derived from the facts of the Dagster instance.
 
-The instance's run history is the source of truth: each computation reads it afresh and
-nothing is accumulated in memory, so a restart of the daemon, the code server, a run worker or
-the Pushgateway, a retried step or a re-evaluated sensor tick can neither reset nor double
-count anything. Two computations made one after the other never go down (the run history only
-grows), which is what keeps the pushed counters monotonic (publisher.py serializes pushes).
+The instance's run history is the source of truth. Its totals (counters, histograms, the last
+publish and run of each provider) are kept in the instance with the cursors they were read up to
+(totals.py), so a computation reads only what happened since the last one: its cost follows
+the new runs, not the length of the history. What is not history (runs queued or in progress,
+the daemons, the schedule's state) is read afresh each time. Two computations made one after
+the other never go down, which is what keeps the pushed counters monotonic (publisher.py
+serializes pushes).
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from dagster import DagsterInstance
-from prometheus_client.utils import floatToGoString
 
+from pricing_pipeline.defs.metrics import totals as stored
 from pricing_pipeline.defs.metrics.run_facts import (
     OutcomeResolver,
     ScheduleInfo,
+    SyncRun,
     active_run_ages,
     cron_interval_hours,
     daemons_heartbeating,
     number,
     paged_events,
     scheduler_enabled,
-    sync_runs,
+    sync_runs_finished_after,
     text,
+)
+from pricing_pipeline.defs.metrics.totals import (
+    CHANGE_KINDS,
+    DATABASE_DURATION_BUCKETS,
+    REQUEST_DURATION_BUCKETS,
+    STATUSES,
+    SYNC_DURATION_BUCKETS,
+    TRIGGERS,
+    Histogram,
+    LastPublish,
+    Totals,
 )
 from pricing_pipeline.defs.metrics.usage import RunUsage
 from pricing_pipeline.defs.runs import PUBLISHED_KEY, RAW_SNAPSHOT_KEY
-from pricing_pipeline.providers.errors import ERROR_TYPES
 from pricing_pipeline.providers.registry import PROVIDER_NAMES
 
-STATUSES = ("success", "failure", "blocked", "canceled")
-TRIGGERS = ("scheduled", "manual")
-CHANGE_KINDS = ("added", "changed", "removed")
-
-SYNC_DURATION_BUCKETS = (1, 2, 5, 10, 20, 30, 45, 60, 90, 120, 300, 600, 1200, 1800)
-REQUEST_DURATION_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
-DATABASE_DURATION_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
-
-
-@dataclass
-class Histogram:
-    buckets: tuple[float, ...]
-    counts: list[int] = field(default_factory=list)  # per bucket, not cumulative; last is +Inf
-    total: float = 0.0
-
-    def __post_init__(self):
-        if not self.counts:
-            self.counts = [0] * (len(self.buckets) + 1)
-
-    def observe(self, value: float) -> None:
-        for i, bound in enumerate(self.buckets):
-            if value <= bound:
-                self.counts[i] += 1
-                break
-        else:
-            self.counts[-1] += 1
-        self.total += value
-
-    @property
-    def count(self) -> int:
-        return sum(self.counts)
-
-    def cumulative(self) -> list[tuple[str, int]]:
-        out, running = [], 0
-        for bound, n in zip((*self.buckets, math.inf), self.counts):
-            running += n
-            out.append((floatToGoString(bound), running))
-        return out
-
-
-@dataclass(frozen=True)
-class LastPublish:
-    timestamp: float
-    models: float | None
-    changes: dict[str, float]
-    quarantined: float | None = None
-    unknown_pricing_keys: float | None = None
+__all__ = [
+    "CHANGE_KINDS", "DATABASE_DURATION_BUCKETS", "REQUEST_DURATION_BUCKETS", "STATUSES", "SYNC_DURATION_BUCKETS",
+    "TRIGGERS", "Histogram", "LastPublish", "MetricsState", "collect_state",
+]
 
 
 @dataclass
@@ -99,7 +68,7 @@ class MetricsState:
     computed_at: float
     active_run_age: dict[tuple[str, str], float] = field(default_factory=dict)  # (provider, state)
     daemons_heartbeating: int | None = None
-    runs_read: int = 0
+    runs_read: int = 0  # in this computation
     events_read: int = 0
     event_log_reads: int = 0
 
@@ -110,86 +79,90 @@ def collect_state(
     location_name: str | None = None,
     write_back: bool = True,
     now: float | None = None,
+    incremental: bool = True,
 ) -> MetricsState:
+    """The metrics now. ``write_back``: record outcomes read from event logs in the runs'
+    tags and save the advanced totals; ``incremental=False`` recomputes from the whole history."""
     now = datetime.now(UTC).timestamp() if now is None else now
     resolver = OutcomeResolver(instance, write_back=write_back)
-    runs = sync_runs(instance, resolver)
+    totals = stored.load(instance, now) if incremental else Totals(full_at=now)
+    runs_read = 0
+    for run in sync_runs_finished_after(instance, totals.cursors, resolver):
+        count_run(totals, run)
+        runs_read += 1
+    events_read = count_asset_events(instance, totals)
+    if write_back and (runs_read or events_read or not incremental):
+        stored.save(instance, totals)
+    return MetricsState(
+        active_run_age=active_run_ages(instance, now),
+        daemons_heartbeating=daemons_heartbeating(instance, now),
+        runs_total=totals.runs_total,
+        errors_total=totals.errors_total,
+        scheduled_duration=totals.scheduled_duration,
+        last_attempt=totals.last_attempt,
+        usage={p: u for p, (_, u) in totals.usage.items()},
+        last_publish=totals.last_publish,
+        request_duration=totals.request_duration,
+        database_duration=totals.database_duration,
+        timeouts_total=totals.timeouts_total,
+        update_errors_total=totals.update_errors_total,
+        interval_hours=cron_interval_hours(schedule.cron, schedule.timezone) if schedule else None,
+        scheduler_enabled=scheduler_enabled(instance, schedule, location_name) if schedule else None,
+        computed_at=now,
+        runs_read=runs_read,
+        events_read=events_read,
+        event_log_reads=resolver.event_log_reads,
+    )
 
-    runs_total = {(t, p, s): 0 for t in TRIGGERS for p in PROVIDER_NAMES for s in STATUSES}
-    errors_total = {(p, e): 0 for p in PROVIDER_NAMES for e in ERROR_TYPES}
-    scheduled_duration = {p: Histogram(SYNC_DURATION_BUCKETS) for p in PROVIDER_NAMES}
-    last_attempt: dict[str, float] = {}
-    usage: dict[str, tuple[float, RunUsage]] = {}
-    for run in runs:
-        runs_total[(run.trigger, run.provider, run.status)] += 1
-        if run.error_type is not None:
-            errors_total[(run.provider, run.error_type)] += 1
-        if run.end_time is None:
-            continue
-        last_attempt[run.provider] = max(last_attempt.get(run.provider, 0.0), run.end_time)
-        if run.trigger == "scheduled" and run.start_time is not None:
-            scheduled_duration[run.provider].observe(max(run.end_time - run.start_time, 0.0))
-        if run.usage is not None and run.end_time >= usage.get(run.provider, (-1.0, None))[0]:
-            usage[run.provider] = (run.end_time, run.usage)
 
-    events_read = 0
-    request_duration = {p: Histogram(REQUEST_DURATION_BUCKETS) for p in PROVIDER_NAMES}
-    for record in paged_events(instance.fetch_materializations, RAW_SNAPSHOT_KEY):
-        events_read += 1
+def count_run(totals: Totals, run: SyncRun) -> None:
+    totals.runs_total[(run.trigger, run.provider, run.status)] += 1
+    if run.error_type is not None:
+        totals.errors_total[(run.provider, run.error_type)] += 1
+    if run.end_time is None:
+        return
+    totals.last_attempt[run.provider] = max(totals.last_attempt.get(run.provider, 0.0), run.end_time)
+    if run.trigger == "scheduled" and run.start_time is not None:
+        totals.scheduled_duration[run.provider].observe(max(run.end_time - run.start_time, 0.0))
+    if run.usage is not None and run.end_time >= totals.usage.get(run.provider, (-1.0, None))[0]:
+        totals.usage[run.provider] = (run.end_time, run.usage)
+
+
+def count_asset_events(instance: DagsterInstance, totals: Totals) -> int:
+    """Request and publish durations, the last publish, failed attempts: from the sync assets'
+    materializations and observations stored after the cursors. Returns how many were read."""
+    read = 0
+
+    def events(fetch, asset_key, kind: str):
+        nonlocal read
+        cursor_key = f"{kind}:{asset_key.to_user_string()}"
+        for record in paged_events(fetch, asset_key, totals.cursors.get(cursor_key)):
+            read += 1
+            totals.cursors[cursor_key] = record.storage_id
+            if record.partition_key in PROVIDER_NAMES:
+                yield record
+
+    for record in events(instance.fetch_materializations, RAW_SNAPSHOT_KEY, "materialization"):
         seconds = number(record.asset_materialization.metadata, "request_seconds")
-        if record.partition_key in PROVIDER_NAMES and seconds is not None:
-            request_duration[record.partition_key].observe(seconds)
-
-    database_duration = {p: Histogram(DATABASE_DURATION_BUCKETS) for p in PROVIDER_NAMES}
-    last_publish: dict[str, LastPublish] = {}
-    for record in paged_events(instance.fetch_materializations, PUBLISHED_KEY):  # ascending
-        events_read += 1
-        provider = record.partition_key
-        if provider not in PROVIDER_NAMES:
-            continue
+        if seconds is not None:
+            totals.request_duration[record.partition_key].observe(seconds)
+    for record in events(instance.fetch_materializations, PUBLISHED_KEY, "materialization"):
         metadata = record.asset_materialization.metadata
         seconds = number(metadata, "publish_seconds")
         if seconds is not None:
-            database_duration[provider].observe(seconds)
-        last_publish[provider] = LastPublish(
+            totals.database_duration[record.partition_key].observe(seconds)
+        totals.last_publish[record.partition_key] = LastPublish(
             timestamp=record.timestamp,
             models=number(metadata, "models"),
             changes={k: v for k in CHANGE_KINDS if (v := number(metadata, k)) is not None},
             quarantined=number(metadata, "quarantined"),
             unknown_pricing_keys=number(metadata, "unknown_pricing_keys"),
         )
-
-    timeouts_total = {p: 0 for p in PROVIDER_NAMES}
-    update_errors_total = {p: 0 for p in PROVIDER_NAMES}
     for asset_key in (RAW_SNAPSHOT_KEY, PUBLISHED_KEY):
-        for record in paged_events(instance.fetch_observations, asset_key):
-            events_read += 1
-            provider = record.partition_key
-            if provider not in PROVIDER_NAMES:
-                continue
+        for record in events(instance.fetch_observations, asset_key, "observation"):
             error_type = text(record.asset_observation.metadata, "error_type")
             if error_type == "timeout":
-                timeouts_total[provider] += 1
+                totals.timeouts_total[record.partition_key] += 1
             elif error_type == "database":
-                update_errors_total[provider] += 1
-
-    return MetricsState(
-        active_run_age=active_run_ages(instance, now),
-        daemons_heartbeating=daemons_heartbeating(instance, now),
-        runs_total=runs_total,
-        errors_total=errors_total,
-        scheduled_duration=scheduled_duration,
-        last_attempt=last_attempt,
-        usage={p: u for p, (_, u) in usage.items()},
-        last_publish=last_publish,
-        request_duration=request_duration,
-        database_duration=database_duration,
-        timeouts_total=timeouts_total,
-        update_errors_total=update_errors_total,
-        interval_hours=cron_interval_hours(schedule.cron, schedule.timezone) if schedule else None,
-        scheduler_enabled=scheduler_enabled(instance, schedule, location_name) if schedule else None,
-        computed_at=now,
-        runs_read=len(runs),
-        events_read=events_read,
-        event_log_reads=resolver.event_log_reads,
-    )
+                totals.update_errors_total[record.partition_key] += 1
+    return read

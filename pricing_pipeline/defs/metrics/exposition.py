@@ -8,7 +8,8 @@ from collections.abc import Iterable, Mapping
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 from prometheus_client.registry import Collector, CollectorRegistry
 
-from pricing_pipeline.defs.metrics.derivation import CHANGE_KINDS, STATUSES, Histogram, MetricsState
+from pricing_pipeline.defs.metrics.derivation import MetricsState
+from pricing_pipeline.defs.metrics.totals import CHANGE_KINDS, STATUSES, Histogram
 from pricing_pipeline.providers.errors import ERROR_TYPES
 from pricing_pipeline.providers.registry import PROVIDER_NAMES
 

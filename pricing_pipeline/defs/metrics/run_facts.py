@@ -16,7 +16,8 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from dagster import AssetKey, AssetRecordsFilter, DagsterInstance, DagsterRunStatus, RunsFilter
+from dagster import AssetKey, AssetRecordsFilter, DagsterEventType, DagsterInstance, DagsterRunStatus, RunsFilter
+from dagster._core.event_api import RunStatusChangeRecordsFilter
 from dagster._core.scheduler.instigation import InstigatorStatus, InstigatorType
 from dagster._core.storage.tags import PARENT_RUN_ID_TAG, RETRY_NUMBER_TAG, SCHEDULE_NAME_TAG
 from dagster._utils.schedules import cron_string_iterator
@@ -36,6 +37,11 @@ FINISHED_STATUSES = {
     DagsterRunStatus.SUCCESS: "success",
     DagsterRunStatus.FAILURE: "failure",
     DagsterRunStatus.CANCELED: "canceled",
+}
+RUN_END_EVENTS = {
+    DagsterEventType.RUN_SUCCESS: "success",
+    DagsterEventType.RUN_FAILURE: "failure",
+    DagsterEventType.RUN_CANCELED: "canceled",
 }
 ACTIVE_STATES = {
     "queued": (DagsterRunStatus.NOT_STARTED, DagsterRunStatus.QUEUED),
@@ -107,31 +113,68 @@ class OutcomeResolver:
 def sync_runs(instance: DagsterInstance, resolver: OutcomeResolver | None = None) -> list[SyncRun]:
     """Every finished sync run (any launch path, see defs/runs.py) of a registered provider."""
     resolver = resolver or OutcomeResolver(instance)
-    runs: list[SyncRun] = []
-    for record in _paged_run_records(instance):
-        run = record.dagster_run
-        provider = provider_of(run)
-        if provider is None:
-            continue
-        status = FINISHED_STATUSES[run.status]
-        outcome = resolver.outcome(run.run_id, run.tags) if status == "failure" else None
-        runs.append(
-            SyncRun(
-                run_id=run.run_id,
-                provider=provider,
-                trigger=trigger_of(run.tags),
-                status=outcome.status if outcome else status,
-                error_type=outcome.error_type if outcome else None,
-                start_time=record.start_time,
-                end_time=record.end_time,
-                usage=decode_usage(run.tags, run.run_id),
-            )
-        )
+    filters = RunsFilter(tags={PARTITION_TAG: list(PROVIDER_NAMES)}, statuses=list(FINISHED_STATUSES))
+    runs = []
+    for record in _paged_run_records(instance, filters):
+        run = _sync_run(record, resolver)
+        if run is not None:
+            runs.append(run)
     return runs
 
 
-def _paged_run_records(instance: DagsterInstance):
-    filters = RunsFilter(tags={PARTITION_TAG: list(PROVIDER_NAMES)}, statuses=list(FINISHED_STATUSES))
+def sync_runs_finished_after(
+    instance: DagsterInstance, cursors: dict[str, int], resolver: OutcomeResolver
+) -> Iterator[SyncRun]:
+    """Sync runs whose end event (success, failure, cancellation: one per run) was stored after
+    ``cursors[status]``, advancing the cursors as it goes, so each run is read exactly once."""
+    for event_type, status in RUN_END_EVENTS.items():
+        yield from _runs_ended(instance, event_type, status, cursors, resolver)
+
+
+def _runs_ended(instance: DagsterInstance, event_type, status: str, cursors: dict[str, int], resolver) -> Iterator[SyncRun]:
+    while True:
+        events = instance.fetch_run_status_changes(
+            # Every job's end events (in-memory instances take no job filter); _sync_run keeps the syncs.
+            RunStatusChangeRecordsFilter(event_type, after_storage_id=cursors.get(status)),
+            limit=PAGE_SIZE,
+            ascending=True,
+        ).records
+        if not events:
+            return
+        records = {r.dagster_run.run_id: r for r in instance.get_run_records(RunsFilter(run_ids=[e.run_id for e in events]))}
+        for event in events:
+            record = records.get(event.run_id)
+            if record is not None and FINISHED_STATUSES.get(record.dagster_run.status) != status:
+                # The end event is stored before the run's status: read it next time.
+                return
+            run = _sync_run(record, resolver) if record is not None else None
+            if run is not None:
+                yield run
+            cursors[status] = event.storage_id
+        if len(events) < PAGE_SIZE:
+            return
+
+
+def _sync_run(record, resolver: OutcomeResolver) -> SyncRun | None:
+    run = record.dagster_run
+    provider = provider_of(run)
+    if provider is None or run.status not in FINISHED_STATUSES:
+        return None
+    status = FINISHED_STATUSES[run.status]
+    outcome = resolver.outcome(run.run_id, run.tags) if status == "failure" else None
+    return SyncRun(
+        run_id=run.run_id,
+        provider=provider,
+        trigger=trigger_of(run.tags),
+        status=outcome.status if outcome else status,
+        error_type=outcome.error_type if outcome else None,
+        start_time=record.start_time,
+        end_time=record.end_time,
+        usage=decode_usage(run.tags, run.run_id),
+    )
+
+
+def _paged_run_records(instance: DagsterInstance, filters: RunsFilter):
     cursor = None
     while True:
         page = instance.get_run_records(filters=filters, limit=PAGE_SIZE, cursor=cursor)
@@ -144,10 +187,16 @@ def _paged_run_records(instance: DagsterInstance):
 # --- asset events ------------------------------------------------------------------------------
 
 
-def paged_events(fetch: Callable, asset_key: AssetKey) -> Iterator:
+def paged_events(fetch: Callable, asset_key: AssetKey, after_storage_id: int | None = None) -> Iterator:
+    """Materializations / observations of an asset, oldest first, after a storage id."""
     cursor = None
     while True:
-        result = fetch(AssetRecordsFilter(asset_key=asset_key), limit=PAGE_SIZE, cursor=cursor, ascending=True)
+        result = fetch(
+            AssetRecordsFilter(asset_key=asset_key, after_storage_id=after_storage_id),
+            limit=PAGE_SIZE,
+            cursor=cursor,
+            ascending=True,
+        )
         yield from result.records
         if not result.has_more:
             return

@@ -1,0 +1,164 @@
+"""The sync core at catalog scale, beside PostgreSQL's own bulk path.
+
+    .venv/bin/python -m benchmarks.scale [--sizes 10000,100000,300000] [--postgres ADMIN_URL] [--no-sqlite]
+
+For each size and database, one fresh process (so peak RSS is that size's): a synthetic
+OpenRouter-shaped catalog (three token prices per model), then
+
+- parse + normalize: the adapter's ``parse`` of the JSON body,
+- first publish, unchanged re-sync, 1% of the models changed: ``PricingStore.publish``,
+- COPY (PostgreSQL): the rows the first publish wrote, ``COPY``ed into the same tables of a
+  fresh database in the same process: the floor any publish could reach,
+- peak RSS of the process from the body onwards (``VmHWM`` after a reset).
+
+Prints one table; the metrics heartbeat's cost is benchmarks/metrics_collect.py.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from pricing_pipeline.defs.metrics import usage
+from pricing_pipeline.providers.registry import get_adapter
+from pricing_pipeline.store import PricingStore
+
+PUBLISH_TABLES = ("model_prices", "price_history", "price_components", "price_changes")
+
+
+def catalog(models: int, changed_every: int | None = None) -> bytes:
+    """An OpenRouter-shaped model list; with ``changed_every``, every n-th model's output price differs."""
+    data = []
+    for i in range(models):
+        output = "0.000002" if not changed_every or i % changed_every else "0.0000025"
+        data.append({
+            "id": f"vendor{i % 97}/model-{i:06d}",
+            "name": f"Model {i}",
+            "context_length": 131072,
+            "architecture": {"input_modalities": ["text"], "output_modalities": ["text"]},
+            "pricing": {"prompt": f"0.000000{1 + i % 9}", "completion": output, "input_cache_read": "0.0000001"},
+        })
+    return json.dumps({"data": data}).encode()
+
+
+def timed(fn):
+    started = time.perf_counter()
+    result = fn()
+    return time.perf_counter() - started, result
+
+
+def copy_floor(source_url: str, target_url: str, sync_id: int) -> float:
+    """Seconds to COPY the rows one publish wrote into the same (empty) tables of another database."""
+    source = sa.create_engine(source_url).raw_connection()
+    buffers = {}
+    try:
+        cursor = source.cursor()
+        for table in PUBLISH_TABLES:
+            where = "" if table == "model_prices" else f" WHERE sync_id = {sync_id}"
+            buffer = io.StringIO()
+            cursor.copy_expert(f"COPY (SELECT * FROM {table}{where}) TO STDOUT", buffer)
+            buffers[table] = buffer.getvalue()
+        sync_row = io.StringIO()
+        cursor.copy_expert(f"COPY (SELECT * FROM sync_log WHERE id = {sync_id}) TO STDOUT", sync_row)
+    finally:
+        source.close()
+    target = sa.create_engine(target_url).raw_connection()
+    try:
+        cursor = target.cursor()
+        sync_row.seek(0)
+        cursor.copy_expert("COPY sync_log FROM STDIN", sync_row)  # what the rows refer to; not timed
+        target.commit()
+        started = time.perf_counter()
+        for table, text in buffers.items():
+            cursor.copy_expert(f"COPY {table} FROM STDIN", io.StringIO(text))
+        target.commit()
+        return time.perf_counter() - started
+    finally:
+        target.close()
+
+
+def child(folder: Path, url: str, copy_url: str | None) -> dict:
+    body, body_changed = (folder / "catalog.json").read_bytes(), (folder / "changed.json").read_bytes()
+    adapter = get_adapter("openrouter")
+    store = PricingStore(url)
+    store.migrate()
+    usage.reset_peak_rss()
+    out = {}
+    out["parse"], snapshot = timed(lambda: adapter.parse(json.loads(body)))
+    first = store.publish("openrouter", snapshot.records, run_id=str(uuid.uuid4()))
+    out["first"] = first.duration_seconds
+    out["unchanged"] = store.publish("openrouter", adapter.parse(json.loads(body)).records, run_id=str(uuid.uuid4())).duration_seconds
+    changed = adapter.parse(json.loads(body_changed)).records
+    result = store.publish("openrouter", changed, run_id=str(uuid.uuid4()))
+    out["changed"], out["changed_models"] = result.duration_seconds, len(result.diff.changed)
+    out["peak_rss_mb"] = usage.peak_rss_bytes() / 2**20
+    if copy_url:
+        PricingStore(copy_url).migrate()
+        out["copy"] = copy_floor(url, copy_url, first.sync_id)
+    store.dispose()
+    return out
+
+
+def run_child(models: int, backend: str, admin: str | None) -> dict:
+    with tempfile.TemporaryDirectory() as folder:
+        # Written here, so the child's memory holds the bodies, not the lists they came from.
+        Path(folder, "catalog.json").write_bytes(catalog(models))
+        Path(folder, "changed.json").write_bytes(catalog(models, changed_every=100))
+        if backend == "sqlite":
+            urls, drop = [f"sqlite:///{Path(folder) / 'bench.db'}"], []
+        else:
+            engine = sa.create_engine(admin, isolation_level="AUTOCOMMIT")
+            names = [f"pricing_scale_{uuid.uuid4().hex[:8]}" for _ in range(2)]
+            with engine.connect() as conn:
+                for name in names:
+                    conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+            urls = [admin.rsplit("/", 1)[0] + f"/{name}" for name in names]
+            drop = names
+        try:
+            command = [sys.executable, "-m", "benchmarks.scale", "--child", folder, *urls]
+            result = subprocess.run(command, capture_output=True, text=True, check=False)
+            if result.returncode:
+                raise RuntimeError(result.stderr[-3000:])
+            return json.loads(result.stdout.strip().splitlines()[-1])
+        finally:
+            if drop:
+                with engine.connect() as conn:
+                    for name in drop:
+                        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="10000,100000")
+    parser.add_argument("--postgres", default="postgresql+psycopg2://postgres@127.0.0.1:5432/postgres")
+    parser.add_argument("--no-sqlite", action="store_true")
+    parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("urls", nargs="*", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        print(json.dumps(child(args.child, args.urls[0], args.urls[1] if len(args.urls) > 1 else None)))
+        return
+    backends = ([] if args.no_sqlite else ["sqlite"]) + ["postgres"]
+    print("| database | models | parse + normalize | first publish | unchanged re-sync | 1% changed | COPY | first / COPY | peak RSS |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for backend in backends:
+        for models in (int(s) for s in args.sizes.split(",")):
+            r = run_child(models, backend, args.postgres)
+            copy = f"{r['copy']:.2f} s" if "copy" in r else "n/a"
+            ratio = f"{r['first'] / r['copy']:.1f}x" if "copy" in r else "n/a"
+            print(f"| {backend} | {models:,} | {r['parse']:.2f} s | {r['first']:.2f} s | {r['unchanged']:.2f} s | "
+                  f"{r['changed']:.2f} s ({r['changed_models']:,}) | {copy} | {ratio} | {r['peak_rss_mb']:.0f} MB |",
+                  flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -308,16 +308,26 @@ class PriceRecord:
         )
 
     def price_fingerprint(self) -> str:
-        """A digest of :meth:`price_key` with every price in canonical form: equal exactly when
-        the keys are. Stored with the live row, so a re-sync finds its changed models by
-        comparing digests instead of reading whole records back."""
+        """A digest of what :meth:`price_key` is computed from (every price field, tier and
+        extra component, and the attributes a change is judged on), without building the
+        components: equal digests mean equal price keys. The converse holds for records built
+        the same way (an adapter's), so a differing digest is only a candidate change, which
+        the store confirms against the published record. Stored with the live row, so a
+        re-sync finds its changed models without reading whole records back."""
         return self._price_fingerprint
 
     @functools.cached_property
     def _price_fingerprint(self) -> str:
-        components, *rest = self.price_key()
-        prices = [(identity, None if usd is None else format(usd.normalize(), "f")) for identity, usd in components]
-        return hashlib.blake2b(repr((prices, rest)).encode(), digest_size=16).hexdigest()
+        canonical = repr((
+            [getattr(self, name) for name in PRICE_FIELDS],
+            [(tier.min_context_tokens, [getattr(tier, name) for name in TOKEN_PRICE_FIELDS]) for tier in self.tiers],
+            sorted((c.identity(), c.usd) for c in self.extra_components),
+            self.variable_pricing,
+            self.model_type,
+            self.upstream_provider,
+            self.upstream_model_id,
+        ))
+        return hashlib.blake2b(canonical.encode(), digest_size=16).hexdigest()
 
     def description(self) -> dict[str, Any]:
         """What the record says besides its id and prices, JSON-safe (the store's columns too)."""

@@ -416,8 +416,8 @@ def _diff_against_live(
 ) -> tuple[SnapshotDiff, set[str], dict[str, str]]:
     """The diff of a snapshot against the live prices, from (model id, fingerprint) pairs;
     whole records are read only for the models that changed or went away. Also: every model
-    id the provider ever had, and the unchanged live rows still without a fingerprint
-    (written before migration 0004) with the one to fill in."""
+    id the provider ever had, and the fingerprints to store for unchanged live rows whose
+    stored one is missing or stale."""
     query = select(model_prices.c.model_id, model_prices.c.price_fingerprint, model_prices.c.removed_at).where(
         model_prices.c.provider == provider
     )
@@ -428,15 +428,18 @@ def _diff_against_live(
         if removed_at is None:
             live[model_id] = fingerprint
     by_id = {r.model_id: r for r in snapshot}
-    unfingerprinted = [m for m in by_id if m in live and live[m] is None]
-    before = _records_of(conn, provider, unfingerprinted)  # compared in full, once
-    fill = {m: by_id[m].price_fingerprint() for m in unfingerprinted if before[m].price_key() == by_id[m].price_key()}
-    changed = [m for m in by_id if m in live and m not in fill and live[m] != by_id[m].price_fingerprint()]
+    # Candidates: a differing (or missing) fingerprint. Confirmed against the published record,
+    # which a change needs anyway (the change log's "before").
+    candidates = [m for m in by_id if m in live and live[m] != by_id[m].price_fingerprint()]
     removed = sorted(set(live) - set(by_id) - set(keep))
-    before.update(_records_of(conn, provider, [m for m in changed + removed if m not in before]))
+    before = _records_of(conn, provider, candidates + removed)
+    changed = sorted(m for m in candidates if before[m].price_key() != by_id[m].price_key())
+    # Unchanged rows whose stored digest is missing (written before migration 0004) or was
+    # computed differently: the digest to store.
+    fill = {m: by_id[m].price_fingerprint() for m in set(candidates) - set(changed)}
     diff = SnapshotDiff(
         added=[PriceChange(m, "added", None, by_id[m]) for m in sorted(set(by_id) - set(live))],
-        changed=[PriceChange(m, "changed", before[m], by_id[m]) for m in sorted(changed)],
+        changed=[PriceChange(m, "changed", before[m], by_id[m]) for m in changed],
         removed=[PriceChange(m, "removed", before[m], None) for m in removed],
     )
     return diff, known, fill

@@ -93,17 +93,19 @@ def child(folder: Path, url: str, copy_url: str | None) -> dict:
     store.migrate()
     usage.reset_peak_rss()
     out = {}
+    # One snapshot alive at a time, as in a sync run.
     out["parse"], snapshot = timed(lambda: adapter.parse(json.loads(body)))
     first = store.publish("openrouter", snapshot.records, run_id=str(uuid.uuid4()))
-    out["first"] = first.duration_seconds
+    out["first"], first_sync = first.duration_seconds, first.sync_id
+    del snapshot, first
     out["unchanged"] = store.publish("openrouter", adapter.parse(json.loads(body)).records, run_id=str(uuid.uuid4())).duration_seconds
-    changed = adapter.parse(json.loads(body_changed)).records
-    result = store.publish("openrouter", changed, run_id=str(uuid.uuid4()))
+    result = store.publish("openrouter", adapter.parse(json.loads(body_changed)).records, run_id=str(uuid.uuid4()))
     out["changed"], out["changed_models"] = result.duration_seconds, len(result.diff.changed)
+    del result
     out["peak_rss_mb"] = usage.peak_rss_bytes() / 2**20
     if copy_url:
         PricingStore(copy_url).migrate()
-        out["copy"] = copy_floor(url, copy_url, first.sync_id)
+        out["copy"] = copy_floor(url, copy_url, first_sync)
     store.dispose()
     return out
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import hashlib
+import operator
 import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -36,6 +37,8 @@ TOKEN_PRICE_FIELDS = (
 )
 UNIT_PRICE_FIELDS = ("request_usd", "image_usd")
 PRICE_FIELDS = TOKEN_PRICE_FIELDS + UNIT_PRICE_FIELDS
+_price_fields = operator.attrgetter(*PRICE_FIELDS)
+_tier_fields = operator.attrgetter(*TOKEN_PRICE_FIELDS)
 
 # Units of component prices. "m" = per million: tokens, characters and pixels are priced
 # per million of them, like the per-token prices every provider page shows per 1M.
@@ -314,14 +317,10 @@ class PriceRecord:
         the same way (an adapter's), so a differing digest is only a candidate change, which
         the store confirms against the published record. Stored with the live row, so a
         re-sync finds its changed models without reading whole records back."""
-        return self._price_fingerprint
-
-    @functools.cached_property
-    def _price_fingerprint(self) -> str:
         canonical = repr((
-            [getattr(self, name) for name in PRICE_FIELDS],
-            [(tier.min_context_tokens, [getattr(tier, name) for name in TOKEN_PRICE_FIELDS]) for tier in self.tiers],
-            sorted((c.identity(), c.usd) for c in self.extra_components),
+            _price_fields(self),
+            [(tier.min_context_tokens, _tier_fields(tier)) for tier in self.tiers],
+            sorted((c.identity(), c.usd) for c in self.extra_components) if self.extra_components else (),
             self.variable_pricing,
             self.model_type,
             self.upstream_provider,

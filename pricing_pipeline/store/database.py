@@ -418,15 +418,21 @@ def _diff_against_live(
     whole records are read only for the models that changed or went away. Also: every model
     id the provider ever had, and the fingerprints to store for unchanged live rows whose
     stored one is missing or stale."""
-    query = select(model_prices.c.model_id, model_prices.c.price_fingerprint, model_prices.c.removed_at).where(
-        model_prices.c.provider == provider
-    )
-    known: set[str] = set()
-    live: dict[str, str | None] = {}
-    for model_id, fingerprint, removed_at in conn.execute(query):
-        known.add(model_id)
-        if removed_at is None:
-            live[model_id] = fingerprint
+    # The one read of every row: plain columns through the driver's cursor, no per-row
+    # conversion (a third of an unchanged re-sync's time at 100k models otherwise).
+    placeholder = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    cursor = conn.connection.dbapi_connection.cursor()
+    try:
+        cursor.execute(
+            f"SELECT model_id, price_fingerprint, removed_at IS NULL FROM {model_prices.name} WHERE provider = {placeholder}",
+            (provider,),
+        )
+        rows = cursor.fetchall()
+    finally:
+        cursor.close()
+    known = {model_id for model_id, _, _ in rows}
+    live: dict[str, str | None] = {model_id: fingerprint for model_id, fingerprint, is_live in rows if is_live}
+    del rows
     by_id = {r.model_id: r for r in snapshot}
     # Candidates: a differing (or missing) fingerprint. Confirmed against the published record,
     # which a change needs anyway (the change log's "before").

@@ -41,11 +41,7 @@ def build_definitions(resources: dict) -> Definitions:
         )
         + [price_freshness, cross_source_prices, price_feeds],
         asset_checks=[
-            checks.normalized_prices_schema,
-            checks.normalized_prices_finite_non_negative,
-            checks.normalized_prices_model_count,
-            checks.normalized_prices_quarantine,
-            checks.normalized_prices_unknown_keys,
+            checks.normalized_prices_checks,
             checks.provider_freshness,
             price_guard,
         ],

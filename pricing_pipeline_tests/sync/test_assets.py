@@ -2,32 +2,24 @@
 
 import json
 
-from dagster import materialize
+from dagster import AssetCheckKey, AssetSelection, materialize
 
 from pricing_pipeline.defs.metrics.resources import MetricsPublisher
 from pricing_pipeline.defs.sync.assets import normalized_prices, published_prices, raw_price_snapshot
-from pricing_pipeline.defs.sync.checks import (
-    normalized_prices_finite_non_negative,
-    normalized_prices_model_count,
-    normalized_prices_schema,
-)
+from pricing_pipeline.defs.sync.checks import normalized_prices_checks
 from pricing_pipeline.defs.sync.resources import PricingDatabase, UpstreamApi
 from pricing_pipeline_tests.recordings import REPLAY_FILES, recording
 
-ASSETS = [
-    raw_price_snapshot,
-    normalized_prices,
-    published_prices,
-    normalized_prices_schema,
-    normalized_prices_finite_non_negative,
-    normalized_prices_model_count,
-]
+ASSETS = [raw_price_snapshot, normalized_prices, published_prices, normalized_prices_checks]
+CHECKS = ["normalized_prices_schema", "normalized_prices_finite_non_negative", "normalized_prices_model_count"]
+SELECTION = AssetSelection.assets(raw_price_snapshot, normalized_prices, published_prices).without_checks()
+SELECTION |= AssetSelection.checks(*(AssetCheckKey(normalized_prices.key, name) for name in CHECKS))
 
 
 def test_materialize_publishes_a_provider_with_counts_and_change_table(replay, db_url, store):
     # metrics: the assets' hooks need the publisher; without a Pushgateway it records nothing
     resources = {"pricing_db": PricingDatabase(url=db_url), "upstream": UpstreamApi(), "metrics": MetricsPublisher()}
-    result = materialize(ASSETS, resources=resources, partition_key="deepinfra")
+    result = materialize(ASSETS, selection=SELECTION, resources=resources, partition_key="deepinfra")
     assert result.success
     checks = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
     assert checks == {
@@ -47,7 +39,7 @@ def test_materialize_publishes_a_provider_with_counts_and_change_table(replay, d
     assert raw_meta["url"].value.endswith("/deepinfra")
     assert len(store.published_records("deepinfra")) == 88
 
-    again = materialize(ASSETS, resources=resources, partition_key="deepinfra")
+    again = materialize(ASSETS, selection=SELECTION, resources=resources, partition_key="deepinfra")
     meta = [e.materialization.metadata for e in again.get_asset_materialization_events()
             if e.materialization.asset_key.path[-1] == "published_prices"][0]
     assert (meta["added"].value, meta["changed"].value) == (0, 0)

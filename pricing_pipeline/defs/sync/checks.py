@@ -3,6 +3,7 @@ previous prices stay live. Plus the per-provider freshness check."""
 
 import math
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
@@ -11,18 +12,19 @@ from dagster import (
     AssetCheckResult,
     AssetCheckSeverity,
     AssetCheckSpec,
+    AssetIn,
     AssetRecordsFilter,
     MetadataValue,
-    asset_check,
     multi_asset_check,
 )
 
 from pricing_pipeline.defs.outcomes import RUN_OUTCOME_TAG, RunOutcome, decode_outcome, encode_outcome
-from pricing_pipeline.defs.runs import PUBLISHED_KEY
+from pricing_pipeline.defs.runs import NORMALIZED_KEY, PUBLISHED_KEY
 from pricing_pipeline.defs.sync.assets import normalized_prices, price_freshness, reasons_markdown
 from pricing_pipeline.defs.sync.override import GUARD_RESOURCE_DEFS, PriceGuardOverride
 from pricing_pipeline.defs.sync.partitions import provider_partitions
 from pricing_pipeline.defs.sync.resources import PricingDatabase
+from pricing_pipeline.pricing.guard import GuardOverride
 from pricing_pipeline.pricing.records import NormalizedSnapshot, PriceComponent, PriceRecord, PriceTier
 from pricing_pipeline.providers.registry import PROVIDER_NAMES
 from pricing_pipeline.settings import FRESHNESS_FAIL_AFTER, FRESHNESS_WARN_AFTER, settings
@@ -49,45 +51,43 @@ def record_blocked(context: AssetCheckExecutionContext, pricing_db: PricingDatab
             context.instance.add_run_tags(run.run_id, {RUN_OUTCOME_TAG: encode_outcome(run.run_id, outcome)})
 
 
-def offenders_result(offenders: dict[str, str], checked: int, **metadata) -> AssetCheckResult:
+def offenders_result(offenders: dict[str, str], checked: int, **metadata) -> dict:
     """Pass when nothing offends; otherwise list the offending models (capped) with a count."""
     table = reasons_markdown(dict(sorted(offenders.items())), "model", "problem", limit=MAX_LISTED)
-    return AssetCheckResult(
-        passed=not offenders,
-        severity=AssetCheckSeverity.ERROR,
-        metadata={
+    return {
+        "passed": not offenders,
+        "severity": AssetCheckSeverity.ERROR,
+        "metadata": {
             "models_checked": checked,
             "offending_models": len(offenders),
             **({"offenders": MetadataValue.md(table)} if offenders else {}),
             **metadata,
         },
-    )
+    }
 
 
-def blocking_record_check(name: str, description: str, problem_of: Callable[[PriceRecord, str], str | None]):
-    """A blocking check that lists every record of the snapshot with a problem (by model id)."""
+@dataclass(frozen=True)
+class SnapshotInputs:
+    """What the snapshot checks read: loaded once for all of them."""
 
-    @asset_check(
-        name=name,
-        asset=normalized_prices,
-        partitions_def=provider_partitions,
-        blocking=True,
-        description=description,
-    )
-    def check(
-        context: AssetCheckExecutionContext, normalized_prices: NormalizedSnapshot, pricing_db: PricingDatabase
-    ) -> AssetCheckResult:
-        provider = context.partition_key
+    provider: str
+    snapshot: NormalizedSnapshot
+    pricing_db: PricingDatabase
+    override: GuardOverride
+
+
+def records_with_a_problem(problem_of: Callable[[PriceRecord, str], str | None]):
+    """A check listing every record of the snapshot with a problem (by model id)."""
+
+    def evaluate(inputs: SnapshotInputs) -> dict:
         offenders: dict[str, str] = {}
-        for record in normalized_prices.records:
-            problem = problem_of(record, provider)
+        for record in inputs.snapshot.records:
+            problem = problem_of(record, inputs.provider)
             if problem:
                 offenders[record.model_id or "<empty id>"] = problem
-        result = offenders_result(offenders, len(normalized_prices.records), provider=provider)
-        record_blocked(context, pricing_db, result)
-        return result
+        return offenders_result(offenders, len(inputs.snapshot.records), provider=inputs.provider)
 
-    return check
+    return evaluate
 
 
 def schema_problem(record: PriceRecord, provider: str) -> str | None:
@@ -123,82 +123,45 @@ def negative_or_infinite_price(record: PriceRecord, provider: str) -> str | None
     return None
 
 
-normalized_prices_schema = blocking_record_check(
-    "normalized_prices_schema",
-    "Every record belongs to this provider, has a model id, Decimal prices and well-formed tiers.",
-    schema_problem,
-)
-normalized_prices_finite_non_negative = blocking_record_check(
-    "normalized_prices_finite_non_negative",
-    "Every price is a finite, non-negative number.",
-    negative_or_infinite_price,
-)
-
-
-@asset_check(
-    asset=normalized_prices,
-    partitions_def=provider_partitions,
-    blocking=True,
-    description="The snapshot has at least half as many models as are published: a partial response "
-    "must not look like mass removal. A real mass removal is accepted with the price guard "
-    "override's accept_all (and its mandatory reason).",
-    resource_defs=GUARD_RESOURCE_DEFS,
-)
-def normalized_prices_model_count(
-    context: AssetCheckExecutionContext,
-    normalized_prices: NormalizedSnapshot,
-    pricing_db: PricingDatabase,
-    price_guard_override: PriceGuardOverride,
-) -> AssetCheckResult:
+def model_count(inputs: SnapshotInputs) -> dict:
     # The floor compares with the models live before the latest publish, not with the live
     # table: an accepted junk snapshot must not raise the floor for the real one after it.
-    published = len(pricing_db.store.baseline_model_ids(context.partition_key))
-    fetched = normalized_prices.models_seen  # quarantined models are listed upstream: not removals
+    provider, override = inputs.provider, inputs.override
+    published = len(inputs.pricing_db.store.baseline_model_ids(provider))
+    fetched = inputs.snapshot.models_seen  # quarantined models are listed upstream: not removals
     # An empty list is never a snapshot, not even on a first sync: it is an upstream fault.
     minimum = max(1, math.ceil(published * settings().min_model_count_ratio))
     enough = fetched >= minimum
-    override = price_guard_override.decision()
     accepted = not enough and override.accept_all and override.problem() is None
     if enough:
         description = None
     elif accepted:
-        description = f"{context.partition_key}: {fetched} models fetched, {published} published: accepted by {override.accepted_by}: {override.reason}"
+        description = f"{provider}: {fetched} models fetched, {published} published: accepted by {override.accepted_by}: {override.reason}"
     else:
-        description = f"{context.partition_key}: {fetched} models fetched, {published} published (minimum {minimum})"
-    result = AssetCheckResult(
-        passed=enough or accepted,
-        severity=AssetCheckSeverity.ERROR,
-        description=description,
-        metadata={
-            "provider": context.partition_key,
+        description = f"{provider}: {fetched} models fetched, {published} published (minimum {minimum})"
+    return {
+        "passed": enough or accepted,
+        "severity": AssetCheckSeverity.ERROR,
+        "description": description,
+        "metadata": {
+            "provider": provider,
             "models_fetched": fetched,
             "models_published": published,
             "minimum": minimum,
             "accepted": accepted,
         },
-    )
-    record_blocked(context, pricing_db, result)
-    return result
+    }
 
 
-@asset_check(
-    asset=normalized_prices,
-    partitions_def=provider_partitions,
-    blocking=True,
-    description="Models whose upstream entries could not be read are quarantined: they keep their "
-    "published prices (neither changed nor removed) and are listed here with the reason (a warning). "
-    "More than PRICING_MAX_QUARANTINE_RATIO (10%) of the snapshot quarantined blocks the publish.",
-)
-def normalized_prices_quarantine(
-    context: AssetCheckExecutionContext, normalized_prices: NormalizedSnapshot, pricing_db: PricingDatabase
-) -> AssetCheckResult:
-    quarantined = normalized_prices.quarantined
-    ratio = normalized_prices.quarantine_ratio
+def quarantine(inputs: SnapshotInputs) -> dict:
+    snapshot, provider = inputs.snapshot, inputs.provider
+    quarantined = snapshot.quarantined
+    ratio = snapshot.quarantine_ratio
     max_ratio = settings().max_quarantine_ratio
     blocking = ratio > max_ratio
     metadata = {
-        "provider": context.partition_key,
-        "models_seen": normalized_prices.models_seen,
+        "provider": provider,
+        "models_seen": snapshot.models_seen,
         "quarantined_models": len(quarantined),
         "quarantined_ratio": float(round(ratio, 4)),
         "max_quarantine_ratio": float(max_ratio),
@@ -207,39 +170,114 @@ def normalized_prices_quarantine(
         metadata["quarantined"] = MetadataValue.md(
             reasons_markdown(dict(sorted(quarantined.items())), "model", "reason", limit=MAX_LISTED)
         )
-    result = AssetCheckResult(
-        passed=not quarantined,
-        severity=AssetCheckSeverity.ERROR if blocking else AssetCheckSeverity.WARN,
-        description=(
+    return {
+        "passed": not quarantined,
+        "severity": AssetCheckSeverity.ERROR if blocking else AssetCheckSeverity.WARN,
+        "description": (
             None if not quarantined
-            else f"{context.partition_key}: {len(quarantined)} of {normalized_prices.models_seen} models unreadable "
+            else f"{provider}: {len(quarantined)} of {snapshot.models_seen} models unreadable "
             + ("(above the limit): nothing is published." if blocking else "; they keep their published prices.")
         ),
-        metadata=metadata,
-    )
-    record_blocked(context, pricing_db, result)
-    return result
+        "metadata": metadata,
+    }
 
 
-@asset_check(
-    asset=normalized_prices,
-    partitions_def=provider_partitions,
-    description="Pricing keys the provider sent that no adapter rule reads (schema drift): listed with "
-    "the number of models carrying each. A warning; the prices we do read are published.",
-)
-def normalized_prices_unknown_keys(
-    context: AssetCheckExecutionContext, normalized_prices: NormalizedSnapshot
-) -> AssetCheckResult:
-    unknown = normalized_prices.unknown_keys
-    metadata: dict = {"provider": context.partition_key, "unknown_pricing_keys": len(unknown)}
+def unknown_keys(inputs: SnapshotInputs) -> dict:
+    unknown = inputs.snapshot.unknown_keys
+    metadata: dict = {"provider": inputs.provider, "unknown_pricing_keys": len(unknown)}
     if unknown:
         metadata["keys"] = MetadataValue.md(reasons_markdown(dict(sorted(unknown.items())), "key", "models"))
-    return AssetCheckResult(
-        passed=not unknown,
-        severity=AssetCheckSeverity.WARN,
-        description=f"{context.partition_key}: {len(unknown)} pricing key(s) not read: {', '.join(sorted(unknown)[:10])}" if unknown else None,
-        metadata=metadata,
-    )
+    return {
+        "passed": not unknown,
+        "severity": AssetCheckSeverity.WARN,
+        "description": (
+            f"{inputs.provider}: {len(unknown)} pricing key(s) not read: {', '.join(sorted(unknown)[:10])}"
+            if unknown else None
+        ),
+        "metadata": metadata,
+    }
+
+
+@dataclass(frozen=True)
+class SnapshotCheck:
+    name: str
+    description: str
+    blocking: bool
+    evaluate: Callable[[SnapshotInputs], dict]  # AssetCheckResult's arguments
+
+
+SNAPSHOT_CHECKS = (
+    SnapshotCheck(
+        "normalized_prices_schema",
+        "Every record belongs to this provider, has a model id, Decimal prices and well-formed tiers.",
+        True,
+        records_with_a_problem(schema_problem),
+    ),
+    SnapshotCheck(
+        "normalized_prices_finite_non_negative",
+        "Every price is a finite, non-negative number.",
+        True,
+        records_with_a_problem(negative_or_infinite_price),
+    ),
+    SnapshotCheck(
+        "normalized_prices_model_count",
+        "The snapshot has at least half as many models as are published: a partial response must not look "
+        "like mass removal. A real mass removal is accepted with the price guard override's accept_all "
+        "(and its mandatory reason).",
+        True,
+        model_count,
+    ),
+    SnapshotCheck(
+        "normalized_prices_quarantine",
+        "Models whose upstream entries could not be read are quarantined: they keep their published prices "
+        "(neither changed nor removed) and are listed here with the reason (a warning). More than "
+        "PRICING_MAX_QUARANTINE_RATIO (10%) of the snapshot quarantined blocks the publish.",
+        True,
+        quarantine,
+    ),
+    SnapshotCheck(
+        "normalized_prices_unknown_keys",
+        "Pricing keys the provider sent that no adapter rule reads (schema drift): listed with the number of "
+        "models carrying each. A warning; the prices we do read are published.",
+        False,
+        unknown_keys,
+    ),
+)
+
+
+@multi_asset_check(
+    name="normalized_prices_checks",
+    specs=[
+        AssetCheckSpec(
+            check.name,
+            asset=normalized_prices,
+            description=check.description,
+            blocking=check.blocking,
+            partitions_def=provider_partitions,
+        )
+        for check in SNAPSHOT_CHECKS
+    ],
+    ins={"normalized_prices": AssetIn(key=normalized_prices.key)},
+    can_subset=True,
+    resource_defs=GUARD_RESOURCE_DEFS,
+    description="The snapshot checks, in one step: a step each bought nothing but loading the snapshot "
+    "again and a process's worth of events per check.",
+)
+def normalized_prices_checks(
+    context: AssetCheckExecutionContext,
+    normalized_prices: NormalizedSnapshot,
+    pricing_db: PricingDatabase,
+    price_guard_override: PriceGuardOverride,
+):
+    selected = {key.name for key in context.selected_asset_check_keys}
+    inputs = SnapshotInputs(context.partition_key, normalized_prices, pricing_db, price_guard_override.decision())
+    results = [
+        AssetCheckResult(check_name=check.name, asset_key=NORMALIZED_KEY, **check.evaluate(inputs))
+        for check in SNAPSHOT_CHECKS
+        if check.name in selected
+    ]
+    record_blocked(context, pricing_db, *results)
+    yield from results
 
 
 def freshness_check_name(provider: str) -> str:

@@ -1,0 +1,115 @@
+"""A full six-hourly tick in the production topology: dagster-webserver and dagster-daemon as
+separate processes on PostgreSQL storage with the shipped dagster.yaml, the recordings
+replayed from a local server, the sync schedule set to fire every minute.
+
+    .venv/bin/python -m benchmarks.tick [--ticks 2] [--postgres ADMIN_URL]
+
+Prints, per tick, the time from the tick (the schedule's runs created) to the last of the eight
+runs finished, and per run its queue wait (created -> started) and run time (started -> ended).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import signal
+import statistics
+import subprocess
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import sqlalchemy as sa
+import yaml
+from dagster import DagsterInstance, RunsFilter
+
+from pricing_dev.recordings import DUMMY_API_KEYS, REPLAY_FILES
+from pricing_dev.upstream_server import UpstreamServer
+from pricing_pipeline.defs.sync.schedules import price_sync_schedule
+from pricing_pipeline.providers.registry import PROVIDER_NAMES
+
+REPO = Path(__file__).resolve().parents[1]
+BIN = Path(os.environ.get("VIRTUAL_ENV", REPO / ".venv")) / "bin"
+SCHEDULE_TAG = "dagster/schedule_name"
+
+
+def create_database(admin: sa.Engine, name: str) -> str:
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    return admin.url.set(database=name).render_as_string(hide_password=False)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--ticks", type=int, default=2)
+    parser.add_argument("--postgres", default="postgresql+psycopg2://postgres@127.0.0.1:5432/postgres")
+    args = parser.parse_args()
+    admin = sa.create_engine(args.postgres, isolation_level="AUTOCOMMIT")
+    suffix = uuid.uuid4().hex[:8]
+    names = [f"tick_dagster_{suffix}", f"tick_prices_{suffix}"]
+    storage_url, prices_url = (create_database(admin, name) for name in names)
+    home = Path(tempfile.mkdtemp(prefix="tick-bench-"))
+    config = yaml.safe_load((REPO / "dagster.yaml").read_text())
+    config["storage"] = {"postgres": {"postgres_url": storage_url}}
+    (home / "dagster.yaml").write_text(yaml.safe_dump(config))
+    upstream = UpstreamServer().start()
+    env = {**os.environ, **DUMMY_API_KEYS, "DAGSTER_HOME": str(home), "PRICING_DATABASE_URL": prices_url,
+           "PRICING_SYNC_CRON": "* * * * *", "PYTHONWARNINGS": "ignore"}
+    for provider, path in REPLAY_FILES.items():
+        env[f"PRICING_{provider.upper()}_URL"] = upstream.serve_file(f"/{provider}", path)
+    processes = []
+    try:
+        for args_, log in (([str(BIN / "dagster-webserver"), "-w", "workspace.yaml", "-p", "0"], "webserver.log"),
+                           ([str(BIN / "dagster-daemon"), "run", "-w", "workspace.yaml"], "daemon.log")):
+            processes.append(subprocess.Popen(args_, cwd=REPO, env=env, stdout=(home / log).open("wb"),
+                                              stderr=subprocess.STDOUT, start_new_session=True))
+        os.environ["DAGSTER_HOME"] = str(home)
+        with DagsterInstance.get() as instance:
+            seen: set[str] = set()
+            totals = []
+            for tick in range(args.ticks + 1):  # the first tick warms the database and the code server up
+                runs = wait_for_tick(instance, seen)
+                seen.update(r.dagster_run.run_id for r in runs)
+                created = min(r.create_timestamp.timestamp() for r in runs)
+                ended = max(r.end_time for r in runs)
+                statuses = {r.dagster_run.status for r in runs}
+                label = "warm-up" if tick == 0 else f"tick {tick}"
+                print(f"{label}: {ended - created:.1f} s from the tick to the last of {len(runs)} runs finished "
+                      f"({', '.join(sorted(s.value for s in statuses))})")
+                for r in sorted(runs, key=lambda r: r.start_time):
+                    print(f"    {r.dagster_run.tags['dagster/partition']:<11} queued {r.start_time - r.create_timestamp.timestamp():5.1f} s"
+                          f"  ran {r.end_time - r.start_time:5.1f} s")
+                if tick:
+                    totals.append(ended - created)
+            print(f"median over {len(totals)} ticks: {statistics.median(totals):.1f} s")
+    finally:
+        for process in processes:
+            os.killpg(process.pid, signal.SIGTERM)
+        for process in processes:
+            process.wait(timeout=60)
+        upstream.stop()
+        with admin.connect() as conn:
+            for name in names:
+                conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        shutil.rmtree(home, ignore_errors=True)
+
+
+def wait_for_tick(instance: DagsterInstance, seen: set[str], timeout: float = 300):
+    """The runs of the next tick (the first eight not seen yet), once all have finished."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        records = sorted(
+            (r for r in instance.get_run_records(RunsFilter(tags={SCHEDULE_TAG: price_sync_schedule.name}))
+             if r.dagster_run.run_id not in seen),
+            key=lambda r: r.create_timestamp,
+        )[: len(PROVIDER_NAMES)]
+        if len(records) == len(PROVIDER_NAMES) and all(r.dagster_run.is_finished for r in records):
+            return records
+        time.sleep(0.5)
+    raise TimeoutError("no complete tick")
+
+
+if __name__ == "__main__":
+    main()

@@ -207,3 +207,12 @@ def test_runs_starting_together_on_a_fresh_database_migrate_and_publish_one_afte
     assert [h.valid_to for h in history[:-1]] == [h.valid_from for h in history[1:]]
     assert len(store.changes("p")) == 2 + 5 * 3  # first: 2 added; then each: a changed, one added, one removed
     store.dispose()
+
+
+def test_a_current_schema_is_recognised_without_alembic(store):
+    from alembic.script import ScriptDirectory
+
+    from pricing_pipeline.store import migrations
+
+    assert migrations.head_revision() == ScriptDirectory.from_config(migrations.alembic_config(store.engine)).get_current_head()
+    assert migrations.current_revision(store.engine) == migrations.head_revision()

@@ -1,4 +1,10 @@
-"""Refresh the feeds after every successful sync run, however it was launched."""
+"""Refresh the feeds after every successful sync run, however it was launched.
+
+A tick finishes eight syncs within seconds; a feeds run each would compete with the syncs for
+the machine and write the same files eight times. A feeds run reads what is published when it
+starts, so one that is queued and not started yet covers every sync finished before it: the
+sensor asks for a new one only when there is none waiting, and dagster.yaml runs one at a time.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +13,7 @@ from dagster import (
     DagsterRunStatus,
     DefaultSensorStatus,
     RunRequest,
+    RunsFilter,
     RunStatusSensorContext,
     define_asset_job,
     run_status_sensor,
@@ -16,8 +23,14 @@ from pricing_pipeline.defs.feeds.assets import price_feeds
 from pricing_pipeline.defs.runs import TRIGGER_TAG, is_sync_run
 from pricing_pipeline.settings import settings
 
+FEEDS_TAG = "pricing/feeds"  # dagster.yaml: one feeds run at a time
+WAITING = [DagsterRunStatus.NOT_STARTED, DagsterRunStatus.QUEUED]
+
 price_feeds_job = define_asset_job(
-    "price_feeds_job", selection=AssetSelection.assets(price_feeds), description="Write the price feeds."
+    "price_feeds_job",
+    selection=AssetSelection.assets(price_feeds),
+    description="Write the price feeds.",
+    tags={FEEDS_TAG: "write"},
 )
 
 
@@ -32,6 +45,8 @@ price_feeds_job = define_asset_job(
 )
 def price_feeds_after_sync(context: RunStatusSensorContext):
     # `pricing-pipeline sync` writes the feeds once after all of its runs itself
-    if is_sync_run(context.dagster_run) and context.dagster_run.tags.get(TRIGGER_TAG) != "cli":
-        return RunRequest(run_key=f"feeds-after-{context.dagster_run.run_id}")
-    return None
+    if not is_sync_run(context.dagster_run) or context.dagster_run.tags.get(TRIGGER_TAG) == "cli":
+        return None
+    if context.instance.get_runs_count(RunsFilter(job_name=price_feeds_job.name, statuses=WAITING)):
+        return None  # a feeds run that has not started yet will include this sync's prices
+    return RunRequest(run_key=f"feeds-after-{context.dagster_run.run_id}")

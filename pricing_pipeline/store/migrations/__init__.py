@@ -9,19 +9,22 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
-from alembic import command
-from alembic.config import Config
-from sqlalchemy import Engine
+from sqlalchemy import Engine, inspect, text
+
+# Alembic loads lazily: most processes find the schema current (one SELECT) and never need it.
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent
 # An arbitrary constant key for pg_advisory_xact_lock: "pricing migrate".
 POSTGRES_MIGRATION_LOCK_KEY = 0x70726D67
 
 
-def alembic_config(engine: Engine) -> Config:
+def alembic_config(engine: Engine):
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     config.attributes["engine"] = engine
@@ -29,8 +32,32 @@ def alembic_config(engine: Engine) -> Config:
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
+    """Bring the schema to ``revision``. Every run worker does this at start: when the
+    database is already at the head, it costs one query and no Alembic."""
+    if revision == "head" and current_revision(engine) == head_revision():
+        return
+    from alembic import command
+
     with _sqlite_file_lock(engine):
         command.upgrade(alembic_config(engine), revision)
+
+
+def current_revision(engine: Engine) -> str | None:
+    with engine.connect() as conn:
+        if not inspect(conn).has_table("alembic_version"):
+            return None
+        return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+
+
+def head_revision() -> str:
+    """The revision no other revision builds on, read from the version files' headers."""
+    revisions, parents = set(), set()
+    for path in (MIGRATIONS_DIR / "versions").glob("*.py"):
+        source = path.read_text()
+        revisions.update(re.findall(r'^revision = "([^"]+)"', source, re.M))
+        parents.update(re.findall(r'^down_revision = "([^"]+)"', source, re.M))
+    (head,) = revisions - parents
+    return head
 
 
 @contextlib.contextmanager

@@ -14,7 +14,9 @@ each size, and measures there:
     .venv/bin/python -m benchmarks.metrics_collect [--runs 1000,10000,50000] [--postgres postgresql+psycopg2://postgres@127.0.0.1:5432/postgres]
 
 With --postgres the instance's run and event storage is PostgreSQL (a temporary database),
-as in production; otherwise SQLite under a temp DAGSTER_HOME.
+as in production; otherwise SQLite under a temp DAGSTER_HOME. Seeding goes through Dagster's
+own storage, one write per event: about 0.15 s per run on PostgreSQL (a connection per write),
+0.2 s on SQLite, so 50,000 runs take about two hours to seed.
 """
 
 from __future__ import annotations
@@ -159,6 +161,9 @@ def main() -> None:
             db_name = f"dagster_bench_{uuid.uuid4().hex[:8]}"
             with admin.connect() as conn:
                 conn.execute(sa.text(f'CREATE DATABASE "{db_name}"'))
+                # Seeding writes events one commit each: do not wait for the disk (reads are
+                # what is measured).
+                conn.execute(sa.text(f'ALTER DATABASE "{db_name}" SET synchronous_commit = off'))
             url = args.postgres.rsplit("/", 1)[0] + f"/{db_name}"
             config = f"storage:\n  postgres:\n    postgres_url: {url}\n"
         if not reuse:

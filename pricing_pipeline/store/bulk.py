@@ -77,6 +77,12 @@ def update_rows(conn: Connection, table: Table, keys: Sequence[str], rows: Itera
     return count
 
 
+def update_models(conn: Connection, table: Table, provider: str, model_ids: list[str], values: dict, *where) -> None:
+    """Set ``values`` on these models' rows: one UPDATE per 5,000 ids (one in all for most catalogs)."""
+    for chunk in in_chunks(model_ids):
+        conn.execute(update(table).where(table.c.provider == provider, table.c.model_id.in_(chunk), *where).values(values))
+
+
 def in_chunks(values: Iterable[str]) -> Iterator[list[str]]:
     """Values for ``column.in_(chunk)``, a bounded number per statement."""
     yield from _batches(iter(values), IN_CHUNK)

@@ -18,9 +18,10 @@ from sqlalchemy import Engine, and_, create_engine, event, func, insert, or_, se
 from sqlalchemy.engine import Connection
 
 from pricing_pipeline.pricing.diff import PriceChange, SnapshotDiff
-from pricing_pipeline.pricing.records import PriceComponent, PriceRecord, TimeWindow
+from pricing_pipeline.pricing.records import PriceComponent, PriceRecord
 from pricing_pipeline.redaction import redact
-from pricing_pipeline.store import bulk, migrations
+from pricing_pipeline.store import bulk, live, migrations
+from pricing_pipeline.store.rows import component_rows, record_columns, row_component, row_record
 from pricing_pipeline.store.schema import (
     model_prices,
     price_changes,
@@ -230,9 +231,9 @@ class PricingStore:
         now = published_at or _now()
         with self.engine.begin() as conn:
             _lock_provider(conn, provider)
-            diff, known, unfingerprinted = _diff_against_live(conn, provider, records, quarantined or {})
+            diff, known, unfingerprinted = live.diff_against_live(conn, provider, records, quarantined or {})
             self._apply(conn, provider, diff.changes, now, sync_id, run_id, acceptances, known)
-            _fill_fingerprints(conn, provider, unfingerprinted)
+            live.fill_fingerprints(conn, provider, unfingerprinted)
             conn.execute(
                 update(sync_log)
                 .where(sync_log.c.id == sync_id)
@@ -267,20 +268,20 @@ class PricingStore:
             return
         closing = [c.model_id for c in changes if c.before is not None or c.model_id in known]
         for table in (price_history, price_components):
-            _set_where_in(conn, table, provider, closing, {"valid_to": now}, table.c.valid_to.is_(None))
-        _set_where_in(conn, model_prices, provider, [c.model_id for c in changes if c.after is None], {"removed_at": now})
+            bulk.update_models(conn, table, provider, closing, {"valid_to": now}, table.c.valid_to.is_(None))
+        bulk.update_models(conn, model_prices, provider, [c.model_id for c in changes if c.after is None], {"removed_at": now})
         published = [c.after for c in changes if c.after is not None]
-        bulk.insert_rows(conn, price_history, ({**_record_columns(r), "valid_from": now, "sync_id": sync_id} for r in published))
-        bulk.insert_rows(conn, price_components, (row for r in published for row in _component_rows(r, now, sync_id)))
-        live = ({**_record_columns(r), "price_fingerprint": r.price_fingerprint(), "valid_from": now} for r in published)
+        bulk.insert_rows(conn, price_history, ({**record_columns(r), "valid_from": now, "sync_id": sync_id} for r in published))
+        bulk.insert_rows(conn, price_components, (row for r in published for row in component_rows(r, now, sync_id)))
+        live_rows = ({**record_columns(r), "price_fingerprint": r.price_fingerprint(), "valid_from": now} for r in published)
         # New models get their row; a changed model, or one that came back, has its row replaced.
-        bulk.insert_rows(conn, model_prices, ({**row, "first_seen_at": now} for row in live if row["model_id"] not in known))
+        bulk.insert_rows(conn, model_prices, ({**row, "first_seen_at": now} for row in live_rows if row["model_id"] not in known))
         bulk.update_rows(
             conn,
             model_prices,
             ("provider", "model_id"),
             (
-                {**_record_columns(r), "price_fingerprint": r.price_fingerprint(), "valid_from": now, "removed_at": None}
+                {**record_columns(r), "price_fingerprint": r.price_fingerprint(), "valid_from": now, "removed_at": None}
                 for r in published
                 if r.model_id in known
             ),
@@ -327,7 +328,7 @@ class PricingStore:
             components = _components(conn, provider, model_id, at)
         return [
             PublishedPrice(
-                _row_record(row, components.get((row["provider"], row["model_id"]), ())),
+                row_record(row, components.get((row["provider"], row["model_id"]), ())),
                 row["valid_from"],
                 row.get("valid_to"),
             )
@@ -346,9 +347,9 @@ class PricingStore:
         with self.engine.connect() as conn:
             by_start: dict[datetime, list[PriceComponent]] = defaultdict(list)
             for row in conn.execute(components_query).mappings():
-                by_start[row["valid_from"]].append(_row_component(row))
+                by_start[row["valid_from"]].append(row_component(row))
             return [
-                PublishedPrice(_row_record(row, by_start.get(row["valid_from"], ())), row["valid_from"], row["valid_to"])
+                PublishedPrice(row_record(row, by_start.get(row["valid_from"], ())), row["valid_from"], row["valid_to"])
                 for row in conn.execute(query).mappings()
             ]
 
@@ -406,86 +407,9 @@ def _live_records(conn: Connection, provider: str) -> dict[str, PriceRecord]:
     query = select(model_prices).where(model_prices.c.provider == provider, model_prices.c.removed_at.is_(None))
     components = _components(conn, provider)
     return {
-        row["model_id"]: _row_record(row, components.get((provider, row["model_id"]), ()))
+        row["model_id"]: row_record(row, components.get((provider, row["model_id"]), ()))
         for row in conn.execute(query).mappings()
     }
-
-
-def _diff_against_live(
-    conn: Connection, provider: str, snapshot: list[PriceRecord], keep: Mapping[str, str]
-) -> tuple[SnapshotDiff, set[str], dict[str, str]]:
-    """The diff of a snapshot against the live prices, from (model id, fingerprint) pairs;
-    whole records are read only for the models that changed or went away. Also: every model
-    id the provider ever had, and the fingerprints to store for unchanged live rows whose
-    stored one is missing or stale."""
-    # The one read of every row: plain columns through the driver's cursor, no per-row
-    # conversion (a third of an unchanged re-sync's time at 100k models otherwise).
-    placeholder = "?" if conn.dialect.paramstyle == "qmark" else "%s"
-    cursor = conn.connection.dbapi_connection.cursor()
-    try:
-        cursor.execute(
-            f"SELECT model_id, price_fingerprint, removed_at IS NULL FROM {model_prices.name} WHERE provider = {placeholder}",
-            (provider,),
-        )
-        rows = cursor.fetchall()
-    finally:
-        cursor.close()
-    known = {model_id for model_id, _, _ in rows}
-    live: dict[str, str | None] = {model_id: fingerprint for model_id, fingerprint, is_live in rows if is_live}
-    del rows
-    by_id = {r.model_id: r for r in snapshot}
-    # Candidates: a differing (or missing) fingerprint. Confirmed against the published record,
-    # which a change needs anyway (the change log's "before").
-    candidates = [m for m in by_id if m in live and live[m] != by_id[m].price_fingerprint()]
-    removed = sorted(set(live) - set(by_id) - set(keep))
-    before = _records_of(conn, provider, candidates + removed)
-    changed = sorted(m for m in candidates if before[m].price_key() != by_id[m].price_key())
-    # Unchanged rows whose stored digest is missing (written before migration 0004) or was
-    # computed differently: the digest to store.
-    fill = {m: by_id[m].price_fingerprint() for m in set(candidates) - set(changed)}
-    diff = SnapshotDiff(
-        added=[PriceChange(m, "added", None, by_id[m]) for m in sorted(set(by_id) - set(live))],
-        changed=[PriceChange(m, "changed", before[m], by_id[m]) for m in changed],
-        removed=[PriceChange(m, "removed", before[m], None) for m in removed],
-    )
-    return diff, known, fill
-
-
-def _records_of(conn: Connection, provider: str, model_ids: Iterable[str]) -> dict[str, PriceRecord]:
-    """The live records of these models, by id."""
-    out: dict[str, PriceRecord] = {}
-    for chunk in bulk.in_chunks(model_ids):
-        rows = conn.execute(
-            select(model_prices).where(model_prices.c.provider == provider, model_prices.c.model_id.in_(chunk))
-        ).mappings()
-        components: dict[str, list[PriceComponent]] = defaultdict(list)
-        component_rows = conn.execute(
-            select(price_components).where(
-                price_components.c.provider == provider,
-                price_components.c.model_id.in_(chunk),
-                price_components.c.valid_to.is_(None),
-            )
-        ).mappings()
-        for row in component_rows:
-            components[row["model_id"]].append(_row_component(row))
-        for row in rows:
-            out[row["model_id"]] = _row_record(row, components.get(row["model_id"], ()))
-    return out
-
-
-def _set_where_in(conn: Connection, table, provider: str, model_ids: list[str], values: dict, *where) -> None:
-    """One UPDATE per chunk of model ids (one in all for any real catalog)."""
-    for chunk in bulk.in_chunks(model_ids):
-        conn.execute(update(table).where(table.c.provider == provider, table.c.model_id.in_(chunk), *where).values(values))
-
-
-def _fill_fingerprints(conn: Connection, provider: str, fingerprints: Mapping[str, str]) -> None:
-    bulk.update_rows(
-        conn,
-        model_prices,
-        ("provider", "model_id"),
-        ({"provider": provider, "model_id": m, "price_fingerprint": f} for m, f in fingerprints.items()),
-    )
 
 
 def _live_at(table, at: datetime):
@@ -504,65 +428,7 @@ def _components(
         query = query.where(table.c.model_id == model_id)
     out: dict[tuple[str, str], list[PriceComponent]] = defaultdict(list)
     for row in conn.execute(query).mappings():
-        out[(row["provider"], row["model_id"])].append(_row_component(row))
+        out[(row["provider"], row["model_id"])].append(row_component(row))
     return out
 
 
-def _component_rows(record: PriceRecord, valid_from: datetime, sync_id: int) -> list[dict[str, Any]]:
-    return [
-        {
-            "provider": record.provider,
-            "model_id": record.model_id,
-            "component": c.component,
-            "unit": c.unit,
-            "min_context_tokens": c.min_context_tokens,
-            "window_start_minute": c.window.start_minute if c.window else None,
-            "window_end_minute": c.window.end_minute if c.window else None,
-            "weekdays": ",".join(map(str, c.window.weekdays)) if c.window and c.window.weekdays else None,
-            "service_tier": c.service_tier,
-            "region": c.region,
-            "usd": c.usd,
-            "valid_from": valid_from,
-            "sync_id": sync_id,
-        }
-        for c in record.components()
-    ]
-
-
-def _row_component(row: Mapping[str, Any]) -> PriceComponent:
-    window = None
-    if row["window_start_minute"] is not None:
-        days = row["weekdays"]
-        window = TimeWindow(
-            row["window_start_minute"],
-            row["window_end_minute"],
-            tuple(int(d) for d in days.split(",")) if days else None,
-        )
-    return PriceComponent(
-        row["component"], row["unit"], row["usd"], row["min_context_tokens"], window, row["service_tier"], row["region"]
-    )
-
-
-def _record_columns(record: PriceRecord) -> dict[str, Any]:
-    return {
-        "provider": record.provider,
-        "model_id": record.model_id,
-        **record.prices(),
-        **record.description(),
-        "raw_pricing": record.raw,
-    }
-
-
-def _row_record(row: Mapping[str, Any], components: Iterable[PriceComponent]) -> PriceRecord:
-    """A published row and its components. The components are the prices (the row's price
-    columns are their denormalized copy); the row gives the rest."""
-    return PriceRecord.from_components(
-        row["provider"],
-        row["model_id"],
-        list(components),
-        variable_pricing=bool(row["variable_pricing"]),
-        upstream_provider=row["upstream_provider"],
-        upstream_model_id=row["upstream_model_id"],
-        model_type=row["model_type"],
-        raw=row["raw_pricing"],
-    )

@@ -144,12 +144,15 @@ def _runs_ended(instance: DagsterInstance, event_type, status: str, cursors: dic
         records = {r.dagster_run.run_id: r for r in instance.get_run_records(RunsFilter(run_ids=[e.run_id for e in events]))}
         for event in events:
             record = records.get(event.run_id)
-            if record is not None and FINISHED_STATUSES.get(record.dagster_run.status) != status:
+            if record is not None and not record.dagster_run.is_finished:
                 # The end event is stored before the run's status: read it next time.
                 return
-            run = _sync_run(record, resolver) if record is not None else None
-            if run is not None:
-                yield run
+            # Counted under the end event of its final status only (a run with two end events,
+            # e.g. failed while being canceled, counts once); deleted runs are skipped.
+            if record is not None and FINISHED_STATUSES.get(record.dagster_run.status) == status:
+                run = _sync_run(record, resolver)
+                if run is not None:
+                    yield run
             cursors[status] = event.storage_id
         if len(events) < PAGE_SIZE:
             return

@@ -1,0 +1,69 @@
+"""PriceRecords as rows of the pricing tables and back (the one mapping both directions use)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from typing import Any
+
+from pricing_pipeline.pricing.records import PriceComponent, PriceRecord, TimeWindow
+
+
+def component_rows(record: PriceRecord, valid_from: datetime, sync_id: int) -> list[dict[str, Any]]:
+    return [
+        {
+            "provider": record.provider,
+            "model_id": record.model_id,
+            "component": c.component,
+            "unit": c.unit,
+            "min_context_tokens": c.min_context_tokens,
+            "window_start_minute": c.window.start_minute if c.window else None,
+            "window_end_minute": c.window.end_minute if c.window else None,
+            "weekdays": ",".join(map(str, c.window.weekdays)) if c.window and c.window.weekdays else None,
+            "service_tier": c.service_tier,
+            "region": c.region,
+            "usd": c.usd,
+            "valid_from": valid_from,
+            "sync_id": sync_id,
+        }
+        for c in record.components()
+    ]
+
+
+def row_component(row: Mapping[str, Any]) -> PriceComponent:
+    window = None
+    if row["window_start_minute"] is not None:
+        days = row["weekdays"]
+        window = TimeWindow(
+            row["window_start_minute"],
+            row["window_end_minute"],
+            tuple(int(d) for d in days.split(",")) if days else None,
+        )
+    return PriceComponent(
+        row["component"], row["unit"], row["usd"], row["min_context_tokens"], window, row["service_tier"], row["region"]
+    )
+
+
+def record_columns(record: PriceRecord) -> dict[str, Any]:
+    return {
+        "provider": record.provider,
+        "model_id": record.model_id,
+        **record.prices(),
+        **record.description(),
+        "raw_pricing": record.raw,
+    }
+
+
+def row_record(row: Mapping[str, Any], components: Iterable[PriceComponent]) -> PriceRecord:
+    """A published row and its components. The components are the prices (the row's price
+    columns are their denormalized copy); the row gives the rest."""
+    return PriceRecord.from_components(
+        row["provider"],
+        row["model_id"],
+        list(components),
+        variable_pricing=bool(row["variable_pricing"]),
+        upstream_provider=row["upstream_provider"],
+        upstream_model_id=row["upstream_model_id"],
+        model_type=row["model_type"],
+        raw=row["raw_pricing"],
+    )

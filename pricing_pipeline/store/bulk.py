@@ -13,7 +13,7 @@ import json
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime, timezone
 from decimal import Decimal
-from itertools import islice
+from itertools import chain, islice
 from typing import Any
 
 from sqlalchemy import JSON, Boolean, Table, bindparam, insert, update
@@ -35,7 +35,7 @@ def insert_rows(conn: Connection, table: Table, rows: Iterable[Mapping[str, Any]
     if first is None:
         return 0
     columns = list(first)
-    rows = _prepend(first, rows)
+    rows = chain((first,), rows)
     if conn.dialect.name == "postgresql":
         return _copy(conn, table.name, table, columns, rows)
     count = 0
@@ -54,7 +54,7 @@ def update_rows(conn: Connection, table: Table, keys: Sequence[str], rows: Itera
         return 0
     columns = list(first)
     values = [c for c in columns if c not in keys]
-    rows = _prepend(first, rows)
+    rows = chain((first,), rows)
     if conn.dialect.name == "postgresql":
         # Only the columns written, without the table's constraints; gone with the statement's
         # transaction if anything fails, dropped right after otherwise.
@@ -179,11 +179,6 @@ def _encoder(column_type):
 
 
 # --- helpers ---------------------------------------------------------------------------------
-
-
-def _prepend(first, rest: Iterator) -> Iterator:
-    yield first
-    yield from rest
 
 
 def _batches(items: Iterator, size: int) -> Iterator[list]:

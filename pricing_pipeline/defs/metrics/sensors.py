@@ -1,7 +1,7 @@
 """Sensors that push the metrics: a heartbeat about once a minute and one push per finished
 sync run (success, failure, cancellation). Run-status sensors run in the daemon, so they also
 see runs whose worker died (run monitoring fails them). Both compute everything from the
-instance (collect.py), so a tick evaluated twice pushes the same values twice."""
+instance (derivation.py), so a tick evaluated twice pushes the same values twice."""
 
 from __future__ import annotations
 

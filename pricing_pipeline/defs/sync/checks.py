@@ -45,7 +45,7 @@ def record_blocked(context: AssetCheckExecutionContext, pricing_db: PricingDatab
         message = f"blocked by {names}" + (f": {reasons}" if reasons else "")
         run = context.run
         pricing_db.store.fail_sync(context.partition_key, run.run_id, "check_blocked", message, status="blocked")
-        # The run's outcome, as the assets' failure hooks record theirs (metrics/collect.py).
+        # The run's outcome, as the assets' failure hooks record theirs (defs/outcomes.py).
         if decode_outcome(run.tags, run.run_id) is None:
             outcome = RunOutcome("blocked", "check_blocked")
             context.instance.add_run_tags(run.run_id, {RUN_OUTCOME_TAG: encode_outcome(run.run_id, outcome)})

@@ -87,7 +87,7 @@ def copy_floor(source_url: str, target_url: str, sync_id: int) -> float:
 
 
 def child(folder: Path, url: str, copy_url: str | None) -> dict:
-    body, body_changed = (folder / "catalog.json").read_bytes(), (folder / "changed.json").read_bytes()
+    body = (folder / "catalog.json").read_bytes()
     adapter = get_adapter("openrouter")
     store = PricingStore(url)
     store.migrate()
@@ -99,6 +99,8 @@ def child(folder: Path, url: str, copy_url: str | None) -> dict:
     out["first"], first_sync = first.duration_seconds, first.sync_id
     del snapshot, first
     out["unchanged"] = store.publish("openrouter", adapter.parse(json.loads(body)).records, run_id=str(uuid.uuid4())).duration_seconds
+    del body  # one body alive at a time, as in a sync run
+    body_changed = (folder / "changed.json").read_bytes()
     result = store.publish("openrouter", adapter.parse(json.loads(body_changed)).records, run_id=str(uuid.uuid4()))
     out["changed"], out["changed_models"] = result.duration_seconds, len(result.diff.changed)
     del result

@@ -273,18 +273,14 @@ class PricingStore:
         published = [c.after for c in changes if c.after is not None]
         bulk.insert_rows(conn, price_history, ({**record_columns(r), "valid_from": now, "sync_id": sync_id} for r in published))
         bulk.insert_rows(conn, price_components, (row for r in published for row in component_rows(r, now, sync_id)))
-        live_rows = ({**record_columns(r), "price_fingerprint": r.price_fingerprint(), "valid_from": now} for r in published)
+
+        def live_row(record: PriceRecord, **more) -> dict:
+            return {**record_columns(record), "price_fingerprint": record.price_fingerprint(), "valid_from": now, **more}
+
         # New models get their row; a changed model, or one that came back, has its row replaced.
-        bulk.insert_rows(conn, model_prices, ({**row, "first_seen_at": now} for row in live_rows if row["model_id"] not in known))
+        bulk.insert_rows(conn, model_prices, (live_row(r, first_seen_at=now) for r in published if r.model_id not in known))
         bulk.update_rows(
-            conn,
-            model_prices,
-            ("provider", "model_id"),
-            (
-                {**record_columns(r), "price_fingerprint": r.price_fingerprint(), "valid_from": now, "removed_at": None}
-                for r in published
-                if r.model_id in known
-            ),
+            conn, model_prices, ("provider", "model_id"), (live_row(r, removed_at=None) for r in published if r.model_id in known)
         )
         bulk.insert_rows(
             conn,

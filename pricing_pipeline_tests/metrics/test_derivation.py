@@ -19,7 +19,7 @@ from dagster._core.storage.tags import (
 )
 from dagster._core.test_utils import create_run_for_test
 
-from pricing_pipeline.defs.metrics import derivation, run_facts
+from pricing_pipeline.defs.metrics import run_facts, totals
 from pricing_pipeline.defs.metrics.derivation import collect_state
 from pricing_pipeline.defs.metrics.publisher import sync_schedule_info
 from pricing_pipeline.defs.metrics.run_facts import trigger_of
@@ -150,18 +150,18 @@ def test_code_and_contract_agree():
             values = re.search(rf"^- `{label}`: `([^`]+)`", text, re.MULTILINE).group(1)
         return [v.strip() for v in re.split(r"[|,]", values)]
 
-    assert listed("status") == list(derivation.STATUSES)
+    assert listed("status") == list(totals.STATUSES)
     assert listed("error_type") == list(ERROR_TYPES)
-    assert listed("kind") == list(derivation.CHANGE_KINDS)
+    assert listed("kind") == list(totals.CHANGE_KINDS)
     assert listed("provider") == list(PROVIDER_NAMES)
 
     def buckets(name: str) -> tuple[float, ...]:
         row = next(line for line in text.splitlines() if line.startswith(f"| `{name}`"))
         return tuple(float(b) for b in re.search(r"Buckets: ([\d., ]+) s", row).group(1).split(","))
 
-    assert buckets("pricing_scheduled_sync_duration_seconds") == derivation.SYNC_DURATION_BUCKETS
-    assert buckets("pricing_provider_request_duration_seconds") == derivation.REQUEST_DURATION_BUCKETS
-    assert buckets("pricing_database_query_duration_seconds") == derivation.DATABASE_DURATION_BUCKETS
+    assert buckets("pricing_scheduled_sync_duration_seconds") == totals.SYNC_DURATION_BUCKETS
+    assert buckets("pricing_provider_request_duration_seconds") == totals.REQUEST_DURATION_BUCKETS
+    assert buckets("pricing_database_query_duration_seconds") == totals.DATABASE_DURATION_BUCKETS
 
 
 def test_active_run_ages_show_a_wedged_provider_and_its_queue(instance):

@@ -30,25 +30,10 @@ from pricing_pipeline.defs.metrics.run_facts import (
     sync_runs_finished_after,
     text,
 )
-from pricing_pipeline.defs.metrics.totals import (
-    CHANGE_KINDS,
-    DATABASE_DURATION_BUCKETS,
-    REQUEST_DURATION_BUCKETS,
-    STATUSES,
-    SYNC_DURATION_BUCKETS,
-    TRIGGERS,
-    Histogram,
-    LastPublish,
-    Totals,
-)
+from pricing_pipeline.defs.metrics.totals import CHANGE_KINDS, Histogram, LastPublish, Totals
 from pricing_pipeline.defs.metrics.usage import RunUsage
 from pricing_pipeline.defs.runs import PUBLISHED_KEY, RAW_SNAPSHOT_KEY
 from pricing_pipeline.providers.registry import PROVIDER_NAMES
-
-__all__ = [
-    "CHANGE_KINDS", "DATABASE_DURATION_BUCKETS", "REQUEST_DURATION_BUCKETS", "STATUSES", "SYNC_DURATION_BUCKETS",
-    "TRIGGERS", "Histogram", "LastPublish", "MetricsState", "collect_state",
-]
 
 
 @dataclass

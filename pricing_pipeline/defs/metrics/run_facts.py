@@ -82,7 +82,7 @@ def trigger_of(tags: Mapping[str, str]) -> str:
 
 class OutcomeResolver:
     """The outcome of a failed run. Normally recorded by the failure hook (from the step's
-    exception, with sync.hooks.classify_failure); for a failed run without that record (the
+    exception, with outcomes.classify_failure); for a failed run without that record (the
     run worker died, a resource failed before any step ran, a run from before the hook
     existed) it is read from the run's event log once and written back as the same tag, so
     the next computation, in any process, finds it."""
@@ -111,15 +111,9 @@ class OutcomeResolver:
 
 
 def sync_runs(instance: DagsterInstance, resolver: OutcomeResolver | None = None) -> list[SyncRun]:
-    """Every finished sync run (any launch path, see defs/runs.py) of a registered provider."""
-    resolver = resolver or OutcomeResolver(instance)
-    filters = RunsFilter(tags={PARTITION_TAG: list(PROVIDER_NAMES)}, statuses=list(FINISHED_STATUSES))
-    runs = []
-    for record in _paged_run_records(instance, filters):
-        run = _sync_run(record, resolver)
-        if run is not None:
-            runs.append(run)
-    return runs
+    """Every finished sync run (any launch path, see defs/runs.py) of a registered provider:
+    the runs ended after no cursor at all."""
+    return list(sync_runs_finished_after(instance, {}, resolver or OutcomeResolver(instance)))
 
 
 def sync_runs_finished_after(
@@ -175,16 +169,6 @@ def _sync_run(record, resolver: OutcomeResolver) -> SyncRun | None:
         end_time=record.end_time,
         usage=decode_usage(run.tags, run.run_id),
     )
-
-
-def _paged_run_records(instance: DagsterInstance, filters: RunsFilter):
-    cursor = None
-    while True:
-        page = instance.get_run_records(filters=filters, limit=PAGE_SIZE, cursor=cursor)
-        yield from page
-        if len(page) < PAGE_SIZE:
-            return
-        cursor = page[-1].dagster_run.run_id
 
 
 # --- asset events ------------------------------------------------------------------------------

@@ -9,7 +9,10 @@ OpenRouter-shaped catalog (three token prices per model), then
 - first publish, unchanged re-sync, 1% of the models changed: ``PricingStore.publish``,
 - COPY (PostgreSQL): the rows the first publish wrote, ``COPY``ed into the same tables of a
   fresh database in the same process: the floor any publish could reach,
-- peak RSS of the process from the body onwards (``VmHWM`` after a reset).
+- peak RSS of the process from the body onwards (``VmHWM`` after a reset),
+- peak RSS of real sync runs, the first and a re-sync with 1% changed: the sync job's steps in a fresh process each
+  (``execute_in_process``, the filesystem IO manager passing the body and the snapshot between
+  steps), the catalog fetched over HTTP from a local server in the parent process.
 
 Prints one table; the metrics heartbeat's cost is benchmarks/metrics_collect.py.
 """
@@ -17,8 +20,10 @@ Prints one table; the metrics heartbeat's cost is benchmarks/metrics_collect.py.
 from __future__ import annotations
 
 import argparse
+import functools
 import io
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -28,6 +33,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
+from pricing_dev.upstream_server import Route, UpstreamServer
 from pricing_pipeline.defs.metrics import usage
 from pricing_pipeline.providers.registry import get_adapter
 from pricing_pipeline.store import PricingStore
@@ -94,14 +100,14 @@ def child(folder: Path, url: str, copy_url: str | None) -> dict:
     usage.reset_peak_rss()
     out = {}
     # One snapshot alive at a time, as in a sync run.
-    out["parse"], snapshot = timed(lambda: adapter.parse(json.loads(body)))
+    out["parse"], snapshot = timed(functools.partial(adapter.parse_body, body))
     first = store.publish("openrouter", snapshot.records, run_id=str(uuid.uuid4()))
     out["first"], first_sync = first.duration_seconds, first.sync_id
     del snapshot, first
-    out["unchanged"] = store.publish("openrouter", adapter.parse(json.loads(body)).records, run_id=str(uuid.uuid4())).duration_seconds
+    out["unchanged"] = store.publish("openrouter", adapter.parse_body(body).records, run_id=str(uuid.uuid4())).duration_seconds
     del body  # one body alive at a time, as in a sync run
     body_changed = (folder / "changed.json").read_bytes()
-    result = store.publish("openrouter", adapter.parse(json.loads(body_changed)).records, run_id=str(uuid.uuid4()))
+    result = store.publish("openrouter", adapter.parse_body(body_changed).records, run_id=str(uuid.uuid4()))
     out["changed"], out["changed_models"] = result.duration_seconds, len(result.diff.changed)
     del result
     out["peak_rss_mb"] = usage.peak_rss_bytes() / 2**20
@@ -112,32 +118,70 @@ def child(folder: Path, url: str, copy_url: str | None) -> dict:
     return out
 
 
+def run_child_sync(url: str) -> dict:
+    """Peak RSS of one sync run of the catalog PRICING_OPENROUTER_URL serves, into ``url``."""
+    from dagster import DagsterInstance
+
+    from pricing_pipeline.definitions import build_definitions
+    from pricing_pipeline.defs.runs import SYNC_JOB_NAME
+    from pricing_pipeline.defs.sync.resources import PricingDatabase, UpstreamApi
+
+    job = build_definitions({"pricing_db": PricingDatabase(url=url), "upstream": UpstreamApi()}).resolve_job_def(SYNC_JOB_NAME)
+    with DagsterInstance.ephemeral() as instance:
+        usage.reset_peak_rss()
+        job.execute_in_process(partition_key="openrouter", instance=instance, raise_on_error=True)
+        return {"peak_rss_mb": usage.peak_rss_bytes() / 2**20, "models": models_published(url)}
+
+
+def models_published(url: str) -> int:
+    engine = sa.create_engine(url)
+    with engine.connect() as conn:
+        return conn.execute(sa.text("SELECT count(*) FROM model_prices WHERE provider = 'openrouter'")).scalar_one()
+
+
 def run_child(models: int, backend: str, admin: str | None) -> dict:
     with tempfile.TemporaryDirectory() as folder:
         # Written here, so the child's memory holds the bodies, not the lists they came from.
         Path(folder, "catalog.json").write_bytes(catalog(models))
         Path(folder, "changed.json").write_bytes(catalog(models, changed_every=100))
         if backend == "sqlite":
-            urls, drop = [f"sqlite:///{Path(folder) / 'bench.db'}"], []
+            urls, run_urls, drop = [f"sqlite:///{Path(folder) / 'bench.db'}"], [], []
         else:
             engine = sa.create_engine(admin, isolation_level="AUTOCOMMIT")
-            names = [f"pricing_scale_{uuid.uuid4().hex[:8]}" for _ in range(2)]
+            names = [f"pricing_scale_{uuid.uuid4().hex[:8]}" for _ in range(3)]  # core, COPY floor, sync run
             with engine.connect() as conn:
                 for name in names:
                     conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-            urls = [admin.rsplit("/", 1)[0] + f"/{name}" for name in names]
-            drop = names
+            *urls, run_url = [admin.rsplit("/", 1)[0] + f"/{name}" for name in names]
+            run_urls, drop = [run_url], names
         try:
-            command = [sys.executable, "-m", "benchmarks.scale", "--child", folder, *urls]
-            result = subprocess.run(command, capture_output=True, text=True, check=False)
-            if result.returncode:
-                raise RuntimeError(result.stderr[-3000:])
-            return json.loads(result.stdout.strip().splitlines()[-1])
+            out = child_output([sys.executable, "-m", "benchmarks.scale", "--child", folder, *urls])
+            with tempfile.TemporaryDirectory() as home:
+                upstream = UpstreamServer().start()
+                try:
+                    env = {**os.environ, "DAGSTER_HOME": home, "PYTHONWARNINGS": "ignore",
+                           "PRICING_OPENROUTER_URL": upstream.serve_sequence("/models", [
+                               Route(body=Path(folder, name).read_bytes()) for name in ("catalog.json", "changed.json")])}
+                    run_url = run_urls[0] if run_urls else f"sqlite:///{Path(home) / 'run.db'}"
+                    # A process per run, as the run launcher starts them: the first sync, then the re-sync.
+                    for label in ("run_first", "run_resync"):
+                        run = child_output([sys.executable, "-m", "benchmarks.scale", "--run-child", run_url], env)
+                        out[f"{label}_peak_rss_mb"], out["run_models"] = run["peak_rss_mb"], run["models"]
+                finally:
+                    upstream.stop()
+            return out
         finally:
             if drop:
                 with engine.connect() as conn:
                     for name in drop:
                         conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+def child_output(command: list[str], env: dict | None = None) -> dict:
+    result = subprocess.run(command, capture_output=True, text=True, check=False, env=env)
+    if result.returncode:
+        raise RuntimeError(result.stderr[-3000:])
+    return json.loads(result.stdout.strip().splitlines()[-1])
 
 
 def main() -> None:
@@ -146,21 +190,27 @@ def main() -> None:
     parser.add_argument("--postgres", default="postgresql+psycopg2://postgres@127.0.0.1:5432/postgres")
     parser.add_argument("--no-sqlite", action="store_true")
     parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--run-child", help=argparse.SUPPRESS)
     parser.add_argument("urls", nargs="*", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         print(json.dumps(child(args.child, args.urls[0], args.urls[1] if len(args.urls) > 1 else None)))
         return
+    if args.run_child:
+        print(json.dumps(run_child_sync(args.run_child)))
+        return
     backends = ([] if args.no_sqlite else ["sqlite"]) + ["postgres"]
-    print("| database | models | parse + normalize | first publish | unchanged re-sync | 1% changed | COPY | first / COPY | peak RSS |")
-    print("|---|---|---|---|---|---|---|---|---|")
+    print("| database | models | parse + normalize | first publish | unchanged re-sync | 1% changed | COPY | first / COPY "
+          "| peak RSS | peak RSS, first sync run | peak RSS, re-sync run |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     for backend in backends:
         for models in (int(s) for s in args.sizes.split(",")):
             r = run_child(models, backend, args.postgres)
             copy = f"{r['copy']:.2f} s" if "copy" in r else "n/a"
             ratio = f"{r['first'] / r['copy']:.1f}x" if "copy" in r else "n/a"
             print(f"| {backend} | {models:,} | {r['parse']:.2f} s | {r['first']:.2f} s | {r['unchanged']:.2f} s | "
-                  f"{r['changed']:.2f} s ({r['changed_models']:,}) | {copy} | {ratio} | {r['peak_rss_mb']:.0f} MB |",
+                  f"{r['changed']:.2f} s ({r['changed_models']:,}) | {copy} | {ratio} | {r['peak_rss_mb']:.0f} MB | "
+                  f"{r['run_first_peak_rss_mb']:.0f} MB ({r['run_models']:,} models) | {r['run_resync_peak_rss_mb']:.0f} MB |",
                   flush=True)
 
 

@@ -9,6 +9,7 @@ from pricing_pipeline.defs.feeds.sensors import price_feeds_after_sync, price_fe
 from pricing_pipeline.defs.guard.assets import cross_source_prices
 from pricing_pipeline.defs.guard.checks import price_guard
 from pricing_pipeline.defs.guard.jobs import cross_source_job, cross_source_schedule
+from pricing_pipeline.defs.io_manager import StepOutputIOManager
 from pricing_pipeline.defs.metrics.hooks import METRICS_HOOKS
 from pricing_pipeline.defs.metrics.resources import MetricsPublisher, pushgateway_url_config
 from pricing_pipeline.defs.metrics.sensors import METRICS_SENSORS
@@ -52,7 +53,12 @@ def build_definitions(resources: dict) -> Definitions:
         # the multiprocess executor's interpreter per step made a run 10x slower than the sync.
         executor=in_process_executor,
         # Metrics publishing is off unless a Pushgateway is configured.
-        resources={"metrics": MetricsPublisher(), "feeds": FeedsOutput(directory=settings().feeds_directory()), **resources},
+        resources={
+            "io_manager": StepOutputIOManager(),
+            "metrics": MetricsPublisher(),
+            "feeds": FeedsOutput(directory=settings().feeds_directory()),
+            **resources,
+        },
     )
 
 

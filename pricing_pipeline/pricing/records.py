@@ -226,6 +226,18 @@ class PriceComponent:
             "region": self.region,
         }
 
+def _field_component(field_name: str, usd: Decimal, min_context_tokens: int = 0) -> PriceComponent:
+    # Keyed on the exponent too: equal prices in another notation (1.0 and 1) stay distinct.
+    return _shared_component(field_name, usd, usd.as_tuple().exponent, min_context_tokens)
+
+
+# Shared between records (components are immutable): a big catalog repeats a few hundred
+# distinct prices, and a component per model and price was a third of a snapshot's memory.
+@functools.lru_cache(maxsize=65536)
+def _shared_component(field_name: str, usd: Decimal, _exponent: object, min_context_tokens: int) -> PriceComponent:
+    return PriceComponent(*FIELD_COMPONENTS[field_name], usd, min_context_tokens)
+
+
 @dataclass(frozen=True)
 class PriceTier:
     """Prices that apply above a threshold, e.g. prompts longer than 200k tokens."""
@@ -283,16 +295,12 @@ class PriceRecord:
     @functools.cached_property
     def _components(self) -> tuple[PriceComponent, ...]:
         # Computed once per (immutable) record: the diff, the guard and the store all ask.
-        out = [
-            PriceComponent(*FIELD_COMPONENTS[name], value)
-            for name, value in self.prices().items()
-            if value is not None
-        ]
+        out = [_field_component(name, value) for name, value in self.prices().items() if value is not None]
         for tier in self.tiers:
             for name in TOKEN_PRICE_FIELDS:
                 value = getattr(tier, name)
                 if value is not None:
-                    out.append(PriceComponent(*FIELD_COMPONENTS[name], value, tier.min_context_tokens))
+                    out.append(_field_component(name, value, tier.min_context_tokens))
         out.extend(self.extra_components)
         return tuple(sorted(out, key=PriceComponent.identity))
 

@@ -15,6 +15,7 @@ per-image prices) as exact decimals:
 from __future__ import annotations
 
 import decimal
+import functools
 import re
 from decimal import Decimal
 
@@ -65,6 +66,9 @@ def to_decimal(value: object) -> Decimal:
     return result
 
 
+# Cached: a catalog repeats a few hundred distinct prices across its models, and one shared
+# Decimal (immutable) per distinct price is most of a big snapshot's memory saved.
+@functools.lru_cache(maxsize=65536)
 def round_price(value: Decimal) -> Decimal:
     """The storage rounding rule: 10 significant digits, half-even, normalized."""
     rounded = _ROUNDING.plus(value)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import email.utils
-import json
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -12,6 +11,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
+from pricing_pipeline.providers import json_body
 from pricing_pipeline.providers.errors import InvalidResponse, UpstreamError
 from pricing_pipeline.redaction import redact, redact_bytes
 
@@ -33,13 +33,7 @@ class FetchResult:
     elapsed_seconds: float
 
     def json(self) -> Any:
-        try:
-            return json.loads(self.body)
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            snippet = self.body[:80].decode("utf-8", "replace").strip()
-            raise InvalidResponse(
-                self.provider, f"response is not JSON ({exc.__class__.__name__}: {exc}); starts with {snippet!r}"
-            ) from None
+        return json_body.load(self.provider, self.body)
 
 
 @dataclass(frozen=True)

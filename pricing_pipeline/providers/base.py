@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from pricing_pipeline.pricing.records import NormalizedSnapshot, PriceRecord, display_id, model_id_problem
-from pricing_pipeline.providers import _http
+from pricing_pipeline.providers import _http, json_body
 from pricing_pipeline.providers.errors import InvalidResponse, UpstreamError
 
 
@@ -88,22 +88,34 @@ class ProviderAdapter:
         the reason (it keeps its published prices) instead of failing the provider; a
         payload of the wrong shape or with duplicate ids fails as a whole (InvalidResponse):
         a partial snapshot would look like removed models."""
+        return self._snapshot(self.entries(payload))
+
+    def parse_body(self, body: bytes, stream_above_bytes: int = json_body.STREAM_ABOVE_BYTES) -> NormalizedSnapshot:
+        """``parse`` of a response body. A big OpenAI-style list is read one model at a time
+        (only where the adapter keeps the default ``entries``: others read their own shape)."""
+        if json_body.streams(body, stream_above_bytes) and type(self).entries is ProviderAdapter.entries:
+            items = json_body.stream_list(self.name, body, "data")
+            return self._snapshot((self.model_id_of(item), item) for item in items)
+        return self.parse(json_body.load(self.name, body))
+
+    def _snapshot(self, entries: Iterable[tuple[str, Any]]) -> NormalizedSnapshot:
+        # One entry at a time, so a streamed list never exists whole.
         records: list[PriceRecord] = []
         quarantined: dict[str, str] = {}
         unknown_keys: Counter[str] = Counter()
-        pairs = []
-        for raw_id, entry in self.entries(payload):
+        seen: set[str] = set()
+        duplicates: set[str] = set()
+        for raw_id, entry in entries:
             model_id = raw_id.strip()  # the one whitespace rule: surrounding whitespace is not part of an id
             problem = model_id_problem(model_id)
             if problem:  # never written anywhere: shown escaped and truncated
                 quarantined[display_id(raw_id)] = problem
-            else:
-                pairs.append((model_id, entry))
-        duplicates = sorted(mid for mid, n in Counter(mid for mid, _ in pairs).items() if n > 1)
-        if duplicates:
-            shown = ", ".join(display_id(d) for d in duplicates[:5])
-            raise InvalidResponse(self.name, f"{len(duplicates)} duplicate model ids: {shown}")
-        for model_id, entry in pairs:
+                continue
+            if model_id in seen:
+                duplicates.add(model_id)
+            seen.add(model_id)
+            if duplicates:
+                continue  # the payload fails as a whole below
             try:
                 record = self.normalize(model_id, entry)
             except (ValueError, TypeError, KeyError, AttributeError, ArithmeticError) as exc:
@@ -117,6 +129,9 @@ class ProviderAdapter:
                 continue
             records.append(record)
             unknown_keys.update(set(record.unknown_keys))
+        if duplicates:
+            shown = ", ".join(display_id(d) for d in sorted(duplicates)[:5])
+            raise InvalidResponse(self.name, f"{len(duplicates)} duplicate model ids: {shown}")
         return NormalizedSnapshot(records, quarantined, dict(sorted(unknown_keys.items())))
 
     def records(self, payload: Any) -> list[PriceRecord]:

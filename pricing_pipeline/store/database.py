@@ -179,6 +179,12 @@ class PricingStore:
         with self.engine.connect() as conn:
             return _live_records(conn, provider)
 
+    def published_against(self, provider: str, snapshot: list[PriceRecord]) -> dict[str, PriceRecord]:
+        """``published_records`` for comparing with a snapshot, without reading back the
+        models whose prices did not change (they map to the snapshot's own record)."""
+        with self.engine.connect() as conn:
+            return live.published_against(conn, provider, snapshot)
+
     def baseline_model_ids(self, provider: str) -> set[str]:
         """The models live just before the provider's latest successful publish (what the
         count checks compare a snapshot with); the live models when there was no publish

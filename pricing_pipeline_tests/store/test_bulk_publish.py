@@ -104,3 +104,18 @@ def test_equal_fingerprints_mean_equal_price_keys():
     # store confirms against the published record (test_the_diff_is_the_diff_of_whole_records).
     notation = PriceRecord("p", "m", input_usd_per_mtok=Decimal("1.50"), tiers=(PriceTier(1000, Decimal("3.0")),))
     assert notation.price_key() == a.price_key()
+
+
+def test_published_against_a_snapshot_reads_back_only_what_may_have_changed(store):
+    store.publish("p", catalog(300), run_id="r1", published_at=T0)
+    stored = store.published_records("p")
+    snapshot = catalog(320, changed=40, removed=10)
+    reads = statements_during(store, lambda: store.published_against("p", snapshot))
+    published = store.published_against("p", snapshot)
+    by_id = {r.model_id: r for r in snapshot}
+    assert set(published) == set(stored)  # every live model, the removed ones too
+    assert published == stored  # the same prices as a whole read
+    unchanged = [m for m in published if m in by_id and by_id[m].price_key() == stored[m].price_key()]
+    assert len(unchanged) == 300 - 40 and all(published[m] is by_id[m] for m in unchanged)
+    assert all(published[m] is not by_id.get(m) for m in set(published) - set(unchanged))
+    assert reads <= 4  # the fingerprints, then the few changed models' rows and components

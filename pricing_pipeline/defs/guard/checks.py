@@ -67,7 +67,7 @@ def price_guard(
 ):
     provider = context.partition_key
     thresholds = settings().guard_thresholds
-    published = pricing_db.store.published_records(provider)
+    published = pricing_db.store.published_against(provider, normalized_prices.records)
     # quarantined models are listed upstream: not removals
     baseline = frozenset(pricing_db.store.baseline_model_ids(provider)) - set(normalized_prices.quarantined)
     override = price_guard_override.decision()

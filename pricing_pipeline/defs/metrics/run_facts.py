@@ -30,7 +30,7 @@ from pricing_pipeline.defs.outcomes import (
     encode_outcome,
     outcome_from_event_log,
 )
-from pricing_pipeline.defs.runs import PARTITION_TAG, provider_of
+from pricing_pipeline.defs.runs import provider_of
 from pricing_pipeline.providers.registry import PROVIDER_NAMES
 
 FINISHED_STATUSES = {
@@ -211,8 +211,10 @@ def active_run_ages(instance: DagsterInstance, now: float) -> dict[tuple[str, st
     stays in progress, and holds back every later run of its provider (one run per provider)."""
     ages = {(p, state): 0.0 for p in PROVIDER_NAMES for state in ACTIVE_STATES}
     statuses = [status for group in ACTIVE_STATES.values() for status in group]
-    records = instance.get_run_records(RunsFilter(tags={PARTITION_TAG: list(PROVIDER_NAMES)}, statuses=statuses))
-    for record in records:
+    # By status only (indexed; few runs are active at a time), the provider read from each run:
+    # a filter on the partition tag as well made PostgreSQL match every run's tag first (136 ms
+    # at 50k runs in history, growing with it).
+    for record in instance.get_run_records(RunsFilter(statuses=statuses)):
         provider = provider_of(record.dagster_run)
         if provider is None:
             continue

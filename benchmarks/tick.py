@@ -5,7 +5,9 @@ replayed from a local server, the sync schedule set to fire every minute.
     .venv/bin/python -m benchmarks.tick [--ticks 2] [--postgres ADMIN_URL]
 
 Prints, per tick, the time from the tick (the schedule's runs created) to the last of the eight
-runs finished, and per run its queue wait (created -> started) and run time (started -> ended).
+runs finished, per run its queue wait (created -> started) and run time (started -> ended), and
+the CPU seconds the deployment's processes spent from one tick's end to the next's (run workers
+are counted in the process that reaped them: the fork server, or the code server).
 """
 
 from __future__ import annotations
@@ -69,6 +71,7 @@ def main() -> None:
         with DagsterInstance.get() as instance:
             seen: set[str] = set()
             totals = []
+            cpu_before = cpu_by_process([p.pid for p in processes])
             for tick in range(args.ticks + 1):  # the first tick warms the database and the code server up
                 runs = wait_for_tick(instance, seen)
                 seen.update(r.dagster_run.run_id for r in runs)
@@ -81,6 +84,10 @@ def main() -> None:
                 for r in sorted(runs, key=lambda r: r.start_time):
                     print(f"    {r.dagster_run.tags['dagster/partition']:<11} queued {r.start_time - r.create_timestamp.timestamp():5.1f} s"
                           f"  ran {r.end_time - r.start_time:5.1f} s")
+                cpu_now = cpu_by_process([p.pid for p in processes])
+                spent = {name: cpu_now.get(name, 0.0) - cpu_before.get(name, 0.0) for name in cpu_now}
+                cpu_before = cpu_now
+                print("    CPU seconds: " + ", ".join(f"{name} {seconds:.1f}" for name, seconds in sorted(spent.items())))
                 if tick:
                     totals.append(ended - created)
             print(f"median over {len(totals)} ticks: {statistics.median(totals):.1f} s")
@@ -94,6 +101,26 @@ def main() -> None:
             for name in names:
                 conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         shutil.rmtree(home, ignore_errors=True)
+
+
+def cpu_by_process(session_leaders: list[int]) -> dict[str, float]:
+    """CPU seconds (own and reaped children's) of every process in the leaders' sessions, by role."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    out: dict[str, float] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+            cmdline = (stat.parent / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        fields = text.rsplit(")", 1)[1].split()
+        if int(fields[3]) not in session_leaders:  # field 6: the session id
+            continue
+        role = ("run workers (fork server)" if "forkserver" in cmdline else "code server" if "api grpc" in cmdline
+                else "webserver" if "dagster-webserver" in cmdline else "daemon" if "dagster-daemon" in cmdline
+                else "other")
+        out[role] = out.get(role, 0.0) + sum(int(v) for v in fields[11:15]) / ticks
+    return out
 
 
 def wait_for_tick(instance: DagsterInstance, seen: set[str], timeout: float = 300):

@@ -7,13 +7,12 @@ This launcher keeps a multiprocessing fork server beside the launching process (
 which imports all that once, and forks each run worker from it in milliseconds.
 
 The worker runs what the code server's worker runs (the same engine events, "Started process
-for run (pid: N)" included), and the launcher watches
-it the way the code server does: a worker that dies before its run finished fails the run with
-the same explanation ("... was terminated by signal 9"). If the launching process dies together
-with its workers (a lost host), run monitoring's maximum runtime fails the run, as with the
-default launcher. Termination (the UI's, GraphQL's) interrupts the worker with SIGINT, which
-Dagster turns into a canceled run: the worker runs on the host of whoever terminates it, as the
-code server's workers do in this single-host deployment.
+for run (pid: N)" included), and the launcher watches it the way the code server does: a worker
+that dies before its run finished fails the run with the same explanation ("... was terminated
+by signal 9"). If the launching process dies together with its workers (a lost host), run
+monitoring's maximum runtime fails the run, as with the default launcher. Terminate (the UI's,
+GraphQL's) interrupts the worker with SIGINT, as the code server's termination does; the
+webserver that sends it runs on the daemon's host in this deployment.
 """
 
 from __future__ import annotations
@@ -29,30 +28,33 @@ from typing import Any
 
 from dagster import Array, DagsterInstance, Field
 from dagster._core.events import EngineEventData
-from dagster._core.launcher import LaunchRunContext, RunLauncher
+from dagster._core.launcher import DefaultRunLauncher, LaunchRunContext
+from dagster._core.remote_origin import InProcessCodeLocationOrigin, ManagedGrpcPythonEnvCodeLocationOrigin
 from dagster._core.storage.dagster_run import DagsterRun
 from dagster._grpc.impl import core_execute_run
-from dagster._serdes import ConfigurableClass, ConfigurableClassData
+from dagster._serdes import ConfigurableClassData
 from dagster._utils import get_run_crash_explanation
 from dagster._utils.hosted_user_process import recon_job_from_origin
 from dagster._utils.interrupts import capture_interrupts
 
+# Code locations whose code this host loads itself (the daemon starts their code server).
+LOCAL_LOCATIONS = (ManagedGrpcPythonEnvCodeLocationOrigin, InProcessCodeLocationOrigin)
 # "<pid>:<start time>": the start time (from /proc) tells the worker from a later process
 # that reuses its pid.
 WORKER_TAG = "pricing/run_worker"
 
 
-class ForkServerRunLauncher(RunLauncher, ConfigurableClass):
+class ForkServerRunLauncher(DefaultRunLauncher):
+    """Forks workers for code locations the launching process serves itself (a workspace's
+    ``python_module``/``python_file``); a code location with a code server of its own
+    (``grpc_server``) gets Dagster's default launch, from that server, so its workers run
+    with that server's environment (the provider keys live there alone; README, Production)."""
+
     def __init__(self, inst_data: ConfigurableClassData | None = None, preload_modules: Sequence[str] = ()):
-        self._inst_data = inst_data
         self._preload_modules = list(preload_modules)
         self._fork_context: Any = None
         self._lock = threading.Lock()
-        super().__init__()
-
-    @property
-    def inst_data(self) -> ConfigurableClassData | None:
-        return self._inst_data
+        super().__init__(inst_data=inst_data)
 
     @classmethod
     def config_type(cls) -> dict:
@@ -69,6 +71,10 @@ class ForkServerRunLauncher(RunLauncher, ConfigurableClass):
 
     def launch_run(self, context: LaunchRunContext) -> None:
         run = context.dagster_run
+        location = run.remote_job_origin.repository_origin.code_location_origin if run.remote_job_origin else None
+        if not isinstance(location, LOCAL_LOCATIONS):
+            super().launch_run(context)
+            return
         process = self._forks().Process(
             target=run_worker, args=(run.run_id, self._instance.get_ref()), name=f"dagster-run-{run.run_id}"
         )
@@ -80,6 +86,8 @@ class ForkServerRunLauncher(RunLauncher, ConfigurableClass):
         run = self._instance.get_run_by_id(run_id)
         if not run or run.is_finished:
             return False
+        if WORKER_TAG not in run.tags:  # started from a code server
+            return super().terminate(run_id)
         self._instance.report_run_canceling(run)
         pid = _live_worker_pid(run)
         if pid is None:

@@ -9,9 +9,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import yaml
 from dagster import DagsterRunStatus
+from dagster._core.workspace.load_target import WorkspaceFileTarget
 
+from pricing_pipeline import submit
 from pricing_pipeline.run_launcher import WORKER_TAG
+from pricing_pipeline_tests.deployment.conftest import LOCATION, VENV_BIN
 from pricing_pipeline_tests.deployment.test_run_monitoring import (
     a_run_hanging_on_its_fetch,
     alive,
@@ -57,3 +61,43 @@ def test_workers_are_forked_and_terminate_interrupts_the_worker(deployment):
         runs = deployment.wait_for_runs([hanging, queued], timeout=120)
         assert runs[queued].status == DagsterRunStatus.SUCCESS
         assert not alive(worker)
+
+
+def test_a_code_server_of_its_own_starts_the_workers_with_its_keys(deployment):
+    """README, Production: the provider keys live only with the code server; the daemon has none.
+    For such a code location the launcher leaves the launch to the code server, so the worker
+    has the keys (Together refuses requests without one)."""
+    from pricing_pipeline.redaction import API_KEY_SUFFIX
+    from pricing_pipeline_tests.metrics.conftest import free_port
+
+    port = free_port()
+    deployment._spawn(
+        [str(VENV_BIN / "dagster"), "code-server", "start", "-m", "pricing_pipeline.definitions",
+         "--location-name", LOCATION, "-h", "127.0.0.1", "-p", str(port)], "code_server.log",
+    )
+    workspace = deployment.tmp / "workspace.prod.yaml"
+    workspace.write_text(yaml.safe_dump(
+        {"load_from": [{"grpc_server": {"host": "127.0.0.1", "port": port, "location_name": LOCATION}}]}
+    ))
+    without_keys = {k: v for k, v in deployment.env.items() if not k.endswith(API_KEY_SUFFIX)}
+    assert "TOGETHER_API_KEY" in deployment.env and "TOGETHER_API_KEY" not in without_keys
+    deployment.daemons.append(deployment._spawn([str(VENV_BIN / "dagster-daemon"), "run", "-w", str(workspace)],
+                                                "daemon_prod.log", env=without_keys))
+    deployment.wait_for_daemon_heartbeat()
+    target = WorkspaceFileTarget(paths=[str(workspace)])
+
+    def submitted():
+        with deployment.instance() as instance, submit.workspace_context(instance, target) as context:
+            if not context.has_code_location(LOCATION):  # the code server is still starting
+                return None
+            return submit.submit_sync_run(instance, context, "together", {"pricing/trigger": "test"})
+
+    run_id = deployment._wait(submitted, 90, "the code server to take the run")
+    run = deployment.wait_for_runs([run_id])[run_id]
+    assert run.status == DagsterRunStatus.SUCCESS, deployment.log_tail("daemon_prod.log")
+    assert WORKER_TAG not in run.tags  # not forked: started by the code server
+    store = deployment.store()
+    try:
+        assert store.sync_row(run_id)["status"] == "success"
+    finally:
+        store.dispose()

@@ -234,9 +234,10 @@ class PricingStore:
         acceptances = acceptances or {}
         sync_id = self.start_sync(provider, run_id)
         started = time.perf_counter()
-        now = published_at or _now()
         with self.engine.begin() as conn:
             _lock_provider(conn, provider)
+            # After the lock: a publish that waited for another must not date its rows before it.
+            now = published_at or _now()
             diff, known, unfingerprinted = live.diff_against_live(conn, provider, records, quarantined or {})
             self._apply(conn, provider, diff.changes, now, sync_id, run_id, acceptances, known)
             live.fill_fingerprints(conn, provider, unfingerprinted)

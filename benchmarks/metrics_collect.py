@@ -58,6 +58,7 @@ from prometheus_client.exposition import generate_latest
 from pricing_pipeline.defs.metrics.derivation import collect_state
 from pricing_pipeline.defs.metrics.exposition import state_registry
 from pricing_pipeline.defs.metrics.publisher import sync_schedule_info
+from pricing_pipeline.defs.metrics.run_facts import pool_connections
 from pricing_pipeline.defs.metrics.usage import RunUsage, encode_usage
 from pricing_pipeline.defs.outcomes import RunOutcome, encode_outcome
 from pricing_pipeline.defs.runs import RUN_OUTCOME_TAG, RUN_USAGE_TAG
@@ -255,6 +256,7 @@ def main() -> None:
             (tmp / "dagster.yaml").write_text(config + "telemetry:\n  enabled: false\n")
         os.environ["DAGSTER_HOME"] = str(tmp)
         with DagsterInstance.get() as instance:
+            pool_connections(instance)  # as the heartbeat sensor does with its instance
             schedule = sync_schedule_info()
             seeded, seeding = 0, 0.0
             print(f"storage: {'PostgreSQL' if args.postgres else 'SQLite'}")

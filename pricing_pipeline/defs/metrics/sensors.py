@@ -17,6 +17,7 @@ from dagster import (
 from pricing_pipeline.defs.instigators import running_sensor
 from pricing_pipeline.defs.metrics.publisher import publish_for_finished_run, publish_metrics
 from pricing_pipeline.defs.metrics.resources import MetricsPublisher
+from pricing_pipeline.defs.metrics.run_facts import pool_connections
 from pricing_pipeline.defs.runs import is_sync_run
 from pricing_pipeline.settings import settings
 
@@ -36,6 +37,7 @@ def _location_name(context) -> str | None:
     "heartbeat to the Pushgateway (PRICING_PUSHGATEWAY_URL) about once a minute.",
 )
 def pricing_metrics_heartbeat(context: SensorEvaluationContext, metrics: MetricsPublisher):
+    pool_connections(context.instance)  # this evaluation's own instance
     result = publish_metrics(context.instance, metrics, heartbeat=True, log=context.log, location_name=_location_name(context))
     return SkipReason(result.message)
 

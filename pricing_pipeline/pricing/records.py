@@ -226,6 +226,7 @@ class PriceComponent:
             "region": self.region,
         }
 
+
 def _field_component(field_name: str, usd: Decimal, min_context_tokens: int = 0) -> PriceComponent:
     # Keyed on the exponent too: equal prices in another notation (1.0 and 1) stay distinct.
     return _shared_component(field_name, usd, usd.as_tuple().exponent, min_context_tokens)

@@ -126,7 +126,9 @@ def run_child_sync(url: str) -> dict:
     from pricing_pipeline.defs.runs import SYNC_JOB_NAME
     from pricing_pipeline.defs.sync.resources import PricingDatabase, UpstreamApi
 
-    job = build_definitions({"pricing_db": PricingDatabase(url=url), "upstream": UpstreamApi()}).resolve_job_def(SYNC_JOB_NAME)
+    # The synthetic 300k catalog (77 MB) is above the deployment's 64 MB response cap.
+    upstream = UpstreamApi(max_response_bytes=2**30)
+    job = build_definitions({"pricing_db": PricingDatabase(url=url), "upstream": upstream}).resolve_job_def(SYNC_JOB_NAME)
     with DagsterInstance.ephemeral() as instance:
         usage.reset_peak_rss()
         job.execute_in_process(partition_key="openrouter", instance=instance, raise_on_error=True)

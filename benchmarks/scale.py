@@ -137,8 +137,11 @@ def run_child_sync(url: str) -> dict:
 
 def models_published(url: str) -> int:
     engine = sa.create_engine(url)
-    with engine.connect() as conn:
-        return conn.execute(sa.text("SELECT count(*) FROM model_prices WHERE provider = 'openrouter'")).scalar_one()
+    try:
+        with engine.connect() as conn:
+            return conn.execute(sa.text("SELECT count(*) FROM model_prices WHERE provider = 'openrouter'")).scalar_one()
+    finally:
+        engine.dispose()
 
 
 def run_child(models: int, backend: str, admin: str | None) -> dict:
@@ -147,7 +150,7 @@ def run_child(models: int, backend: str, admin: str | None) -> dict:
         Path(folder, "catalog.json").write_bytes(catalog(models))
         Path(folder, "changed.json").write_bytes(catalog(models, changed_every=100))
         if backend == "sqlite":
-            urls, run_urls, drop = [f"sqlite:///{Path(folder) / 'bench.db'}"], [], []
+            urls, run_url, drop = [f"sqlite:///{Path(folder) / 'bench.db'}"], None, []
         else:
             engine = sa.create_engine(admin, isolation_level="AUTOCOMMIT")
             names = [f"pricing_scale_{uuid.uuid4().hex[:8]}" for _ in range(3)]  # core, COPY floor, sync run
@@ -155,7 +158,7 @@ def run_child(models: int, backend: str, admin: str | None) -> dict:
                 for name in names:
                     conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
             *urls, run_url = [admin.rsplit("/", 1)[0] + f"/{name}" for name in names]
-            run_urls, drop = [run_url], names
+            drop = names
         try:
             out = child_output([sys.executable, "-m", "benchmarks.scale", "--child", folder, *urls])
             with tempfile.TemporaryDirectory() as home:
@@ -164,7 +167,7 @@ def run_child(models: int, backend: str, admin: str | None) -> dict:
                     env = {**os.environ, "DAGSTER_HOME": home, "PYTHONWARNINGS": "ignore",
                            "PRICING_OPENROUTER_URL": upstream.serve_sequence("/models", [
                                Route(body=Path(folder, name).read_bytes()) for name in ("catalog.json", "changed.json")])}
-                    run_url = run_urls[0] if run_urls else f"sqlite:///{Path(home) / 'run.db'}"
+                    run_url = run_url or f"sqlite:///{Path(home) / 'run.db'}"
                     # A process per run, as the run launcher starts them: the first sync, then the re-sync.
                     for label in ("run_first", "run_resync"):
                         run = child_output([sys.executable, "-m", "benchmarks.scale", "--run-child", run_url], env)

@@ -10,7 +10,7 @@ import warnings
 
 _DELIBERATE_DAGSTER_FEATURES = (
     # Partitioned asset checks (preview in Dagster 1.13): exactly what a per-provider blocking
-    # check needs (defs/sync/checks.py, defs/guard/checks.py).
+    # check needs (defs/sync/checks.py, defs/sync/guard.py).
     "Specifying a partitions_def on an AssetCheckSpec",
     # Asset-level resource_defs (beta in 1.13, stable in use since 1.3): binds the guard
     # override where it is used (defs/sync/override.py).

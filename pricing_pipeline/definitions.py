@@ -7,7 +7,6 @@ from pricing_pipeline.defs.feeds.assets import price_feeds
 from pricing_pipeline.defs.feeds.resources import FeedsOutput
 from pricing_pipeline.defs.feeds.sensors import price_feeds_after_sync, price_feeds_job
 from pricing_pipeline.defs.guard.assets import cross_source_prices
-from pricing_pipeline.defs.guard.checks import price_guard
 from pricing_pipeline.defs.guard.jobs import cross_source_job, cross_source_schedule
 from pricing_pipeline.defs.io_manager import StepOutputIOManager
 from pricing_pipeline.defs.metrics.hooks import METRICS_HOOKS
@@ -18,6 +17,7 @@ from pricing_pipeline.defs.sync.assets import normalized_prices, price_freshness
 from pricing_pipeline.defs.sync.hooks import record_failed_sync
 from pricing_pipeline.defs.sync.jobs import freshness_check_job, price_sync_job
 from pricing_pipeline.defs.sync.resources import PricingDatabase, UpstreamApi, database_url_config
+from pricing_pipeline.defs.sync.review import price_review_job
 from pricing_pipeline.defs.sync.schedules import price_freshness_schedule, price_sync_schedule
 from pricing_pipeline.defs.sync.sensors import sync_log_reconciler
 from pricing_pipeline.settings import FRESHNESS_FAIL_AFTER, FRESHNESS_WARN_AFTER, settings
@@ -44,9 +44,8 @@ def build_definitions(resources: dict) -> Definitions:
         asset_checks=[
             checks.normalized_prices_checks,
             checks.provider_freshness,
-            price_guard,
         ],
-        jobs=[price_sync_job, freshness_check_job, cross_source_job, price_feeds_job],
+        jobs=[price_sync_job, freshness_check_job, cross_source_job, price_feeds_job, price_review_job],
         schedules=[price_sync_schedule, price_freshness_schedule, cross_source_schedule],
         sensors=[*METRICS_SENSORS, sync_log_reconciler, price_feeds_after_sync],
         # Also the implicit asset job's (catalog, backfills): a sync is a few small steps, and

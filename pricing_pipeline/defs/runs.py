@@ -18,6 +18,8 @@ from dagster._core.definitions.assets.job.asset_job import IMPLICIT_ASSET_JOB_NA
 from pricing_pipeline.providers.registry import PROVIDER_NAMES
 
 SYNC_JOB_NAME = "price_sync_job"
+# A person's accept / reject of held models (defs/sync/review.py): publishes, but syncs nothing.
+REVIEW_JOB_NAME = "price_review_job"
 SYNC_JOB_NAMES = (SYNC_JOB_NAME, IMPLICIT_ASSET_JOB_NAME)
 PARTITION_TAG = "dagster/partition"
 RAW_SNAPSHOT_KEY = AssetKey("raw_price_snapshot")

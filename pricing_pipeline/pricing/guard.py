@@ -83,13 +83,19 @@ class GuardThresholds:
     max_cache_read_input_ratio: Decimal = Decimal(10)
     max_tier_drop_ratio: Decimal = Decimal(10)
     max_tier_rise_ratio: Decimal = Decimal(500)
-    # Mass change: the real day-over-day recordings change far less (models.dev 06-09 → 06-10:
-    # 16 added, 28 removed of 5,153, under 0.6%; Chutes 08-03 → 08-04: none), a provider
-    # launching a family adds a handful; a junk or truncated catalog moves a large share.
-    # 20% is 30x the largest real change; small catalogs get the absolute floor (10 models).
-    max_added_ratio: Decimal = Decimal("0.2")
+    # Mass change, sized on the real day-over-day recordings: OpenRouter (22 days, 336-400
+    # models) adds 0-2 and removes 0-6 models on most days, but +29 (8%) on 07-28, -32 (9.5%)
+    # on 07-31 and +63 (18.6%) on 08-07; an 18-day gap adds up to 75 (22%), a 21-day gap 77
+    # (22.5%). models.dev 06-09 → 06-10: 16 added, 28 removed of 5,153. Additions above 30%
+    # and removals above 20% of the established models (and more than 10 models) are held as
+    # a group: the rest of the snapshot publishes.
+    max_added_ratio: Decimal = Decimal("0.3")
     max_removed_ratio: Decimal = Decimal("0.2")
     min_mass_change_models: Decimal = Decimal(10)
+    # A catalog replaced (wrong endpoint, another provider's list): more than half of the
+    # established models gone *and* more unknown models than half of them added. Cannot be
+    # judged per model: blocks the whole snapshot.
+    catalog_replaced_ratio: Decimal = Decimal("0.5")
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> GuardThresholds:
@@ -347,6 +353,29 @@ def mass_change(
     return offenders
 
 
+def catalog_replaced(
+    published: Mapping[str, PriceRecord],
+    snapshot_ids: Iterable[str],
+    thresholds: GuardThresholds,
+    baseline: frozenset[str] | None = None,
+) -> str | None:
+    """Why the snapshot looks like another catalog than the established one, or None. Most
+    established models gone and many unknown ones added: no per-model judgement makes sense."""
+    baseline = frozenset(published) if baseline is None else baseline
+    if not baseline:
+        return None
+    present = set(snapshot_ids)
+    added = len(present - set(published) - baseline)
+    removed = len(baseline - present)
+    limit = max(thresholds.catalog_replaced_ratio * len(baseline), thresholds.min_mass_change_models)
+    if removed > limit and added > limit:
+        return (
+            f"catalog replaced: {removed} of the {len(baseline)} established models gone and {added} unknown "
+            f"models added (each above {thresholds.catalog_replaced_ratio:.0%} of the established)"
+        )
+    return None
+
+
 Rule = Callable[..., Offenders]
 
 
@@ -407,8 +436,8 @@ RULES: dict[str, RuleSpec] = {
         RuleSpec(
             "mass_change",
             mass_change,
-            "More than a fifth of the established models added or removed in one snapshot (a junk, "
-            "truncated or replaced catalog); accept a real mass change with accept_all.",
+            "More than 30% of the established models added, or 20% removed, in one snapshot: the additions "
+            "(or removals) are held as a group, the rest publishes; one accept releases the group.",
             ("max_added_ratio", "max_removed_ratio", "min_mass_change_models"),
             judges_changes=True,
             needs_baseline=True,

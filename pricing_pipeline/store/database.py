@@ -8,7 +8,7 @@ import os
 import time
 import zlib
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -17,11 +17,13 @@ from typing import Any
 from sqlalchemy import Engine, and_, create_engine, event, func, insert, or_, select, text, update
 from sqlalchemy.engine import Connection
 
-from pricing_pipeline.pricing.diff import PriceChange, SnapshotDiff
+from pricing_pipeline.pricing.diff import SnapshotDiff
+from pricing_pipeline.pricing.holds import StandingHold, Verdict
 from pricing_pipeline.pricing.records import PriceComponent, PriceRecord
 from pricing_pipeline.redaction import redact
-from pricing_pipeline.store import bulk, live, migrations
-from pricing_pipeline.store.rows import component_rows, record_columns, row_component, row_record
+from pricing_pipeline.store import holds, live, migrations, write
+from pricing_pipeline.store import review as hold_review
+from pricing_pipeline.store.rows import row_component, row_record
 from pricing_pipeline.store.schema import (
     model_prices,
     price_changes,
@@ -30,6 +32,7 @@ from pricing_pipeline.store.schema import (
     raw_snapshots,
     sync_log,
 )
+from pricing_pipeline.store.write import Acceptance
 
 
 def default_database_url() -> str:
@@ -44,20 +47,19 @@ def default_database_url() -> str:
 
 
 @dataclass(frozen=True)
-class Acceptance:
-    """An operator's sign-off on a change a price guard would have blocked."""
-
-    accepted_by: str
-    reason: str
-
-
-@dataclass(frozen=True)
 class PublishResult:
     sync_id: int
     diff: SnapshotDiff
     models: int
     published_at: datetime
     duration_seconds: float
+    verdict: Verdict | None = None  # the price guard's decision, when the publish was reviewed
+    oldest_hold_since: datetime | None = None  # of the provider's holds after this publish
+
+
+# The price guard's review of a snapshot, run inside the publish under the provider lock:
+# (published records as a comparison needs them, standing holds, baseline model ids) -> Verdict.
+Review = Callable[[Mapping[str, PriceRecord], Mapping[str, StandingHold], frozenset[str]], Verdict]
 
 
 @dataclass(frozen=True)
@@ -185,29 +187,16 @@ class PricingStore:
         with self.engine.connect() as conn:
             return live.published_against(conn, provider, snapshot)
 
+    def live_model_ids(self, provider: str) -> set[str]:
+        with self.engine.connect() as conn:
+            return set(live.live_fingerprints(conn, provider)[1])
+
     def baseline_model_ids(self, provider: str) -> set[str]:
         """The models live just before the provider's latest successful publish (what the
         count checks compare a snapshot with); the live models when there was no publish
         before it."""
         with self.engine.connect() as conn:
-            last = conn.execute(
-                select(func.max(sync_log.c.started_at)).where(
-                    sync_log.c.provider == provider, sync_log.c.status == "success"
-                )
-            ).scalar()
-            live = select(model_prices.c.model_id).where(
-                model_prices.c.provider == provider, model_prices.c.removed_at.is_(None)
-            )
-            if last is not None:
-                before = select(model_prices.c.model_id).where(
-                    model_prices.c.provider == provider,
-                    model_prices.c.first_seen_at < last,
-                    or_(model_prices.c.removed_at.is_(None), model_prices.c.removed_at >= last),
-                )
-                ids = set(conn.execute(before).scalars())
-                if ids:
-                    return ids
-            return set(conn.execute(live).scalars())
+            return _baseline_model_ids(conn, provider)
 
     def publish(
         self,
@@ -217,6 +206,9 @@ class PricingStore:
         acceptances: Mapping[str, Acceptance] | None = None,
         published_at: datetime | None = None,
         quarantined: Mapping[str, str] | None = None,
+        review: Review | None = None,
+        override_acceptance: Acceptance | None = None,
+        accept_all: bool = False,
     ) -> PublishResult:
         """Make ``records`` (the provider's complete snapshot) the live prices, in one
         transaction: history rows closed and opened, removed models marked, the change log
@@ -238,9 +230,29 @@ class PricingStore:
             _lock_provider(conn, provider)
             # After the lock: a publish that waited for another must not date its rows before it.
             now = published_at or _now()
-            diff, known, unfingerprinted = live.diff_against_live(conn, provider, records, quarantined or {})
-            self._apply(conn, provider, diff.changes, now, sync_id, run_id, acceptances, known)
+            keep = dict(quarantined or {})
+            to_publish, verdict = records, None
+            if review is not None:
+                baseline = frozenset(_baseline_model_ids(conn, provider)) - set(keep)
+                published = live.published_against(conn, provider, records)
+                verdict = review(published, holds.standing(conn, provider), baseline)
+                withheld = verdict.withheld
+                to_publish = [r for r in records if r.model_id not in withheld]
+                keep.update({m: "held by the price guard" for m in withheld})
+                if override_acceptance is not None:
+                    acceptances = {**{m: override_acceptance for m in verdict.accepted}, **acceptances}
+            diff, known, unfingerprinted = live.diff_against_live(conn, provider, to_publish, keep)
+            if accept_all and override_acceptance is not None:
+                acceptances = {c.model_id: override_acceptance for c in diff.changes}
+            write.apply_changes(conn, provider, diff.changes, now, sync_id, run_id, acceptances, known)
             live.fill_fingerprints(conn, provider, unfingerprinted)
+            if verdict is not None:
+                holds.record_verdict(
+                    conn, provider, verdict, {c.model_id for c in diff.changes}, set(quarantined or {}), now, sync_id,
+                    run_id, override_acceptance.accepted_by if override_acceptance else None,
+                    override_acceptance.reason if override_acceptance else None,
+                )
+            oldest = holds.oldest_hold_since(conn, provider)
             conn.execute(
                 update(sync_log)
                 .where(sync_log.c.id == sync_id)
@@ -253,61 +265,43 @@ class PricingStore:
                     models_removed=len(diff.removed),
                     models_quarantined=len(quarantined or {}),
                     quarantined=dict(quarantined or {}),
+                    models_held=len(verdict.held) if verdict is not None else None,
                     error_type=None,
                     error=None,
                 )
             )
-        return PublishResult(sync_id, diff, len(records), now, time.perf_counter() - started)
+        return PublishResult(sync_id, diff, len(records), now, time.perf_counter() - started, verdict, oldest)
 
-    def _apply(
+    # --- the price guard's holds ------------------------------------------------------
+
+    def held(self, provider: str | None = None) -> list[dict[str, Any]]:
+        """The proposals held for a person (price_holds rows), by provider and model."""
+        with self.engine.connect() as conn:
+            return holds.rows(conn, provider)
+
+    def holds_history(self, provider: str | None = None) -> list[dict[str, Any]]:
+        with self.engine.connect() as conn:
+            return holds.rows(conn, provider, ("held", "rejected", "accepted", "cleared", "superseded"))
+
+    def nothing_held_message(self, provider: str, model_id: str) -> str:
+        with self.engine.connect() as conn:
+            return hold_review.nothing_held_message(conn, provider, model_id)
+
+    def decide_holds(
         self,
-        conn: Connection,
         provider: str,
-        changes: list[PriceChange],
-        now: datetime,
-        sync_id: int,
-        run_id: str | None,
-        acceptances: Mapping[str, Acceptance],
-        known: set[str],
-    ) -> None:
-        """Write a diff with one set-based statement per kind of write."""
-        if not changes:
-            return
-        closing = [c.model_id for c in changes if c.before is not None or c.model_id in known]
-        for table in (price_history, price_components):
-            bulk.update_models(conn, table, provider, closing, {"valid_to": now}, table.c.valid_to.is_(None))
-        bulk.update_models(conn, model_prices, provider, [c.model_id for c in changes if c.after is None], {"removed_at": now})
-        published = [c.after for c in changes if c.after is not None]
-        bulk.insert_rows(conn, price_history, ({**record_columns(r), "valid_from": now, "sync_id": sync_id} for r in published))
-        bulk.insert_rows(conn, price_components, (row for r in published for row in component_rows(r, now, sync_id)))
-
-        def live_row(record: PriceRecord, **more) -> dict:
-            return {**record_columns(record), "price_fingerprint": record.price_fingerprint(), "valid_from": now, **more}
-
-        # New models get their row; a changed model, or one that came back, has its row replaced.
-        bulk.insert_rows(conn, model_prices, (live_row(r, first_seen_at=now) for r in published if r.model_id not in known))
-        bulk.update_rows(
-            conn, model_prices, ("provider", "model_id"), (live_row(r, removed_at=None) for r in published if r.model_id in known)
-        )
-        bulk.insert_rows(
-            conn,
-            price_changes,
-            (
-                {
-                    "provider": provider,
-                    "model_id": c.model_id,
-                    "kind": c.kind,
-                    "before": c.before.to_json() if c.before else None,
-                    "after": c.after.to_json() if c.after else None,
-                    "changed_at": now,
-                    "sync_id": sync_id,
-                    "run_id": run_id,
-                    "accepted_by": acceptances[c.model_id].accepted_by if c.model_id in acceptances else None,
-                    "accept_reason": acceptances[c.model_id].reason if c.model_id in acceptances else None,
-                }
-                for c in changes
-            ),
-        )
+        decision: str,
+        model_ids: list[str] | None,
+        by: str,
+        reason: str,
+        run_id: str | None = None,
+        expected: Mapping[str, str] | None = None,
+    ) -> hold_review.ReviewResult:
+        """Accept (publish the stored proposals, audited) or reject held proposals, under the
+        provider lock (store/review.py)."""
+        with self.engine.begin() as conn:
+            _lock_provider(conn, provider)
+            return hold_review.decide(conn, provider, decision, model_ids, by, reason, run_id, expected)
 
     # --- queries -----------------------------------------------------------------------
 
@@ -404,6 +398,23 @@ def _lock_provider(conn: Connection, provider: str) -> None:
         # pysqlite begins lazily at the first write, so the diff's reads would run outside
         # the write lock; take it up front.
         conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def _baseline_model_ids(conn: Connection, provider: str) -> set[str]:
+    last = conn.execute(
+        select(func.max(sync_log.c.started_at)).where(sync_log.c.provider == provider, sync_log.c.status == "success")
+    ).scalar()
+    if last is not None:
+        before = select(model_prices.c.model_id).where(
+            model_prices.c.provider == provider,
+            model_prices.c.first_seen_at < last,
+            or_(model_prices.c.removed_at.is_(None), model_prices.c.removed_at >= last),
+        )
+        ids = set(conn.execute(before).scalars())
+        if ids:
+            return ids
+    live_now = select(model_prices.c.model_id).where(model_prices.c.provider == provider, model_prices.c.removed_at.is_(None))
+    return set(conn.execute(live_now).scalars())
 
 
 def _live_records(conn: Connection, provider: str) -> dict[str, PriceRecord]:

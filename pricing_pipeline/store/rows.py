@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
-from pricing_pipeline.pricing.records import PriceComponent, PriceRecord, TimeWindow
+from pricing_pipeline.pricing.records import WEEKDAY_NAMES, PriceComponent, PriceRecord, TimeWindow
 
 
 def component_rows(record: PriceRecord, valid_from: datetime, sync_id: int) -> list[dict[str, Any]]:
@@ -67,3 +68,41 @@ def row_record(row: Mapping[str, Any], components: Iterable[PriceComponent]) -> 
         model_type=row["model_type"],
         raw=row["raw_pricing"],
     )
+
+
+def record_from_json(data: Mapping[str, Any], raw: Any = None) -> PriceRecord:
+    """A record from :meth:`PriceRecord.to_json` (a held proposal): its components are the
+    prices, as in :func:`row_record`."""
+    components = []
+    for c in data["components"]:
+        window = c.get("window_utc")
+        components.append(
+            PriceComponent(
+                c["component"],
+                c["unit"],
+                None if c["usd"] is None else Decimal(c["usd"]),
+                c["min_context_tokens"],
+                None if window is None else TimeWindow(
+                    _minutes(window["start"]),
+                    _minutes(window["end"]),
+                    None if window["weekdays"] is None else tuple(WEEKDAY_NAMES.index(d) + 1 for d in window["weekdays"]),
+                ),
+                c["service_tier"],
+                c["region"],
+            )
+        )
+    return PriceRecord.from_components(
+        data["provider"],
+        data["model_id"],
+        components,
+        variable_pricing=bool(data["variable_pricing"]),
+        upstream_provider=data["upstream_provider"],
+        upstream_model_id=data["upstream_model_id"],
+        model_type=data["model_type"],
+        raw=raw,
+    )
+
+
+def _minutes(hhmm: str) -> int:
+    hours, minutes = hhmm.split(":")
+    return int(hours) * 60 + int(minutes)

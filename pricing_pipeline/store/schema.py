@@ -59,6 +59,8 @@ sync_log = Table(
     # Models whose entries could not be read: {model_id: reason}; they kept their prices.
     Column("models_quarantined", Integer),
     Column("quarantined", JSON),
+    # Models the price guard held back in this run (their published prices stayed live).
+    Column("models_held", Integer),
     Index("ix_sync_log_provider_started", "provider", "started_at"),
 )
 
@@ -133,7 +135,40 @@ price_changes = Table(
     Column("run_id", String(64)),
     Column("accepted_by", String(200)),
     Column("accept_reason", Text),
+    # For the guard's own entries (kind held | rejected | hold_cleared): who decided and why.
+    Column("decided_by", String(200)),
+    Column("decision_reason", Text),
     Index("ix_price_changes_provider_changed", "provider", "changed_at"),
+)
+
+# Proposals the price guard held for a person: one row per (model, proposal). The standing
+# ones (status held | rejected) decide what a sync publishes; the rest is their history
+# (accepted, cleared: upstream went back to the published prices, superseded: upstream
+# proposed something else). ``proposed`` is the record as published on accept (JSON, NULL
+# for a removal), so a person decides without a re-fetch.
+price_holds = Table(
+    "price_holds",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("provider", String(64), nullable=False),
+    Column("model_id", String(MODEL_ID_MAX_LENGTH), nullable=False),
+    Column("kind", String(16), nullable=False),  # added | changed | removed
+    Column("rules", String(200), nullable=False),  # comma-separated rule names
+    Column("reason", Text, nullable=False),
+    Column("hold_group", String(64)),  # holds released together (a mass addition / removal)
+    Column("proposal", String(32), nullable=False),  # the proposal's price fingerprint, or "removed"
+    Column("published", JSON),
+    Column("proposed", JSON),
+    Column("proposed_raw", JSON),
+    Column("status", String(16), nullable=False),
+    Column("held_since", UtcDateTime, nullable=False),
+    Column("last_seen_at", UtcDateTime, nullable=False),
+    Column("run_id", String(64)),
+    Column("resolved_at", UtcDateTime),
+    Column("resolved_by", String(200)),
+    Column("resolve_reason", Text),
+    Column("resolved_run_id", String(64)),
+    Index("ix_price_holds_provider_status", "provider", "status"),
 )
 
 # Every distinct upstream response body, compressed: what a provider really sent, for audit

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from pricing_pipeline.pricing.records import PriceRecord, PriceTier
 from pricing_pipeline.providers.modelsdev import ADAPTER as MODELSDEV
-from pricing_pipeline.store import PricingStore
+from pricing_pipeline.store import PricingStore, write
 from pricing_pipeline.store.schema import model_prices, price_changes, price_history, sync_log
 from pricing_pipeline_tests.recordings import recording
 
@@ -101,15 +101,15 @@ def test_sync_log_records_the_outcome(store):
 def test_a_failure_mid_publish_leaves_nothing_half_written(store, monkeypatch):
     store.publish("p", [rec("a", "1"), rec("b", "1")], run_id="r1", published_at=T0)
     before = table_counts(store)
-    original = PricingStore._apply
+    original = write.apply_changes
     written = []
 
-    def write_then_fail(self, conn, *args, **kwargs):
-        original(self, conn, *args, **kwargs)
+    def write_then_fail(conn, *args, **kwargs):
+        original(conn, *args, **kwargs)
         written.append(conn.execute(sa.select(sa.func.count()).select_from(price_history)).scalar())
         raise RuntimeError("connection lost before the sync log update")
 
-    monkeypatch.setattr(PricingStore, "_apply", write_then_fail)
+    monkeypatch.setattr(write, "apply_changes", write_then_fail)
     with pytest.raises(RuntimeError):
         store.publish("p", [rec("a", "2"), rec("b", "2"), rec("c"), rec("d")], run_id="r2", published_at=T1)
     assert written == [before["price_history"] + 4]  # the writes happened inside the transaction

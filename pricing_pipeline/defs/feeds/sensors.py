@@ -20,7 +20,7 @@ from dagster import (
 )
 
 from pricing_pipeline.defs.feeds.assets import price_feeds
-from pricing_pipeline.defs.runs import TRIGGER_TAG, is_sync_run
+from pricing_pipeline.defs.runs import REVIEW_JOB_NAME, TRIGGER_TAG, is_sync_run
 from pricing_pipeline.settings import settings
 
 FEEDS_TAG = "pricing/feeds"  # dagster.yaml: one feeds run at a time
@@ -41,11 +41,14 @@ price_feeds_job = define_asset_job(
     monitor_all_code_locations=True,
     minimum_interval_seconds=settings().feeds_sensor_seconds,
     default_status=DefaultSensorStatus.RUNNING,
-    description="Writes the price feeds after each successful sync run.",
+    description="Writes the price feeds after each successful sync run and each review of held prices.",
 )
 def price_feeds_after_sync(context: RunStatusSensorContext):
-    # `pricing-pipeline sync` writes the feeds once after all of its runs itself
-    if not is_sync_run(context.dagster_run) or context.dagster_run.tags.get(TRIGGER_TAG) == "cli":
+    # `pricing-pipeline sync` writes the feeds once after all of its runs itself; an accepted
+    # hold publishes too
+    run = context.dagster_run
+    publishes = is_sync_run(run) or run.job_name == REVIEW_JOB_NAME
+    if not publishes or (is_sync_run(run) and run.tags.get(TRIGGER_TAG) == "cli"):
         return None
     if context.instance.get_runs_count(RunsFilter(job_name=price_feeds_job.name, statuses=WAITING)):
         return None  # a feeds run that has not started yet will include this sync's prices

@@ -21,16 +21,20 @@ from dagster import (
 from sqlalchemy.exc import SQLAlchemyError
 
 from pricing_pipeline.defs import markdown
-from pricing_pipeline.defs.sync.override import GUARD_RESOURCE_DEFS, PriceGuardOverride, guard_acceptances
+from pricing_pipeline.defs.sync.guard import GUARD_CHECK_SPECS, guard_results
+from pricing_pipeline.defs.sync.override import GUARD_RESOURCE_DEFS, PriceGuardOverride
 from pricing_pipeline.defs.sync.partitions import provider_partitions
 from pricing_pipeline.defs.sync.resources import PricingDatabase, UpstreamApi
 from pricing_pipeline.pricing.diff import SnapshotDiff
+from pricing_pipeline.pricing.holds import review
 from pricing_pipeline.pricing.records import NormalizedSnapshot, PriceRecord, display_id
 from pricing_pipeline.providers import json_body
 from pricing_pipeline.providers._http import public_url
 from pricing_pipeline.providers.errors import UpstreamError
 from pricing_pipeline.providers.registry import get_adapter
 from pricing_pipeline.settings import settings
+from pricing_pipeline.store import holds
+from pricing_pipeline.store.write import Acceptance
 
 GROUP = "pricing"
 MAX_CHANGES_SHOWN = 50
@@ -169,8 +173,11 @@ def normalized_prices(context: AssetExecutionContext, raw_price_snapshot: RawSna
     partitions_def=provider_partitions,
     group_name=GROUP,
     kinds={"sql"},
-    description="The provider's prices as the gateway reads them: live table, components, history, change log.",
+    description="The provider's prices as the gateway reads them: live table, components, history, change log. "
+    "The price guard decides per model inside the publish: a flagged model is held for a person (its published "
+    "prices stay), the rest publishes.",
     resource_defs=GUARD_RESOURCE_DEFS,
+    check_specs=GUARD_CHECK_SPECS,
 )
 def published_prices(
     context: AssetExecutionContext,
@@ -181,24 +188,34 @@ def published_prices(
     provider = context.partition_key
     records = normalized_prices.records
     override = price_guard_override.decision()
-    # Only runs with an operator override read the published prices again: the change log
-    # records who accepted which flagged change (the guard checks already passed).
-    acceptances = (
-        guard_acceptances(override, pricing_db.store.published_against(provider, records), records)
-        if override.active
-        else {}
-    )
+    problem = override.problem()
+    if problem:
+        error = UpstreamError(provider, "configuration", f"{problem}; nothing is published")
+        raise sync_failure(context, error, "publish")
+    thresholds = settings().guard_thresholds
+    reference_catalog = get_adapter(provider).reference_catalog
+
+    def judge(published, standing, baseline):
+        return review(published, records, thresholds, baseline, standing, override, reference_catalog, holds.canonical)
+
+    acceptance = Acceptance(override.accepted_by, override.reason) if override.active else None
     try:
         result = pricing_db.store.publish(
             provider,
             records,
             run_id=context.run.run_id,
-            acceptances=acceptances,
             quarantined=normalized_prices.quarantined,
+            review=judge,
+            override_acceptance=acceptance,
+            accept_all=override.accept_all,
         )
     except SQLAlchemyError as exc:
         error = UpstreamError(provider, "database", f"publish failed, nothing written ({type(exc).__name__})")
         raise sync_failure(context, error, "publish") from exc
+    verdict = result.verdict
+    held_since = {row["model_id"]: row["held_since"] for row in pricing_db.store.held(provider)}
+    if verdict.held:
+        context.log.warning(f"{provider}: {len(verdict.held)} model(s) held by the price guard: {', '.join(sorted(verdict.held)[:10])}")
     return MaterializeResult(
         metadata={
             "provider": provider,
@@ -207,12 +224,18 @@ def published_prices(
             "changed": len(result.diff.changed),
             "removed": len(result.diff.removed),
             "quarantined": len(normalized_prices.quarantined),
+            "held": len(held_since),
+            "held_this_run": len(verdict.held),
+            **({"oldest_hold_since": result.oldest_hold_since.timestamp()} if result.oldest_hold_since else {}),
             "unknown_pricing_keys": len(normalized_prices.unknown_keys),
             "publish_seconds": round(result.duration_seconds, 6),
             "published_at": result.published_at.isoformat(),
             "changes": MetadataValue.md(changes_markdown(result.diff)),
-            "accepted_changes": sum(c.model_id in acceptances for c in result.diff.changes),
-        }
+            "accepted_changes": sum(c.model_id in verdict.accepted or override.accept_all for c in result.diff.changes),
+        },
+        check_results=guard_results(
+            provider, context.run.run_id, verdict, held_since, override, len(records), thresholds
+        ),
     )
 
 

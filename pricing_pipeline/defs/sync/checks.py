@@ -24,6 +24,7 @@ from pricing_pipeline.defs.sync.assets import normalized_prices, price_freshness
 from pricing_pipeline.defs.sync.override import GUARD_RESOURCE_DEFS, PriceGuardOverride
 from pricing_pipeline.defs.sync.partitions import provider_partitions
 from pricing_pipeline.defs.sync.resources import PricingDatabase
+from pricing_pipeline.pricing import guard
 from pricing_pipeline.pricing.guard import GuardOverride
 from pricing_pipeline.pricing.records import NormalizedSnapshot, PriceComponent, PriceRecord, PriceTier
 from pricing_pipeline.providers.registry import PROVIDER_NAMES
@@ -182,6 +183,28 @@ def quarantine(inputs: SnapshotInputs) -> dict:
     }
 
 
+def catalog_replaced(inputs: SnapshotInputs) -> dict:
+    """Most established models gone and many unknown ones added: another catalog, not a day's
+    change. Cannot be judged per model, so it blocks (accept_all publishes it anyway)."""
+    provider, override, snapshot = inputs.provider, inputs.override, inputs.snapshot
+    store = inputs.pricing_db.store
+    baseline = frozenset(store.baseline_model_ids(provider)) - set(snapshot.quarantined)
+    live_ids = store.live_model_ids(provider)
+    problem = guard.catalog_replaced(
+        dict.fromkeys(live_ids), [r.model_id for r in snapshot.records], settings().guard_thresholds, baseline
+    )
+    accepted = problem is not None and override.accept_all and override.problem() is None
+    return {
+        "passed": problem is None or accepted,
+        "severity": AssetCheckSeverity.ERROR,
+        "description": None if problem is None else (
+            f"{provider}: {problem}: "
+            + (f"accepted by {override.accepted_by}: {override.reason}" if accepted else "nothing is published.")
+        ),
+        "metadata": {"provider": provider, "models_established": len(baseline), "accepted": accepted},
+    }
+
+
 def unknown_keys(inputs: SnapshotInputs) -> dict:
     unknown = inputs.snapshot.unknown_keys
     metadata: dict = {"provider": inputs.provider, "unknown_pricing_keys": len(unknown)}
@@ -234,6 +257,13 @@ SNAPSHOT_CHECKS = (
         "PRICING_MAX_QUARANTINE_RATIO (10%) of the snapshot quarantined blocks the publish.",
         True,
         quarantine,
+    ),
+    SnapshotCheck(
+        "normalized_prices_catalog_replaced",
+        "Not another catalog: a snapshot with most established models gone and as many unknown ones added is "
+        "blocked as a whole (a wrong endpoint or another provider's list); per-model holds cannot judge it.",
+        True,
+        catalog_replaced,
     ),
     SnapshotCheck(
         "normalized_prices_unknown_keys",

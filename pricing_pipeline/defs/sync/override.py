@@ -1,8 +1,10 @@
-"""The operator's override of the price guard, set in the Dagster UI launchpad.
+"""The operator's override of the price guard for one whole sync run, set in the Dagster UI
+launchpad. (A held model is usually decided without a re-fetch: ``pricing-pipeline accept`` or
+``price_review_job``; this override publishes a fresh fetch's flagged changes at once.)
 
 Bound with ``configure_at_launch()`` and every field defaulted, so scheduled and CLI runs
-need no configuration and behave as if there were no override. To publish a change the
-guard blocked, re-launch the provider's run with::
+need no configuration and behave as if there were no override. To publish the flagged
+changes of a run, launch the provider's run with::
 
     resources:
       price_guard_override:
@@ -11,21 +13,16 @@ guard blocked, re-launch the provider's run with::
           reason: "OpenAI cut GPT-5 prices on 2026-11-20 (pricing page)"
           accepted_by: "jane.doe"
 
-Only offending models that are listed (or every change, with ``accept_all``) are accepted;
+Only flagged models that are listed (or every change, with ``accept_all``) are accepted;
 the change log (``price_changes``) records ``accepted_by``, ``accept_reason`` and the run id.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-
 from dagster import ConfigurableResource
 from pydantic import Field
 
-from pricing_pipeline.pricing.guard import GuardOverride, GuardThresholds, evaluate, offending_models
-from pricing_pipeline.pricing.records import PriceRecord
-from pricing_pipeline.settings import settings
-from pricing_pipeline.store.database import Acceptance
+from pricing_pipeline.pricing.guard import GuardOverride
 
 OVERRIDE_RESOURCE_KEY = "price_guard_override"
 
@@ -58,23 +55,3 @@ class PriceGuardOverride(ConfigurableResource):
 OVERRIDE_RESOURCE = PriceGuardOverride.configure_at_launch()
 GUARD_RESOURCE_DEFS = {OVERRIDE_RESOURCE_KEY: OVERRIDE_RESOURCE}
 
-
-def guard_acceptances(
-    override: GuardOverride,
-    published: Mapping[str, PriceRecord],
-    snapshot: Iterable[PriceRecord],
-    thresholds: GuardThresholds | None = None,
-) -> dict[str, Acceptance]:
-    """What the publish records as accepted: the offending models the override accepts, or,
-    with ``accept_all``, every model of the run (the store marks those that changed)."""
-    if not override.active:
-        return {}
-    problem = override.problem()
-    if problem:
-        raise ValueError(problem)
-    snapshot = list(snapshot)
-    acceptance = Acceptance(accepted_by=override.accepted_by, reason=override.reason)
-    if override.accept_all:
-        return {model_id: acceptance for model_id in {r.model_id for r in snapshot} | set(published)}
-    offenders = offending_models(evaluate(published, snapshot, thresholds or settings().guard_thresholds))
-    return {model_id: acceptance for model_id in sorted(offenders) if override.accepts(model_id)}

@@ -1,0 +1,86 @@
+"""A person's decision on the models the price guard held: ``price_review_job``.
+
+One run per decision, on the provider's partition (so dagster.yaml's one-run-per-provider
+limit queues it behind a running sync, and the store's provider lock serializes it with any
+publish). Accept publishes the proposals stored with the holds, without a re-fetch, audited in
+the change log (``accepted_by``, ``accept_reason``, the run id); reject keeps the published
+prices and silences the proposal until upstream changes it. From the UI: Jobs →
+price_review_job → choose the provider partition, then in the launchpad::
+
+    ops:
+      review_held_prices:
+        config:
+          decision: accept          # or reject
+          models: ["openai/gpt-5"]  # or all: true
+          by: "jane.doe"
+          reason: "OpenAI's pricing page lists the new price (2026-11-20)"
+
+``pricing-pipeline accept|reject`` submits the same run.
+"""
+
+from dagster import AssetObservation, Config, Failure, OpExecutionContext, in_process_executor, job, op
+from pydantic import Field
+
+from pricing_pipeline.defs.runs import PUBLISHED_KEY, REVIEW_JOB_NAME
+from pricing_pipeline.defs.sync.partitions import provider_partitions
+from pricing_pipeline.defs.sync.resources import PricingDatabase
+from pricing_pipeline.store.review import DECISIONS, ReviewError
+
+
+class HoldDecision(Config):
+    decision: str = Field(description="accept (publish the held proposals) or reject (keep the published prices).")
+    models: list[str] = Field(default=[], description="Held model ids to decide (a mass-change group is decided whole).")
+    all: bool = Field(default=False, description="Decide every model held for this provider.")
+    by: str = Field(description="Who decides (recorded in the change log).")
+    reason: str = Field(description="Why (recorded in the change log).")
+    expected_proposals: dict[str, str] = Field(
+        default={},
+        description="Model id -> the proposal (price fingerprint) the person saw; a proposal upstream has since "
+        "replaced is refused. Filled in by the CLI.",
+    )
+
+
+@op(description="Accept or reject the price guard's held proposals of one provider.")
+def review_held_prices(context: OpExecutionContext, config: HoldDecision, pricing_db: PricingDatabase) -> None:
+    provider = context.partition_key
+    if config.decision not in DECISIONS:
+        raise Failure(f"decision must be one of {', '.join(DECISIONS)}, not {config.decision!r}")
+    models = [m.strip() for m in config.models if m.strip()]
+    if config.all == bool(models):
+        raise Failure("name the held models (models: [...]) or decide them all (all: true), not both or neither")
+    try:
+        result = pricing_db.store.decide_holds(
+            provider, config.decision, None if config.all else models, config.by.strip(), config.reason.strip(),
+            context.run_id, config.expected_proposals,
+        )
+    except ReviewError as error:
+        raise Failure(description=str(error), metadata={"provider": provider}) from error
+    held = pricing_db.store.held(provider)
+    oldest = min((row["held_since"] for row in held), default=None)
+    verb = "accepted" if result.decision == "accept" else "rejected"
+    context.log.info(f"{provider}: {verb} {len(result.models)} held model(s) ({config.by}: {config.reason})")
+    # What the metrics read of the provider's holds (defs/metrics): on the published asset's partition.
+    context.log_event(
+        AssetObservation(
+            asset_key=PUBLISHED_KEY,
+            partition=provider,
+            metadata={
+                "provider": provider,
+                "review": verb,
+                "models": ", ".join(result.models)[:2000],
+                "published_changes": len(result.changes),
+                "held": len(held),
+                **({"oldest_hold_since": oldest.timestamp()} if oldest else {}),
+            },
+        )
+    )
+
+
+@job(
+    name=REVIEW_JOB_NAME,
+    partitions_def=provider_partitions,
+    executor_def=in_process_executor,
+    description="Accept or reject models the price guard held (pricing-pipeline accept | reject).",
+)
+def price_review_job():
+    review_held_prices()

@@ -1,0 +1,179 @@
+"""The price guard's holds in the database: what a publish keeps back, and what a person
+accepts or rejects. Every function takes the caller's connection: a publish and a review run
+inside one transaction under the provider lock (database.py), so a concurrent accept and
+sync are serialized and each sees what the other wrote."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.engine import Connection
+
+from pricing_pipeline.pricing.holds import HELD, REJECTED, Hold, StandingHold, Verdict
+from pricing_pipeline.pricing.records import PriceRecord
+from pricing_pipeline.store.rows import record_from_json
+from pricing_pipeline.store.schema import price_changes, price_holds
+
+STANDING = (HELD, REJECTED)
+GUARD = "price_guard"  # who decided a hold (the change log's decided_by)
+
+
+def canonical(record: PriceRecord) -> PriceRecord:
+    """The record as a hold stores it and an accept publishes it (its JSON, read back)."""
+    return record_from_json(record.to_json(), raw=record.raw)
+
+
+def standing(conn: Connection, provider: str) -> dict[str, StandingHold]:
+    rows = conn.execute(
+        select(price_holds.c.model_id, price_holds.c.status, price_holds.c.proposal, price_holds.c.held_since).where(
+            price_holds.c.provider == provider, price_holds.c.status.in_(STANDING)
+        )
+    )
+    return {row.model_id: StandingHold(row.model_id, row.status, row.proposal, row.held_since) for row in rows}
+
+
+def rows(conn: Connection, provider: str | None = None, statuses: Iterable[str] = (HELD,)) -> list[dict[str, Any]]:
+    query = select(price_holds).where(price_holds.c.status.in_(list(statuses)))
+    if provider:
+        query = query.where(price_holds.c.provider == provider)
+    return [dict(row) for row in conn.execute(query.order_by(price_holds.c.provider, price_holds.c.model_id)).mappings()]
+
+
+def last_resolved(conn: Connection, provider: str, model_id: str) -> dict[str, Any] | None:
+    """The latest hold of a model that is no longer standing (to say why nothing is held)."""
+    row = conn.execute(
+        select(price_holds)
+        .where(price_holds.c.provider == provider, price_holds.c.model_id == model_id)
+        .order_by(price_holds.c.id.desc())
+        .limit(1)
+    ).mappings().first()
+    return dict(row) if row else None
+
+
+def record_verdict(
+    conn: Connection,
+    provider: str,
+    verdict: Verdict,
+    published_ids: set[str],
+    quarantined: set[str],
+    now: datetime,
+    sync_id: int,
+    run_id: str | None,
+    accepted_by: str | None = None,
+    accept_reason: str | None = None,
+) -> None:
+    """Bring the standing holds in line with a publish's verdict. ``published_ids``: the
+    models whose snapshot record this publish wrote (added, changed or removed); a model
+    quarantined in this snapshot keeps its hold untouched."""
+    current = standing(conn, provider)
+    new_holds = []
+    for model_id, prior in current.items():
+        hold = verdict.held.get(model_id)
+        if model_id in quarantined or model_id in verdict.silenced or (hold is not None and hold.proposal == prior.proposal):
+            _touch(conn, provider, model_id, now)
+        elif hold is not None:  # a new proposal, flagged again: judged afresh
+            _resolve(conn, provider, model_id, "superseded", now, None, "upstream proposed other prices", run_id)
+            new_holds.append(hold)
+        elif model_id in verdict.accepted:
+            _resolve(conn, provider, model_id, "accepted", now, accepted_by, accept_reason, run_id)
+        elif model_id in published_ids:
+            _resolve(conn, provider, model_id, "superseded", now, None, "upstream proposed other prices, published", run_id)
+        else:
+            why = "upstream returned to the published prices"
+            _resolve(conn, provider, model_id, "cleared", now, None, why, run_id)
+            _log(conn, provider, model_id, "hold_cleared", None, None, now, sync_id, run_id, GUARD, why)
+    new_holds += [hold for model_id, hold in verdict.held.items() if model_id not in current]
+    for hold in new_holds:
+        insert_hold(conn, provider, hold, now, run_id)
+        _log(conn, provider, hold.model_id, "held", hold.published, hold.proposed, now, sync_id, run_id, GUARD, hold.reason)
+
+
+def insert_hold(conn: Connection, provider: str, hold: Hold, now: datetime, run_id: str | None) -> None:
+    conn.execute(
+        insert(price_holds).values(
+            provider=provider,
+            model_id=hold.model_id,
+            kind=hold.kind,
+            rules=",".join(hold.rules)[:200],
+            reason=hold.reason,
+            hold_group=hold.group,
+            proposal=hold.proposal,
+            published=hold.published.to_json() if hold.published else None,
+            proposed=hold.proposed.to_json() if hold.proposed else None,
+            proposed_raw=hold.proposed.raw if hold.proposed else None,
+            status=HELD,
+            held_since=now,
+            last_seen_at=now,
+            run_id=run_id,
+        )
+    )
+
+
+def resolve(
+    conn: Connection, provider: str, model_ids: Iterable[str], status: str, now: datetime, by: str | None,
+    reason: str | None, run_id: str | None,
+) -> None:
+    for model_id in model_ids:
+        _resolve(conn, provider, model_id, status, now, by, reason, run_id)
+
+
+def _resolve(conn, provider, model_id, status, now, by, reason, run_id) -> None:
+    conn.execute(
+        update(price_holds)
+        .where(price_holds.c.provider == provider, price_holds.c.model_id == model_id, price_holds.c.status.in_(STANDING))
+        .values(status=status, resolved_at=now, resolved_by=by, resolve_reason=reason, resolved_run_id=run_id)
+    )
+
+
+def _touch(conn, provider, model_id, now) -> None:
+    conn.execute(
+        update(price_holds)
+        .where(price_holds.c.provider == provider, price_holds.c.model_id == model_id, price_holds.c.status.in_(STANDING))
+        .values(last_seen_at=now)
+    )
+
+
+def reject(conn: Connection, provider: str, model_ids: Iterable[str], now: datetime, by: str, reason: str,
+           sync_id: int, run_id: str | None) -> None:
+    """The published prices stay; the proposal is silenced until upstream proposes another."""
+    for model_id in model_ids:
+        conn.execute(
+            update(price_holds)
+            .where(price_holds.c.provider == provider, price_holds.c.model_id == model_id, price_holds.c.status == HELD)
+            .values(status=REJECTED, resolved_at=now, resolved_by=by, resolve_reason=reason, resolved_run_id=run_id)
+        )
+        _log(conn, provider, model_id, "rejected", None, None, now, sync_id, run_id, by, reason)
+
+
+def proposals(held_rows: Iterable[Mapping[str, Any]]) -> dict[str, PriceRecord | None]:
+    """The proposed record of each held row (None: a removal)."""
+    return {
+        row["model_id"]: None if row["proposed"] is None else record_from_json(row["proposed"], raw=row["proposed_raw"])
+        for row in held_rows
+    }
+
+
+def _log(conn, provider, model_id, kind, before, after, now, sync_id, run_id, by, reason) -> None:
+    conn.execute(
+        insert(price_changes).values(
+            provider=provider,
+            model_id=model_id,
+            kind=kind,
+            before=before.to_json() if isinstance(before, PriceRecord) else before,
+            after=after.to_json() if isinstance(after, PriceRecord) else after,
+            changed_at=now,
+            sync_id=sync_id,
+            run_id=run_id,
+            decided_by=by,
+            decision_reason=reason,
+        )
+    )
+
+
+def oldest_hold_since(conn: Connection, provider: str) -> datetime | None:
+    return conn.execute(
+        select(func.min(price_holds.c.held_since)).where(price_holds.c.provider == provider, price_holds.c.status == HELD)
+    ).scalar()

@@ -4,7 +4,9 @@ and PostgreSQL."""
 
 import json
 
-from pricing_pipeline.defs.guard.checks import check_name
+from decimal import Decimal
+
+from pricing_pipeline.defs.sync.guard import check_name
 from pricing_pipeline.pricing.guard import RULES
 from pricing_pipeline_tests.guard.conftest import MODELSDEV_DAY1, MODELSDEV_DAY2
 from pricing_pipeline_tests.guard.test_rules import LITELLM_UNIT_MISTAKES
@@ -45,32 +47,44 @@ def published_in(result):
     return [e for e in result.get_asset_materialization_events() if e.asset_key.path == ["published_prices"]]
 
 
-def test_incidents_block_and_nothing_is_published(replay, upstream, payloads, run_sync, store):
+def held_models(result, store, provider="openrouter"):
+    return {row["model_id"] for row in store.held(provider)}
+
+
+def test_incidents_are_held_per_model_and_the_rest_publishes(replay, upstream, payloads, run_sync, store):
     assert run_sync("openrouter").success
-    before = db_state(store, "openrouter")
+    before = store.published_records("openrouter")
 
     upstream.serve("/openrouter", incident_payload(payloads))
     result = run_sync("openrouter")
 
-    assert not result.success
+    assert result.success  # three suspicious models never freeze the provider
     checks = evaluations(result)
-    failed = {name for name, e in checks.items() if not e.passed}
-    assert failed == {"price_guard_price_jump", "price_guard_zero_transition", "price_guard_price_bounds"}
+    warned = {name for name, e in checks.items() if not e.passed}
+    assert warned == {"price_guard_price_jump", "price_guard_zero_transition", "price_guard_price_bounds"}
+    assert all(checks[name].severity.value == "WARN" for name in warned)
     assert checks["price_guard_new_model_structure"].passed
     jump = checks["price_guard_price_jump"]
-    assert jump.metadata["offending_models"].value == 2 and jump.metadata["blocking_models"].value == 2
-    table = jump.metadata["offenders"].value
-    assert f"`{TIMES_1000}` | output 0.4 → 400 $/1M (up x1000) | **blocking**" in table
-    assert f"`{PER_MTOK_IN_PER_TOKEN_FIELD}` | input 5 → 5000000 $/1M (up x1000000)" in table
-    assert "accept_models" in jump.description
-    assert checks["price_guard_zero_transition"].metadata["offending_models"].value == 1
-    assert checks["price_guard_price_bounds"].metadata["offending_models"].value == 1
-    # Blocked: published_prices never ran, the database is exactly as before.
-    assert not published_in(result)
-    assert db_state(store, "openrouter") == before
-    assert store.published_records("openrouter")[TO_ZERO].input_usd_per_mtok == 2.5
+    assert jump.metadata["held_models"].value == 2 and jump.metadata["run_id"].value == result.run_id
+    table = jump.metadata["held"].value
+    assert f"`{TIMES_1000}` | price\\_jump: output 0.4 → 400 $/1M (up x1000)" in table
+    assert "| **held** |" in table and "output 0.4" in table and "output 400" in table
+    assert "pricing-pipeline accept" in jump.description
+    # The held models keep their published prices; the ordinary change and the removal publish.
+    published = store.published_records("openrouter")
+    for model_id in OFFENDERS:
+        assert published[model_id].price_key() == before[model_id].price_key(), model_id
+    assert published[BENIGN].input_usd_per_mtok == Decimal("0.825")
+    assert REMOVED not in published
+    assert held_models(result, store) == OFFENDERS
     row = store.sync_row(result.run_id)
-    assert (row["status"], row["error_type"]) == ("blocked", "check_blocked")
+    assert (row["status"], row["models_held"], row["models_changed"], row["models_removed"]) == ("success", 3, 1, 1)
+    held_log = [c for c in store.changes("openrouter") if c["kind"] == "held"]
+    assert {c["model_id"] for c in held_log} == OFFENDERS
+    assert {(c["decided_by"], c["run_id"]) for c in held_log} == {("price_guard", result.run_id)}
+    [event] = published_in(result)
+    metadata = event.event_specific_data.materialization.metadata
+    assert metadata["held"].value == 3 and metadata["oldest_hold_since"].value > 0
 
 
 def test_half_the_models_missing_blocks_and_nothing_is_published(replay, upstream, payloads, run_sync, store):
@@ -82,8 +96,7 @@ def test_half_the_models_missing_blocks_and_nothing_is_published(replay, upstrea
     result = run_sync("openrouter")
     assert not result.success
     failed = {name for name, e in evaluations(result).items() if not e.passed}
-    # the count floor and the guard's mass-change rule both see it
-    assert failed == {"normalized_prices_model_count", "price_guard_mass_change"}
+    assert failed == {"normalized_prices_model_count"}  # cannot be judged per model: the snapshot blocks
     assert not published_in(result)
     assert db_state(store, "openrouter") == before
 
@@ -92,47 +105,46 @@ def test_override_publishes_exactly_the_accepted_changes_with_the_audit_trail(
     replay, upstream, payloads, run_sync, store
 ):
     assert run_sync("openrouter").success
-    before = db_state(store, "openrouter")
     upstream.serve("/openrouter", incident_payload(payloads))
 
-    # Accepting two of the three offenders is not enough: nothing is published.
+    # Accepting two of the three: those two publish, the third stays held.
     partial = run_sync(
         "openrouter",
         run_config=override(accept_models=[TIMES_1000, TO_ZERO], reason="checked", accepted_by="jane"),
     )
-    assert not partial.success
+    assert partial.success
     assert {n for n, e in evaluations(partial).items() if not e.passed} == {"price_guard_price_bounds", "price_guard_price_jump"}
     assert evaluations(partial)["price_guard_zero_transition"].metadata["accepted_models"].value == 1
-    assert db_state(store, "openrouter") == before
+    assert held_models(partial, store) == {PER_MTOK_IN_PER_TOKEN_FIELD}
+    published = store.published_records("openrouter")
+    assert published[TO_ZERO].input_usd_per_mtok == 0
+    assert published[TIMES_1000].output_usd_per_mtok == 400
 
-    reason = "OpenRouter repriced these three models on purpose (support ticket 4711)"
+    reason = "OpenRouter repriced this model on purpose (support ticket 4711)"
     result = run_sync(
         "openrouter",
-        run_config=override(accept_models=sorted(OFFENDERS) + ["not/offending"], reason=reason, accepted_by="jane.doe"),
+        run_config=override(accept_models=[PER_MTOK_IN_PER_TOKEN_FIELD, "not/offending"], reason=reason, accepted_by="jane.doe"),
     )
     assert result.success
     checks = evaluations(result)
     assert all(checks[name].passed for name in GUARD_CHECKS)
-    assert checks["price_guard_price_jump"].metadata["accepted_models"].value == 2
+    assert checks["price_guard_price_jump"].metadata["accepted_models"].value == 1
     assert checks["price_guard_price_jump"].metadata["accept_reason"].value == reason
-    assert "| accepted |" in checks["price_guard_price_jump"].metadata["offenders"].value
+    assert "| accepted |" in checks["price_guard_price_jump"].metadata["held"].value
+    assert store.published_records("openrouter")[PER_MTOK_IN_PER_TOKEN_FIELD].input_usd_per_mtok == 5_000_000
+    assert held_models(result, store) == set()
 
-    published = store.published_records("openrouter")
-    assert published[PER_MTOK_IN_PER_TOKEN_FIELD].input_usd_per_mtok == 5_000_000
-    assert published[TO_ZERO].input_usd_per_mtok == 0
-    assert REMOVED not in published
-    new_changes = store.changes("openrouter")[len(before[2]) :]
-    by_model = {c["model_id"]: c for c in new_changes}
-    assert set(by_model) == OFFENDERS | {BENIGN, REMOVED}
-    for change in new_changes:
-        assert change["run_id"] == result.run_id
-        if change["model_id"] in OFFENDERS:
-            assert (change["accepted_by"], change["accept_reason"]) == ("jane.doe", reason)
-        else:  # ordinary changes were not flagged, so nobody had to accept them
-            assert (change["accepted_by"], change["accept_reason"]) == (None, None)
-    assert by_model[REMOVED]["kind"] == "removed"
+    changes = [c for c in store.changes("openrouter") if c["kind"] in ("added", "changed", "removed")]
+    by_run = {}
+    for change in changes:
+        by_run.setdefault(change["run_id"], {})[change["model_id"]] = change
+    assert set(by_run[partial.run_id]) == {TIMES_1000, TO_ZERO, BENIGN, REMOVED}
+    assert (by_run[partial.run_id][TO_ZERO]["accepted_by"], by_run[partial.run_id][BENIGN]["accepted_by"]) == ("jane", None)
+    [accepted] = by_run[result.run_id].values()
+    assert (accepted["model_id"], accepted["accepted_by"], accepted["accept_reason"]) == (
+        PER_MTOK_IN_PER_TOKEN_FIELD, "jane.doe", reason)
     [event] = published_in(result)
-    assert event.event_specific_data.materialization.metadata["accepted_changes"].value == 3
+    assert event.event_specific_data.materialization.metadata["accepted_changes"].value == 1
 
 
 def test_an_override_without_a_reason_is_refused(replay, upstream, payloads, run_sync, store):
@@ -141,10 +153,10 @@ def test_an_override_without_a_reason_is_refused(replay, upstream, payloads, run
     upstream.serve("/openrouter", incident_payload(payloads))
     result = run_sync("openrouter", run_config=override(accept_all=True, accepted_by="jane"))
     assert not result.success
-    checks = evaluations(result)
-    assert {n for n, e in checks.items() if not e.passed} == GUARD_CHECKS  # every guard check refuses it
-    assert "has no reason" in checks["price_guard_price_jump"].description
+    [failure] = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
+    assert "has no reason" in str(failure.event_specific_data.error)
     assert db_state(store, "openrouter") == before
+    assert store.sync_row(result.run_id)["error_type"] == "configuration"
 
 
 def test_accept_all_marks_every_change_of_the_run(replay, upstream, payloads, run_sync, store):
@@ -157,6 +169,7 @@ def test_accept_all_marks_every_change_of_the_run(replay, upstream, payloads, ru
     changes = [c for c in store.changes("openrouter") if c["run_id"] == result.run_id]
     assert {c["model_id"] for c in changes} == OFFENDERS | {BENIGN, REMOVED}
     assert {(c["accepted_by"], c["accept_reason"]) for c in changes} == {("ops", "bulk repricing")}
+    assert held_models(result, store) == set()
 
 
 def test_the_real_models_dev_day_over_day_change_is_published(replay, upstream, run_sync, store):
@@ -169,7 +182,7 @@ def test_the_real_models_dev_day_over_day_change_is_published(replay, upstream, 
     assert second.success
     checks = evaluations(second)
     assert all(checks[name].passed for name in GUARD_CHECKS)
-    assert sum(checks[name].metadata["offending_models"].value for name in GUARD_CHECKS) == 0
+    assert sum(checks[name].metadata["flagged_models"].value for name in GUARD_CHECKS) == 0
     changes = [c for c in store.changes("modelsdev") if c["run_id"] == second.run_id]
     kinds = {kind: sum(c["kind"] == kind for c in changes) for kind in ("added", "changed", "removed")}
     assert kinds == {"added": 16, "changed": 10, "removed": 28}
@@ -190,25 +203,30 @@ def test_the_real_litellm_unit_mistakes_are_reported_but_do_not_block_the_refere
     assert first.success
     bounds = evaluations(first)["price_guard_price_bounds"]
     assert not bounds.passed and bounds.severity.value == "WARN"
-    assert bounds.metadata["offending_models"].value == len(LITELLM_UNIT_MISTAKES)
+    assert bounds.metadata["flagged_models"].value == len(LITELLM_UNIT_MISTAKES)
+    assert bounds.metadata["held_models"].value == 0
     assert "`wandb/openai/gpt-oss-120b` | input 15000 $/1M above 1000; output 60000 $/1M above 1000" in (
-        bounds.metadata["offenders"].value
+        bounds.metadata["warnings"].value
     )
     assert len(store.published_records("litellm")) > 2900
+    assert store.held("litellm") == []
 
 
-def test_a_sudden_unit_change_in_a_reference_catalog_still_blocks(replay, upstream, run_sync, store):
+def test_a_sudden_unit_change_in_a_reference_catalog_is_still_held(replay, upstream, run_sync, store):
     assert run_sync("litellm").success
-    before = db_state(store, "litellm")
+    before = store.published_records("litellm")["gpt-4o"]
     payload = json.loads(recording("litellm_model_prices_and_context_window_2026-08-01.json").read_bytes())
     payload["gpt-4o"]["input_cost_per_token"] *= 1000
+    payload["gpt-4o-mini"]["input_cost_per_token"] *= 1.5  # an ordinary change beside it
     upstream.serve("/litellm", json.dumps(payload))
-    blocked = run_sync("litellm")
-    assert not blocked.success
-    jump = evaluations(blocked)["price_guard_price_jump"]
-    assert not jump.passed and jump.severity.value == "ERROR"
-    assert "`gpt-4o`" in jump.metadata["offenders"].value
-    assert db_state(store, "litellm") == before
+    result = run_sync("litellm")
+    assert result.success
+    jump = evaluations(result)["price_guard_price_jump"]
+    assert not jump.passed and jump.metadata["held_models"].value == 1
+    assert "`gpt-4o`" in jump.metadata["held"].value
+    published = store.published_records("litellm")
+    assert published["gpt-4o"].price_key() == before.price_key()
+    assert [c["model_id"] for c in store.changes("litellm") if c["kind"] == "changed"] == ["gpt-4o-mini"]
 
 
 def test_the_override_is_optional_launchpad_config_of_the_sync_job(sync_defs):

@@ -84,6 +84,7 @@ class Verdict:
     accepted: dict[str, Hold] = field(default_factory=dict)
     silenced: dict[str, Hold] = field(default_factory=dict)
     warned: dict[str, Offenders] = field(default_factory=dict)  # reference catalogs' plausibility flags
+    override: GuardOverride = field(default_factory=GuardOverride)  # the run's, which decided ``accepted``
 
     @property
     def withheld(self) -> set[str]:
@@ -112,7 +113,7 @@ def review(
     standing = standing or {}
     override = override or GuardOverride()
     results = {name: spec.evaluate(published, snapshot, thresholds, baseline) for name, spec in RULES.items()}
-    verdict = Verdict(results)
+    verdict = Verdict(results, override=override)
     flags: dict[str, list[Flag]] = defaultdict(list)
     for name, offenders in results.items():
         if reference_catalog and not RULES[name].judges_changes:
@@ -143,3 +144,19 @@ def review(
         else:
             verdict.held[model_id] = hold
     return verdict
+
+
+def reviewer(
+    snapshot: list[PriceRecord],
+    thresholds: GuardThresholds,
+    override: GuardOverride | None = None,
+    reference_catalog: bool = False,
+    canonical: Callable[[PriceRecord], PriceRecord] = lambda record: record,
+) -> Callable[[Mapping[str, PriceRecord], Mapping[str, StandingHold], frozenset[str]], Verdict]:
+    """The review a publish runs under its lock, once it has read what is published, the
+    standing holds and the baseline (``PricingStore.publish(review=...)``)."""
+
+    def judge(published, standing, baseline):
+        return review(published, snapshot, thresholds, baseline, standing, override, reference_catalog, canonical)
+
+    return judge

@@ -207,8 +207,6 @@ class PricingStore:
         published_at: datetime | None = None,
         quarantined: Mapping[str, str] | None = None,
         review: Review | None = None,
-        override_acceptance: Acceptance | None = None,
-        accept_all: bool = False,
     ) -> PublishResult:
         """Make ``records`` (the provider's complete snapshot) the live prices, in one
         transaction: history rows closed and opened, removed models marked, the change log
@@ -239,18 +237,17 @@ class PricingStore:
                 withheld = verdict.withheld
                 to_publish = [r for r in records if r.model_id not in withheld]
                 keep.update({m: "held by the price guard" for m in withheld})
-                if override_acceptance is not None:
-                    acceptances = {**{m: override_acceptance for m in verdict.accepted}, **acceptances}
             diff, known, unfingerprinted = live.diff_against_live(conn, provider, to_publish, keep)
-            if accept_all and override_acceptance is not None:
-                acceptances = {c.model_id: override_acceptance for c in diff.changes}
+            override = verdict.override if verdict is not None else None
+            if override is not None and override.active:
+                acceptance = Acceptance(override.accepted_by, override.reason)
+                accepted = {c.model_id for c in diff.changes} if override.accept_all else set(verdict.accepted)
+                acceptances = {**{m: acceptance for m in accepted}, **acceptances}
             write.apply_changes(conn, provider, diff.changes, now, sync_id, run_id, acceptances, known)
             live.fill_fingerprints(conn, provider, unfingerprinted)
             if verdict is not None:
                 holds.record_verdict(
-                    conn, provider, verdict, {c.model_id for c in diff.changes}, set(quarantined or {}), now, sync_id,
-                    run_id, override_acceptance.accepted_by if override_acceptance else None,
-                    override_acceptance.reason if override_acceptance else None,
+                    conn, provider, verdict, {c.model_id for c in diff.changes}, set(quarantined or {}), now, sync_id, run_id
                 )
             oldest = holds.oldest_hold_since(conn, provider)
             conn.execute(

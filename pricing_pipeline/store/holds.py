@@ -62,8 +62,6 @@ def record_verdict(
     now: datetime,
     sync_id: int,
     run_id: str | None,
-    accepted_by: str | None = None,
-    accept_reason: str | None = None,
 ) -> None:
     """Bring the standing holds in line with a publish's verdict. ``published_ids``: the
     models whose snapshot record this publish wrote (added, changed or removed); a model
@@ -78,7 +76,8 @@ def record_verdict(
             _resolve(conn, provider, model_id, "superseded", now, None, "upstream proposed other prices", run_id)
             new_holds.append(hold)
         elif model_id in verdict.accepted:
-            _resolve(conn, provider, model_id, "accepted", now, accepted_by, accept_reason, run_id)
+            override = verdict.override
+            _resolve(conn, provider, model_id, "accepted", now, override.accepted_by, override.reason, run_id)
         elif model_id in published_ids:
             _resolve(conn, provider, model_id, "superseded", now, None, "upstream proposed other prices, published", run_id)
         else:

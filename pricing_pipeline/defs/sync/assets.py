@@ -26,7 +26,7 @@ from pricing_pipeline.defs.sync.override import GUARD_RESOURCE_DEFS, PriceGuardO
 from pricing_pipeline.defs.sync.partitions import provider_partitions
 from pricing_pipeline.defs.sync.resources import PricingDatabase, UpstreamApi
 from pricing_pipeline.pricing.diff import SnapshotDiff
-from pricing_pipeline.pricing.holds import review
+from pricing_pipeline.pricing.holds import reviewer
 from pricing_pipeline.pricing.records import NormalizedSnapshot, PriceRecord, display_id
 from pricing_pipeline.providers import json_body
 from pricing_pipeline.providers._http import public_url
@@ -34,7 +34,6 @@ from pricing_pipeline.providers.errors import UpstreamError
 from pricing_pipeline.providers.registry import get_adapter
 from pricing_pipeline.settings import settings
 from pricing_pipeline.store import holds
-from pricing_pipeline.store.write import Acceptance
 
 GROUP = "pricing"
 MAX_CHANGES_SHOWN = 50
@@ -195,19 +194,13 @@ def published_prices(
     thresholds = settings().guard_thresholds
     reference_catalog = get_adapter(provider).reference_catalog
 
-    def judge(published, standing, baseline):
-        return review(published, records, thresholds, baseline, standing, override, reference_catalog, holds.canonical)
-
-    acceptance = Acceptance(override.accepted_by, override.reason) if override.active else None
     try:
         result = pricing_db.store.publish(
             provider,
             records,
             run_id=context.run.run_id,
             quarantined=normalized_prices.quarantined,
-            review=judge,
-            override_acceptance=acceptance,
-            accept_all=override.accept_all,
+            review=reviewer(records, thresholds, override, reference_catalog, holds.canonical),
         )
     except SQLAlchemyError as exc:
         error = UpstreamError(provider, "database", f"publish failed, nothing written ({type(exc).__name__})")

@@ -1,4 +1,4 @@
-"""pricing-pipeline sync | prices | changes | cost"""
+"""pricing-pipeline sync | prices | changes | cost | held | accept | reject"""
 
 from __future__ import annotations
 
@@ -64,8 +64,11 @@ def main(argv: list[str] | None = None) -> int:
     cost.add_argument("--region", metavar="R", help="a regional price, where the model has one")
     cost.add_argument("--format", choices=("table", "json"), default="table", help="output format")
 
+    from pricing_pipeline import cli_holds
+
+    handlers = cli_holds.add_commands(commands)
     args = parser.parse_args(argv)
-    command = {"sync": run_sync, "prices": show_prices, "changes": show_changes, "cost": show_cost}[args.command]
+    command = {"sync": run_sync, "prices": show_prices, "changes": show_changes, "cost": show_cost, **handlers}[args.command]
     try:
         return command(args)
     except BrokenPipeError:  # e.g. `pricing-pipeline prices | head`
@@ -149,7 +152,8 @@ def run_sync(args: argparse.Namespace) -> int:
                 submit.wait_for_runs(instance, [feeds], args.timeout, daemon)
         reconcile_sync_log(instance, store)
         rows = [sync_summary(provider, run_id, statuses.get(run_id), store, instance) for provider, run_id in run_ids.items()]
-    print_table(rows, ["provider", "status", "models", "added", "changed", "removed", "seconds", "error", "run_id"])
+    print_table(rows, ["provider", "status", "models", "added", "changed", "removed", "held", "quarantined", "seconds",
+                       "error", "run_id"])
     sys.stdout.flush()  # the table first, then the notes
     print(f"{len(rows)} run(s) in {time.perf_counter() - started:.1f}s; logs: Dagster UI (make dev) → Runs", file=sys.stderr)
     if any(row["error_type"] == "connection" for row in rows):
@@ -176,6 +180,9 @@ def sync_summary(provider: str, run_id: str, run_status, store, instance) -> dic
         "added": log.get("models_added"),
         "changed": log.get("models_changed"),
         "removed": log.get("models_removed"),
+        # held back by the price guard (decide with `held` / `accept` / `reject`), and unreadable entries
+        "held": log.get("models_held"),
+        "quarantined": log.get("models_quarantined"),
         "seconds": seconds,
         "error": error.splitlines()[0][:100] if error else "",
         "error_type": log.get("error_type"),
@@ -194,19 +201,21 @@ def open_store():
     return store
 
 
+def price_json(record, valid_from: datetime | None) -> dict[str, Any]:
+    """A price record as `prices` prints it (also `held`'s published and proposed)."""
+    return {
+        "provider": record.provider,
+        "model_id": record.model_id,
+        **{key: decimal_str(getattr(record, key)) for key in PRICE_JSON_KEYS[2:6]},
+        "valid_from": valid_from.isoformat() if valid_from else None,
+        "model_type": record.model_type,
+        "components": [c.to_json() for c in record.components()],
+    }
+
+
 def show_prices(args: argparse.Namespace) -> int:
     published = open_store().prices(provider=args.provider, model_id=args.model, at=args.at)
-    records = [
-        {
-            "provider": p.record.provider,
-            "model_id": p.record.model_id,
-            **{key: decimal_str(getattr(p.record, key)) for key in PRICE_JSON_KEYS[2:6]},
-            "valid_from": p.valid_from.isoformat(),
-            "model_type": p.record.model_type,
-            "components": [c.to_json() for c in p.record.components()],
-        }
-        for p in published
-    ]
+    records = [price_json(p.record, p.valid_from) for p in published]
     if args.format == "json":
         json.dump(records, sys.stdout, indent=2)
         print()
@@ -233,9 +242,11 @@ def show_changes(args: argparse.Namespace) -> int:
             "before": row["before"],
             "after": row["after"],
             "changed_at": row["changed_at"].isoformat(),
-            # set when an operator accepted a change the price guard had blocked
+            # set when a person accepted a change the price guard had held
             "accepted_by": row["accepted_by"],
             "accept_reason": row["accept_reason"],
+            # the guard's own entries (kind held | rejected | hold_cleared): who decided and why
+            **({"decided_by": row["decided_by"], "decision_reason": row["decision_reason"]} if row["decided_by"] else {}),
         }
         for row in rows
     ]

@@ -99,17 +99,18 @@ def submit_sync_run(instance: DagsterInstance, workspace: WorkspaceRequestContex
 
 
 def submit_run(instance: DagsterInstance, workspace: WorkspaceRequestContext, job_name: str,
-               tags: dict[str, str]) -> str:
+               tags: dict[str, str], run_config: dict | None = None) -> str:
     """Create and submit a run of one of the code location's jobs through the run queue."""
+    run_config = run_config or {}
     location = workspace.get_code_location(LOCATION_NAME)
     repository = next(iter(location.get_repositories().values()))
     remote_job = repository.get_full_job(job_name)
     run_tags = {**remote_job.tags, **tags}
-    plan = location.get_execution_plan(remote_job, {}, step_keys_to_execute=None, known_state=None, instance=instance)
+    plan = location.get_execution_plan(remote_job, run_config, step_keys_to_execute=None, known_state=None, instance=instance)
     run = instance.create_run(
         job_name=remote_job.name,
         run_id=None,
-        run_config={},
+        run_config=run_config,
         resolved_op_selection=None,
         step_keys_to_execute=None,
         op_selection=None,

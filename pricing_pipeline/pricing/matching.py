@@ -256,3 +256,13 @@ def cross_source_report(records: Iterable[PriceRecord], tolerance: Decimal = DEF
         disagreements=disagreements(matched, tolerance),
         tolerance=tolerance,
     )
+
+
+def other_sources(record: PriceRecord, records: Iterable[PriceRecord]) -> list[PriceRecord]:
+    """What the other sources we sync say about the model ``record`` prices (matched by the
+    rules above): helps a person judge a held price in seconds."""
+    others = [r for r in records if r.provider != record.provider]
+    for model in match_sources([record, *others]):
+        if any(m.record is record for m in model.members):
+            return [m.record for m in model.members if m.record is not record]
+    return []

@@ -42,10 +42,10 @@ def cli(env, *args, check=True):
 def test_sync_then_query_prices_and_changes(cli_env):
     out = cli(cli_env, "sync", "--provider", "deepinfra", "--provider", "openrouter").stdout
     lines = [line.split() for line in out.strip().splitlines()]
-    assert lines[0][:7] == ["provider", "status", "models", "added", "changed", "removed", "seconds"]
-    assert [line[:6] for line in lines[1:]] == [
-        ["deepinfra", "success", "88", "88", "0", "0"],
-        ["openrouter", "success", "336", "336", "0", "0"],
+    assert lines[0][:9] == ["provider", "status", "models", "added", "changed", "removed", "held", "quarantined", "seconds"]
+    assert [line[:8] for line in lines[1:]] == [
+        ["deepinfra", "success", "88", "88", "0", "0", "0", "0"],
+        ["openrouter", "success", "336", "336", "0", "0", "0", "0"],
     ]
 
     # the runs are on the persistent instance, launched from the workspace's code location
@@ -224,3 +224,55 @@ def test_cost_prints_the_exact_cost_and_fails_clearly(cli_env, payloads):
         assert failed.stdout == "" and len(failed.stderr.strip().splitlines()) == 1 and message in failed.stderr, name
     unknown_provider = cli(cli_env, "cost", "--provider", "nosuch", "--model", "x", check=False)
     assert unknown_provider.returncode == 2 and "openrouter" in unknown_provider.stderr
+
+
+def test_a_held_model_is_listed_accepted_and_rejected_from_the_command_line(cli_env, upstream, payloads):
+    cli(cli_env, "sync", "--provider", "openrouter")
+    payload = payloads.get("openrouter")
+    models = {m["id"]: m for m in payload["data"]}
+    models["deepseek/deepseek-v3.2"]["pricing"]["completion"] = "0.0004"  # x1000
+    models["openai/gpt-5.4"]["pricing"].update(prompt="0", completion="0")  # paid -> free
+    models["openai/gpt-5.4-mini"]["pricing"]["prompt"] = "0.000000825"  # an ordinary change
+    upstream.serve("/openrouter", json.dumps(payload))
+    out = cli(cli_env, "sync", "--provider", "openrouter").stdout
+    header, row = [line.split() for line in out.strip().splitlines()][:2]
+    assert dict(zip(header, row))["held"] == "2" and dict(zip(header, row))["changed"] == "1"
+
+    held = json.loads(cli(cli_env, "held", "--format", "json").stdout)
+    assert [h["model_id"] for h in held] == ["deepseek/deepseek-v3.2", "openai/gpt-5.4"]
+    jump = held[0]
+    assert {"provider", "model_id", "rule", "reason", "held_since", "published", "proposed"} <= set(jump)
+    assert (jump["rule"], jump["published"]["output_usd_per_mtok"], jump["proposed"]["output_usd_per_mtok"]) == (
+        "price_jump", "0.4", "400")
+    assert set(jump["published"]) == set(json.loads(cli(cli_env, "prices", "--format", "json",
+                                                        "--model", "deepseek/deepseek-v3.2").stdout)[0])
+    assert "x1000" in jump["reason"] and "openrouter" in cli(cli_env, "held").stdout
+
+    missing = cli(cli_env, "accept", "--provider", "openrouter", "--model", "openai/gpt-4o", "--by", "jane",
+                  "--reason", "r", check=False)
+    assert missing.returncode == 2 and missing.stderr.strip().count("\n") == 0
+    assert "nothing is held for 'openai/gpt-4o'" in missing.stderr
+
+    reason = "DeepSeek's pricing page (2026-12-04)"
+    accepted = cli(cli_env, "accept", "--provider", "openrouter", "--model", "deepseek/deepseek-v3.2",
+                   "--by", "jane.doe", "--reason", reason)
+    assert "accepted 1: deepseek/deepseek-v3.2" in accepted.stdout
+    prices = json.loads(cli(cli_env, "prices", "--format", "json", "--model", "deepseek/deepseek-v3.2").stdout)
+    assert prices[0]["output_usd_per_mtok"] == "400"
+    changes = json.loads(cli(cli_env, "changes", "--format", "json").stdout)
+    [change] = [c for c in changes if c["model_id"] == "deepseek/deepseek-v3.2" and c["kind"] == "changed"]
+    assert (change["accepted_by"], change["accept_reason"]) == ("jane.doe", reason)
+
+    cli(cli_env, "reject", "--provider", "openrouter", "--all", "--by", "jane.doe", "--reason", "not free")
+    assert json.loads(cli(cli_env, "held", "--format", "json").stdout) == []
+    [rejected] = [c for c in json.loads(cli(cli_env, "changes", "--format", "json").stdout) if c["kind"] == "rejected"]
+    assert (rejected["model_id"], rejected["decided_by"], rejected["decision_reason"]) == (
+        "openai/gpt-5.4", "jane.doe", "not free")
+    again = cli(cli_env, "reject", "--provider", "openrouter", "--all", "--by", "j", "--reason", "r", check=False)
+    assert again.returncode == 2 and "nothing is held" in again.stderr
+
+    from dagster import DagsterInstance
+
+    with DagsterInstance.from_config(cli_env["DAGSTER_HOME"]) as instance:
+        reviews = [r for r in instance.get_runs() if r.job_name == "price_review_job"]
+        assert len(reviews) == 2 and {r.tags["dagster/partition"] for r in reviews} == {"openrouter"}

@@ -48,7 +48,7 @@ def price_feeds_after_sync(context: RunStatusSensorContext):
     # hold publishes too
     run = context.dagster_run
     publishes = is_sync_run(run) or run.job_name == REVIEW_JOB_NAME
-    if not publishes or (is_sync_run(run) and run.tags.get(TRIGGER_TAG) == "cli"):
+    if not publishes or run.tags.get(TRIGGER_TAG) == "cli":
         return None
     if context.instance.get_runs_count(RunsFilter(job_name=price_feeds_job.name, statuses=WAITING)):
         return None  # a feeds run that has not started yet will include this sync's prices

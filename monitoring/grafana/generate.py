@@ -313,10 +313,19 @@ def scheduler_health(dash: db.Dashboard, lay: Layout) -> None:
         [(None, "green"), (0.25, "yellow"), (0.5, "red")],
     ), 8, 8))
     dash.with_panel(lay.place(graph(
-        "Price-guard blocks (per 6h)", "Publishes stopped by a blocking price check (PricingSyncPriceGuardBlocked).",
+        "Price-guard blocks (per 6h)", "Publishes stopped by a blocking snapshot check (PricingSyncPriceGuardBlocked).",
         [query('sum by (provider) (provider_error_type:pricing_provider_errors:increase6h{error_type="check_blocked", provider=~"$provider"})',
                "{{provider}}")], "none", bars=True,
     ), 16, 8))
+    dash.with_panel(lay.place(graph(
+        "Models held for review", "Flagged proposals the price guard holds per provider (PricingModelsHeld); "
+        "their published prices stay live.",
+        [query('max by (provider) (pricing_held_models{provider=~"$provider"})', "{{provider}}")], "none",
+    ), 12, 8))
+    dash.with_panel(lay.place(graph(
+        "Oldest hold", "Age of each provider's oldest hold; PricingHeldModelUnreviewed fires above 24h.",
+        [query('max by (provider) (pricing_oldest_hold_age_seconds{provider=~"$provider"})', "{{provider}}")], "s",
+    ), 12, 8))
 
     dash.with_row(lay.row("Run queue and daemon"))
     dash.with_panel(lay.place(graph(

@@ -30,7 +30,7 @@ from pricing_pipeline.defs.metrics.run_facts import (
     sync_runs_finished_after,
     text,
 )
-from pricing_pipeline.defs.metrics.totals import CHANGE_KINDS, Histogram, LastPublish, Totals
+from pricing_pipeline.defs.metrics.totals import CHANGE_KINDS, Histogram, Holds, LastPublish, Totals
 from pricing_pipeline.defs.metrics.usage import RunUsage
 from pricing_pipeline.defs.runs import PUBLISHED_KEY, RAW_SNAPSHOT_KEY
 from pricing_pipeline.providers.registry import PROVIDER_NAMES
@@ -48,6 +48,7 @@ class MetricsState:
     database_duration: dict[str, Histogram]
     timeouts_total: dict[str, int]
     update_errors_total: dict[str, int]
+    holds: dict[str, Holds]
     interval_hours: float | None
     scheduler_enabled: bool | None
     computed_at: float
@@ -91,6 +92,7 @@ def collect_state(
         database_duration=totals.database_duration,
         timeouts_total=totals.timeouts_total,
         update_errors_total=totals.update_errors_total,
+        holds=totals.holds,
         interval_hours=cron_interval_hours(schedule.cron, schedule.timezone) if schedule else None,
         scheduler_enabled=scheduler_enabled(instance, schedule, location_name) if schedule else None,
         computed_at=now,
@@ -143,8 +145,12 @@ def count_asset_events(instance: DagsterInstance, totals: Totals) -> int:
             quarantined=number(metadata, "quarantined"),
             unknown_pricing_keys=number(metadata, "unknown_pricing_keys"),
         )
+        totals.note_holds(record.partition_key, record.timestamp, number(metadata, "held"), number(metadata, "oldest_hold_since"))
     for asset_key in (RAW_SNAPSHOT_KEY, PUBLISHED_KEY):
         for record in events(instance.fetch_observations, asset_key, "observation"):
+            metadata = record.asset_observation.metadata
+            # a person's accept / reject of held models (price_review_job)
+            totals.note_holds(record.partition_key, record.timestamp, number(metadata, "held"), number(metadata, "oldest_hold_since"))
             error_type = text(record.asset_observation.metadata, "error_type")
             if error_type == "timeout":
                 totals.timeouts_total[record.partition_key] += 1

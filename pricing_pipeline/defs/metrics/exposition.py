@@ -81,6 +81,25 @@ def state_families(state: MetricsState, heartbeat_timestamp: float | None) -> li
                 },
             )
         )
+    families.append(
+        _gauge(
+            "pricing_held_models",
+            "Models the price guard holds for a person (their published prices stay live), as the provider's "
+            "latest publish or review left them.",
+            {p: state.holds[p].held for p in PROVIDER_NAMES if p in state.holds},
+        )
+    )
+    families.append(
+        _gauge(
+            "pricing_oldest_hold_age_seconds",
+            "Age of the provider's oldest standing hold; 0 when nothing is held.",
+            {
+                p: max(state.computed_at - state.holds[p].oldest_since, 0.0) if state.holds[p].oldest_since else 0.0
+                for p in PROVIDER_NAMES
+                if p in state.holds
+            },
+        )
+    )
     changes = GaugeMetricFamily(
         "pricing_last_sync_model_changes",
         "Models added / changed / removed by the provider's last successful sync.",

@@ -33,7 +33,7 @@ DATABASE_DURATION_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5
 
 STORAGE_KEY = "pricing_pipeline/metrics_totals"
 FULL_RECOMPUTE_SECONDS = 24 * 3600
-VERSION = 1
+VERSION = 2  # 2: the price guard's holds per provider
 
 
 @dataclass
@@ -69,6 +69,15 @@ class Histogram:
 
 
 @dataclass(frozen=True)
+class Holds:
+    """A provider's models held by the price guard, as its latest publish or review left them."""
+
+    timestamp: float  # of the event that said so
+    held: float
+    oldest_since: float | None = None  # unix time the oldest standing hold began
+
+
+@dataclass(frozen=True)
 class LastPublish:
     timestamp: float
     models: float | None
@@ -100,6 +109,12 @@ class Totals:
     last_publish: dict[str, LastPublish] = field(default_factory=dict)
     timeouts_total: dict[str, int] = field(default_factory=lambda: {p: 0 for p in PROVIDER_NAMES})
     update_errors_total: dict[str, int] = field(default_factory=lambda: {p: 0 for p in PROVIDER_NAMES})
+    holds: dict[str, Holds] = field(default_factory=dict)
+
+    def note_holds(self, provider: str, timestamp: float, held: float | None, oldest_since: float | None) -> None:
+        """A publish's or a review's count of held models, unless a later event said otherwise."""
+        if held is not None and (provider not in self.holds or self.holds[provider].timestamp <= timestamp):
+            self.holds[provider] = Holds(timestamp, held, oldest_since)
 
     def to_json(self) -> str:
         return json.dumps({
@@ -117,6 +132,7 @@ class Totals:
             "last_publish": {p: asdict(lp) for p, lp in self.last_publish.items()},
             "timeouts_total": self.timeouts_total,
             "update_errors_total": self.update_errors_total,
+            "holds": {p: asdict(h) for p, h in self.holds.items()},
         }, sort_keys=True)
 
     @classmethod
@@ -139,6 +155,7 @@ class Totals:
                 last_publish={p: LastPublish(**lp) for p, lp in data["last_publish"].items()},
                 timeouts_total={p: int(v) for p, v in data["timeouts_total"].items()},
                 update_errors_total={p: int(v) for p, v in data["update_errors_total"].items()},
+                holds={p: Holds(**h) for p, h in data["holds"].items()},
             )
         except (ValueError, TypeError, KeyError, AttributeError):
             return None

@@ -237,3 +237,31 @@ def test_every_metric_after_scheduled_manual_successful_failed_blocked_and_cance
         for m in re.finditer(r"^# TYPE (pricing_\w+) (\w+)$", pushgateway.exposition(), re.MULTILINE)
     }
     assert types == {name: entry["type"] for name, entry in spec.items()}
+
+
+def test_held_models_and_the_oldest_hold_age_follow_publishes_and_reviews(replay, sync, metrics_defs, instance, publisher, pushgateway):
+    from pricing_pipeline.defs.runs import REVIEW_JOB_NAME
+
+    assert sync("openrouter").success
+    payload = json.loads(REPLAY_FILES["openrouter"].read_bytes())
+    [model] = [m for m in payload["data"] if m["id"] == "deepseek/deepseek-v3.2"]
+    model["pricing"]["completion"] = "0.0004"  # x1000: held
+    replay.serve("/openrouter", json.dumps(payload).encode())
+    held_at = time.time()
+    assert sync("openrouter").success
+    time.sleep(1.0)
+    heartbeat(instance, publisher)
+    assert pushgateway.value("pricing_held_models", provider="openrouter") == 1
+    age = pushgateway.value("pricing_oldest_hold_age_seconds", provider="openrouter")
+    assert 1.0 <= age <= time.time() - held_at + 1
+    assert pushgateway.value("pricing_held_models", provider="novita") is None  # never published
+
+    review = metrics_defs.resolve_job_def(REVIEW_JOB_NAME).execute_in_process(
+        partition_key="openrouter", instance=instance,
+        run_config={"ops": {"review_held_prices": {"config": {
+            "decision": "accept", "all": True, "by": "jane", "reason": "real repricing"}}}},
+    )
+    assert review.success
+    heartbeat(instance, publisher)
+    assert pushgateway.value("pricing_held_models", provider="openrouter") == 0
+    assert pushgateway.value("pricing_oldest_hold_age_seconds", provider="openrouter") == 0

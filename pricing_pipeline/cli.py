@@ -5,27 +5,17 @@ from __future__ import annotations
 import argparse
 import csv
 import json
-import os
 import sys
 import time
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from pricing_pipeline import cli_holds
+from pricing_pipeline.cli_support import PRICE_JSON_KEYS, ensure_dagster_home, open_store, price_json, print_table
 from pricing_pipeline.pricing.records import SERVICE_TIERS
-from pricing_pipeline.pricing.units import decimal_str
 from pricing_pipeline.providers.registry import PROVIDER_NAMES
 from pricing_pipeline.settings import settings
-
-PRICE_JSON_KEYS = (
-    "provider",
-    "model_id",
-    "input_usd_per_mtok",
-    "output_usd_per_mtok",
-    "cache_read_usd_per_mtok",
-    "cache_write_usd_per_mtok",
-    "valid_from",
-)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -63,8 +53,6 @@ def main(argv: list[str] | None = None) -> int:
     cost.add_argument("--service-tier", choices=SERVICE_TIERS, default="standard")
     cost.add_argument("--region", metavar="R", help="a regional price, where the model has one")
     cost.add_argument("--format", choices=("table", "json"), default="table", help="output format")
-
-    from pricing_pipeline import cli_holds
 
     handlers = cli_holds.add_commands(commands)
     args = parser.parse_args(argv)
@@ -108,21 +96,6 @@ def parse_instant(value: str) -> datetime:
 
 
 # --- sync ----------------------------------------------------------------------------------
-
-
-def ensure_dagster_home() -> Path:
-    """Runs must land on a persistent instance so `dagster dev` shows them."""
-    home = os.environ.get("DAGSTER_HOME")
-    if not home:
-        home = str(Path.cwd() / ".dagster_home")
-        os.environ["DAGSTER_HOME"] = home
-        print(f"DAGSTER_HOME not set; using {home}", file=sys.stderr)
-    path = Path(home)
-    path.mkdir(parents=True, exist_ok=True)
-    config = Path.cwd() / "dagster.yaml"
-    if config.exists() and not (path / "dagster.yaml").exists():
-        (path / "dagster.yaml").symlink_to(config)
-    return path
 
 
 def run_sync(args: argparse.Namespace) -> int:
@@ -191,26 +164,6 @@ def sync_summary(provider: str, run_id: str, run_status, store, instance) -> dic
 
 
 # --- prices / changes ----------------------------------------------------------------------
-
-
-def open_store():
-    from pricing_pipeline.store import PricingStore, default_database_url
-
-    store = PricingStore(default_database_url())
-    store.migrate()
-    return store
-
-
-def price_json(record, valid_from: datetime | None) -> dict[str, Any]:
-    """A price record as `prices` prints it (also `held`'s published and proposed)."""
-    return {
-        "provider": record.provider,
-        "model_id": record.model_id,
-        **{key: decimal_str(getattr(record, key)) for key in PRICE_JSON_KEYS[2:6]},
-        "valid_from": valid_from.isoformat() if valid_from else None,
-        "model_type": record.model_type,
-        "components": [c.to_json() for c in record.components()],
-    }
 
 
 def show_prices(args: argparse.Namespace) -> int:
@@ -299,16 +252,6 @@ def _transition(change: dict[str, Any], key: str) -> str:
     if change["after"] is None:
         return f"{before} -> (removed)"
     return str(after) if before == after else f"{before} -> {after}"
-
-
-def print_table(rows: list[dict[str, Any]], columns: list[str]) -> None:
-    cells = [[("" if row.get(c) is None else str(row.get(c))) for c in columns] for row in rows]
-    widths = [max([len(c)] + [len(r[i]) for r in cells]) for i, c in enumerate(columns)]
-    print("  ".join(c.ljust(w) for c, w in zip(columns, widths)).rstrip())
-    for r in cells:
-        print("  ".join(v.ljust(w) for v, w in zip(r, widths)).rstrip())
-    if not rows:
-        print("(none)")
 
 
 if __name__ == "__main__":

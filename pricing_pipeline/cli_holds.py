@@ -16,6 +16,7 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
+from pricing_pipeline.cli_support import ensure_dagster_home, open_store, price_json, print_table
 from pricing_pipeline.providers.registry import PROVIDER_NAMES
 from pricing_pipeline.settings import settings
 
@@ -43,7 +44,6 @@ def add_commands(commands) -> dict:
 def held_rows(store, provider: str | None) -> list[dict[str, Any]]:
     """The `held` JSON: provider, model_id, rule, reason, held_since, published, proposed
     (price records as `prices` prints them), plus other_sources (the same model elsewhere)."""
-    from pricing_pipeline.cli import price_json
     from pricing_pipeline.pricing.matching import other_sources
     from pricing_pipeline.store.rows import record_from_json
 
@@ -73,8 +73,6 @@ def held_rows(store, provider: str | None) -> list[dict[str, Any]]:
 
 
 def show_held(args: argparse.Namespace) -> int:
-    from pricing_pipeline.cli import open_store, print_table
-
     rows = held_rows(open_store(), args.provider)
     if args.format == "json":
         json.dump(rows, sys.stdout, indent=2)
@@ -110,7 +108,6 @@ def decide(args: argparse.Namespace) -> int:
     from dagster import DagsterEventType, DagsterInstance, DagsterRunStatus
 
     from pricing_pipeline import submit
-    from pricing_pipeline.cli import ensure_dagster_home, open_store
     from pricing_pipeline.defs.runs import PARTITION_TAG, REVIEW_JOB_NAME, TRIGGER_TAG
 
     store = open_store()

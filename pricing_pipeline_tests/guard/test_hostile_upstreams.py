@@ -1,8 +1,9 @@
 """Junk catalogs against the real sync job (OpenRouter's recording, SQLite and PostgreSQL):
-5,000 random ids added to the 336 real models, or replacing them. Each is blocked by the
-mass-change rule with the live prices untouched, and the real snapshot after it publishes
-without an override, also after an operator accepted the junk (the count baselines are the
-models live before the latest publish, not what the junk left behind)."""
+5,000 random ids added to the 336 real models (the additions are held as a group, the real
+models publish), or replacing them (the whole snapshot is blocked as a replaced catalog). The
+live prices stay untouched, and the real snapshot after it publishes without an override, also
+after an operator accepted the junk (the count baselines are the models live before the latest
+publish, not what the junk left behind)."""
 
 from __future__ import annotations
 
@@ -38,28 +39,46 @@ def serve(upstream, payload) -> None:
     upstream.serve("/openrouter", json.dumps(payload))
 
 
-@pytest.mark.parametrize("kind", ["added", "replaced"])
-def test_a_junk_catalog_is_blocked_and_the_real_one_after_it_publishes(kind, replay, upstream, real, run_sync, store):
+def test_junk_additions_are_held_as_a_group_and_the_real_models_publish(replay, upstream, real, run_sync, store):
     assert run_sync("openrouter").success
     before = db_state(store, "openrouter")
     junk = copy.deepcopy(real)
-    junk["data"] = (real["data"] if kind == "added" else []) + junk_models(real["data"][0])
+    junk["data"] = real["data"] + junk_models(real["data"][0])
     serve(upstream, junk)
 
-    blocked = run_sync("openrouter")
-    assert not blocked.success
-    checks = evaluations(blocked)
-    mass = checks["price_guard_mass_change"]
-    assert not mass.passed
-    assert mass.metadata["offending_models"].value == (JUNK if kind == "added" else JUNK + 336)
-    sample = mass.metadata["offenders"].value  # a capped sample of the models, with the counts
-    assert ("junk/" if kind == "added" else "removed: one of 336 models") in sample
-    assert "more (" in sample
-    assert db_state(store, "openrouter") == before
+    result = run_sync("openrouter")
+    assert result.success
+    mass = evaluations(result)["price_guard_mass_change"]
+    assert not mass.passed and mass.severity.value == "WARN"
+    assert mass.metadata["held_models"].value == JUNK
+    sample = mass.metadata["held"].value  # a capped sample of the models, with the counts
+    assert "junk/" in sample and "one of 5000 models added" in sample and "more (" in sample
+    assert db_state(store, "openrouter")[:4] == before[:4]  # nothing of the junk is live
+    assert {h["hold_group"] for h in store.held("openrouter")} == {"mass_change:added"}
 
     serve(upstream, real)
     assert run_sync("openrouter").success  # no override needed
     assert store.prices("openrouter") == before[0]  # the live prices, as they were
+    assert store.held("openrouter") == []  # the junk is gone upstream: its holds are history
+
+
+def test_a_replaced_catalog_is_blocked_and_the_real_one_after_it_publishes(replay, upstream, real, run_sync, store):
+    assert run_sync("openrouter").success
+    before = db_state(store, "openrouter")
+    junk = copy.deepcopy(real)
+    junk["data"] = junk_models(real["data"][0])
+    serve(upstream, junk)
+
+    blocked = run_sync("openrouter")
+    assert not blocked.success
+    replaced = evaluations(blocked)["normalized_prices_catalog_replaced"]
+    assert not replaced.passed and replaced.severity.value == "ERROR"
+    assert "336 of the 336 established models gone and 5000 unknown models added" in replaced.description
+    assert db_state(store, "openrouter") == before
+
+    serve(upstream, real)
+    assert run_sync("openrouter").success
+    assert store.prices("openrouter") == before[0]
 
 
 @pytest.mark.parametrize("kind", ["added", "replaced"])

@@ -7,6 +7,10 @@ from dataclasses import dataclass, field
 
 from pricing_pipeline.pricing.records import PriceRecord
 
+# The kinds of a price change. The change log also records the price guard's decisions
+# (held | rejected | hold_cleared), which change no price.
+PRICE_CHANGE_KINDS = ("added", "changed", "removed")
+
 
 @dataclass(frozen=True)
 class PriceChange:

@@ -83,8 +83,13 @@ def litellm_cost_map(records: list[PriceRecord]) -> dict:
     return out
 
 
-def prices_feed(published, last_changes: dict[tuple[str, str], dict], generated_at: datetime) -> dict:
-    """``published``: PublishedPrice list; ``last_changes``: (provider, model_id) -> change row."""
+def prices_feed(
+    published, last_changes: dict[tuple[str, str], dict], generated_at: datetime, held: dict[tuple[str, str], dict] | None = None
+) -> dict:
+    """``published``: PublishedPrice list; ``last_changes``: (provider, model_id) -> its last
+    price change row; ``held``: (provider, model_id) -> the price guard's hold row of a model
+    whose live price is under review (a flagged proposal waits for a person)."""
+    held = held or {}
     providers: dict[str, dict] = {}
     for price in sorted(published, key=lambda p: (p.record.provider, p.record.model_id)):
         record = price.record
@@ -101,6 +106,11 @@ def prices_feed(published, last_changes: dict[tuple[str, str], dict], generated_
                 "guard": "accepted" if change["accepted_by"] else "passed",
                 "accepted_by": change["accepted_by"],
                 "accept_reason": change["accept_reason"],
+            },
+            "held": None if (hold := held.get((record.provider, record.model_id))) is None else {
+                "since": hold["held_since"].isoformat(),
+                "rule": hold["rules"],
+                "reason": hold["reason"],
             },
         }
     return {"schema_version": SCHEMA_VERSION, "generated_at": generated_at.isoformat(), "providers": providers}

@@ -3,11 +3,12 @@ real incidents looked; what is (not) published is read back from the database, o
 and PostgreSQL."""
 
 import json
-
 from decimal import Decimal
+from pathlib import Path
 
 from pricing_pipeline.defs.sync.guard import check_name
 from pricing_pipeline.pricing.guard import RULES
+from pricing_pipeline.settings import settings
 from pricing_pipeline_tests.guard.conftest import MODELSDEV_DAY1, MODELSDEV_DAY2
 from pricing_pipeline_tests.guard.test_rules import LITELLM_UNIT_MISTAKES
 from pricing_pipeline_tests.published_state import db_state
@@ -51,7 +52,9 @@ def held_models(result, store, provider="openrouter"):
     return {row["model_id"] for row in store.held(provider)}
 
 
-def test_incidents_are_held_per_model_and_the_rest_publishes(replay, upstream, payloads, run_sync, store):
+def test_incidents_are_held_per_model_and_the_rest_publishes(
+    replay, upstream, payloads, run_sync, store, sync_defs, dagster_instance
+):
     assert run_sync("openrouter").success
     before = store.published_records("openrouter")
 
@@ -85,6 +88,14 @@ def test_incidents_are_held_per_model_and_the_rest_publishes(replay, upstream, p
     [event] = published_in(result)
     metadata = event.event_specific_data.materialization.metadata
     assert metadata["held"].value == 3 and metadata["oldest_hold_since"].value > 0
+
+    # prices.json tells the gateway which live prices are under review
+    assert sync_defs.resolve_job_def("price_feeds_job").execute_in_process(instance=dagster_instance).success
+    feed = json.loads((Path(settings().feeds_directory()) / "prices.json").read_text())["providers"]["openrouter"]
+    assert feed[TIMES_1000]["held"]["rule"] == "price_jump" and "x1000" in feed[TIMES_1000]["held"]["reason"]
+    assert feed[TIMES_1000]["components"] == json.loads(json.dumps(
+        [c.to_json() for c in published[TIMES_1000].components()]))
+    assert feed[BENIGN]["held"] is None and feed[BENIGN]["last_change"]["kind"] == "changed"
 
 
 def test_half_the_models_missing_blocks_and_nothing_is_published(replay, upstream, payloads, run_sync, store):

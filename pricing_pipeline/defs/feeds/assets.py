@@ -11,6 +11,7 @@ from pricing_pipeline.defs import markdown
 from pricing_pipeline.defs.feeds.resources import FeedsOutput
 from pricing_pipeline.defs.sync.assets import GROUP, published_prices
 from pricing_pipeline.defs.sync.resources import PricingDatabase
+from pricing_pipeline.pricing.diff import PRICE_CHANGE_KINDS
 from pricing_pipeline.pricing.feeds import component_count, litellm_cost_map, prices_feed
 
 PRICES_FEED = "prices.json"
@@ -30,8 +31,10 @@ def price_feeds(context: AssetExecutionContext, pricing_db: PricingDatabase, fee
     published = store.prices()
     last_changes = {}
     for change in store.changes():  # ascending: the last one per model wins
-        last_changes[(change["provider"], change["model_id"])] = change
-    feed = prices_feed(published, last_changes, datetime.now(UTC))
+        if change["kind"] in PRICE_CHANGE_KINDS:  # not the guard's held / rejected / hold_cleared entries
+            last_changes[(change["provider"], change["model_id"])] = change
+    held = {(row["provider"], row["model_id"]): row for row in store.held()}
+    feed = prices_feed(published, last_changes, datetime.now(UTC), held)
     previous = json.loads(feeds.read(PRICES_FEED) or b'{"providers": {}}')
     changed = feed_changes(previous.get("providers", {}), feed["providers"])
     cost_map = litellm_cost_map([p.record for p in published])

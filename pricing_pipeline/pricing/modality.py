@@ -1,7 +1,8 @@
 """What a model is, and the unit each of its prices is in: one resolver for every adapter.
 
 **The model type** comes from the upstream's own metadata, read through one vocabulary per
-upstream (:data:`TOGETHER_TYPES`, :data:`VERCEL_TYPES`, :data:`LITELLM_MODES`) or from the
+upstream (:data:`TOGETHER_TYPES`, :data:`VERCEL_TYPES`, :data:`NOVITA_TYPES`,
+:data:`LITELLM_MODES`; DeepInfra and Chutes list chat models only) or from the
 modalities (:func:`type_from_modalities`: OpenRouter ``architecture.input_modalities`` /
 ``output_modalities``, models.dev ``modalities``). Types are :data:`records.MODEL_TYPES`;
 ``audio`` is text to speech, ``transcription`` speech to text.
@@ -63,7 +64,9 @@ VERCEL_TYPES = {
     "language": "chat", "embedding": "embedding", "image": "image", "video": "video",
     "speech": "audio", "transcription": "transcription", "reranking": "rerank", "rerank": "rerank",
 }
-NOVITA_TYPES = {"chat": "chat", "embedding": "embedding", "rerank": "rerank"}
+NOVITA_TYPES = {
+    "chat": "chat", "embedding": "embedding", "rerank": "rerank", "image": "image", "audio": "audio", "video": "video",
+}
 LITELLM_MODES = {
     "chat": "chat", "completion": "chat", "responses": "chat", "realtime": "chat",
     "embedding": "embedding", "image_generation": "image", "image_edit": "image",

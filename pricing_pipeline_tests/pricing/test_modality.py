@@ -101,3 +101,17 @@ def test_token_types_are_untouched():
 def test_a_price_of_ambiguous_unit_can_never_carry_a_value():
     with pytest.raises(ValueError, match="ambiguous unit"):
         PriceComponent("input", UNIT_AMBIGUOUS, Decimal(1))
+
+
+def test_the_litellm_feed_carries_media_units_under_litellm_keys_and_leaves_out_the_rest():
+    from pricing_pipeline.pricing.feeds import litellm_entry
+
+    r = PriceRecord.from_components("openrouter", "tts", [
+        PriceComponent("input", "usd_per_mchar", Decimal(15)),
+        PriceComponent("video_output", "usd_per_second", Decimal("0.4")),
+        PriceComponent("audio_input", "usd_per_minute", Decimal("0.006")),
+        PriceComponent("output", UNIT_AMBIGUOUS, None),
+    ], model_type="audio")
+    entry = litellm_entry(r)
+    assert entry == {"litellm_provider": "openrouter", "mode": "audio_speech", "input_cost_per_character": 1.5e-05,
+                     "output_cost_per_video_per_second": 0.4}

@@ -17,8 +17,8 @@ audio (TTS)     input priced, no positive output price           USD per 1M char
 audio (TTS)     output (or audio output) priced too (speech LLM) USD per 1M tokens
 transcription   output priced too (``gpt-4o-transcribe``)        USD per 1M tokens
 transcription   input alone (per minute or per second)           unit ambiguous: unknown
-image, video    input and output both priced (token generators)  USD per 1M tokens
-image, video    one of them alone                                unit ambiguous: unknown
+image, video    input and output both priced (token generators)  USD per 1M tokens (all)
+image, video    one alone, or an image/video output price alone  unit ambiguous: unknown
 any media type  zero (a placeholder)                             dropped; see never free
 ==============  ===============================================  ================================
 
@@ -132,16 +132,20 @@ def resolve_units(model_type: str | None, components: list[PriceComponent]) -> t
             return components, []
         return [_retyped(c, "usd_per_mchar") if _generic(c, "input") and c.usd else c for c in components], []
     if model_type == "transcription":
-        lone = "input" if priced_in and not priced_out else None
+        lone = ("input",) if priced_in and not priced_out else ()
         why = "transcription model with an input price and no output price: per minute or per second"
-    else:
-        lone = "input" if priced_in and not priced_out else "output" if priced_out and not priced_in else None
-        why = f"{model_type} model with an {lone} price alone"
-    if lone is None:
+    else:  # image, video: a price outside an input/output token pair (a per-image or per-second figure?)
+        lone = () if priced_in and priced_out else tuple(
+            name for name in ("input", "output", "image_output", "video_output")
+            if _token(components, (name,), True)
+        )
+        why = f"{model_type} model priced by {' and '.join(lone)} alone, without an input and output token pair"
+    if not lone:
         return components, []
     # zeros stay: never_free drops them (or keeps them on a model marked free)
-    out = [_retyped(c, UNIT_AMBIGUOUS) if _generic(c, lone) and c.usd else c for c in components]
-    return out, [f"{lone}: unit ambiguous ({why})"]
+    out = [_retyped(c, UNIT_AMBIGUOUS) if c.component in lone and c.unit == USD_PER_MTOK and c.usd else c
+           for c in components]
+    return out, [f"{name}: unit ambiguous ({why})" for name in lone]
 
 
 def _generic(c: PriceComponent, name: str) -> bool:

@@ -115,3 +115,13 @@ def test_the_litellm_feed_carries_media_units_under_litellm_keys_and_leaves_out_
     entry = litellm_entry(r)
     assert entry == {"litellm_provider": "openrouter", "mode": "audio_speech", "input_cost_per_character": 1.5e-05,
                      "output_cost_per_video_per_second": 0.4}
+
+
+def test_an_image_output_price_alone_on_an_image_model_is_ambiguous():
+    # OpenRouter documents image_output as "USD per output image"; on chat models that make
+    # images its values are per token ($30/1M): on a pure image model its unit is not established
+    r = PriceRecord.from_components("p", "flux", [
+        PriceComponent("input", USD_PER_MTOK, Decimal(0)), PriceComponent("output", USD_PER_MTOK, Decimal(0)),
+        PriceComponent("image_output", USD_PER_MTOK, Decimal(40000)),
+    ], model_type="image")
+    assert shown(apply_unit_rules(r, keys_name_units=False)) == [("image_output", UNIT_AMBIGUOUS, None)]

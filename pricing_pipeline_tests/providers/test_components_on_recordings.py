@@ -163,8 +163,8 @@ def test_modelsdev_reads_reasoning_and_audio():
     # unit is not established (pricing/modality.py)
     assert snapshot.quarantined == {} and snapshot.unknown_keys == {
         "input: unit ambiguous (transcription model with an input price and no output price: per minute or per second)": 2,
-        "input: unit ambiguous (image model with an input price alone)": 1,
-        "input: unit ambiguous (video model with an input price alone)": 1,
+        "input: unit ambiguous (image model priced by input alone, without an input and output token pair)": 1,
+        "input: unit ambiguous (video model priced by input alone, without an input and output token pair)": 1,
     }
     assert count(snapshot, "reasoning", "usd_per_mtok") == 68
     assert count(snapshot, "audio_input", "usd_per_mtok") == 62

@@ -183,8 +183,10 @@ class _Prices:
         ]
         if not usable:
             return None
-        # the largest context tier that applies; a matching window before the all-day price
-        return max(usable, key=lambda c: (c.min_context_tokens, c.window is not None))
+        # the largest context tier that applies; a matching window before the all-day price, and
+        # a window of given weekdays (a weekend price) before an every-day one it overlaps
+        return max(usable, key=lambda c: (c.min_context_tokens, c.window is not None,
+                                          c.window is not None and c.window.weekdays is not None))
 
 
 def request_cost(

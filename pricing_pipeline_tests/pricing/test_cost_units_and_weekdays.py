@@ -41,6 +41,11 @@ CATALOG = {"data": [
         {"utc_days": ["saturday", "sunday"], **OFF_PEAK},
         {"utc_days": WEEKDAYS, "utc_start": 1600, "utc_end": 0, **OFF_PEAK},
     ]}),
+    # a daily evening window and a weekend price that overlaps it on Saturday evening
+    entry("moonshotai/kimi-k3", {**PEAK, "overrides": [
+        {"utc_start": 1600, "utc_end": 2400, "prompt": "0.0000004", "completion": "0.0000012"},
+        {"utc_days": ["saturday", "sunday"], **OFF_PEAK},
+    ]}),
     # an alias: its own listed prices
     entry("~deepseek/deepseek-latest", dict(PEAK), alias_target={"slug": "deepseek/deepseek-v3.2", "name": "DeepSeek"}),
 ]}
@@ -72,6 +77,9 @@ def store(sqlite_url):
         ("deepseek/deepseek-v3.2", MONDAY_MORNING, PEAK),
         ("deepseek/deepseek-v3.2", MONDAY_EVENING, OFF_PEAK),
         ("~deepseek/deepseek-latest", SATURDAY, PEAK),
+        ("moonshotai/kimi-k3", MONDAY_EVENING, {"prompt": "0.0000004", "completion": "0.0000012"}),
+        ("moonshotai/kimi-k3", datetime(2026, 8, 29, 20, 0, tzinfo=UTC), OFF_PEAK),  # the weekend price wins
+        ("moonshotai/kimi-k3", MONDAY_MORNING, PEAK),
         ("~deepseek/deepseek-latest", MONDAY_EVENING, PEAK),
     ],
 )

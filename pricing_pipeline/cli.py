@@ -8,6 +8,7 @@ import json
 import sys
 import time
 from datetime import datetime, timezone
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -49,7 +50,10 @@ def main(argv: list[str] | None = None) -> int:
     cost.add_argument("--model", required=True, metavar="M", help="model id")
     for flag in COST_USAGE_FLAGS:
         cost.add_argument(f"--{flag}", type=non_negative_int, default=0, metavar="N")
-    cost.add_argument("--at", metavar="ISO8601", type=parse_instant, help="when the request ran (default now; no offset: UTC)")
+    cost.add_argument("--seconds", type=non_negative_decimal, default=Decimal(0), metavar="S",
+                      help="seconds of audio or video (per-second or per-minute prices)")
+    cost.add_argument("--at", metavar="ISO8601", type=parse_instant,
+                      help="when the request ran (default now; no offset: UTC); its UTC weekday picks weekday windows")
     cost.add_argument("--service-tier", choices=SERVICE_TIERS, default="standard")
     cost.add_argument("--region", metavar="R", help="a regional price, where the model has one")
     cost.add_argument("--format", choices=("table", "json"), default="table", help="output format")
@@ -74,6 +78,8 @@ COST_USAGE_FLAGS = {
     "web-searches": "web_searches",
     "requests": "requests",
     "images": "images",
+    "characters": "characters",
+    "pixels": "pixels",
 }
 
 
@@ -84,6 +90,16 @@ def non_negative_int(value: str) -> int:
         raise argparse.ArgumentTypeError(f"not an integer: {value!r}") from None
     if number < 0:
         raise argparse.ArgumentTypeError(f"negative: {value}")
+    return number
+
+
+def non_negative_decimal(value: str) -> Decimal:
+    try:
+        number = Decimal(value)
+    except ArithmeticError:
+        raise argparse.ArgumentTypeError(f"not a number: {value!r}") from None
+    if not number.is_finite() or number < 0:
+        raise argparse.ArgumentTypeError(f"not a non-negative number: {value}")
     return number
 
 
@@ -227,7 +243,8 @@ def show_changes(args: argparse.Namespace) -> int:
 def show_cost(args: argparse.Namespace) -> int:
     from pricing_pipeline.pricing.cost import CostError, Usage, request_cost
 
-    usage = Usage(**{field: getattr(args, flag.replace("-", "_")) for flag, field in COST_USAGE_FLAGS.items()})
+    usage = Usage(**{field: getattr(args, flag.replace("-", "_")) for flag, field in COST_USAGE_FLAGS.items()},
+                  seconds=args.seconds)
     try:
         cost = request_cost(args.provider, args.model, usage, at=args.at, service_tier=args.service_tier,
                             region=args.region, store=open_store())

@@ -19,8 +19,11 @@ Token accounting follows the OpenAI/LiteLLM usage convention:
   price is billed at the standard price (the line says which). A model with no price at all in
   the tier is an error.
 * Per-unit usage: requests (per request), images (per generated image), web searches (per
-  search; LiteLLM's medium search context when only those are listed), seconds and characters
-  (the model's per-second / per-1M-characters price).
+  search; LiteLLM's medium search context when only those are listed), seconds of audio or
+  video (the model's per-second price, or its per-minute price for seconds / 60), characters
+  (per 1M characters) and pixels (per 1M pixels, i.e. per megapixel).
+* Time windows may be restricted to weekdays (OpenRouter ``utc_days``): ``at`` picks them
+  by its UTC weekday, e.g. a weekend price on a Saturday.
 
 Never a silent 0: an unknown provider or model, a model not listed at ``at``, a used
 component whose price is unknown or absent, variable pricing and an unavailable service tier
@@ -79,6 +82,7 @@ class Usage:
     web_searches: int = 0
     seconds: Decimal = Decimal(0)
     characters: int = 0
+    pixels: int = 0
 
     def __post_init__(self):
         for f in fields(self):
@@ -147,9 +151,14 @@ UNIT_USAGE = (
     ("images", (("image_output", "usd_per_image"),)),
     ("web_searches", (("web_search", "usd_per_search"), ("web_search_medium_context", "usd_per_query"),
                       ("web_search_medium_context", "usd_per_search"))),
-    ("seconds", (("input", "usd_per_second"), ("output", "usd_per_second"), ("audio_input", "usd_per_second"))),
+    ("seconds", (("input", "usd_per_second"), ("output", "usd_per_second"), ("audio_input", "usd_per_second"),
+                 ("video_output", "usd_per_second"), ("video_input", "usd_per_second"),
+                 ("input", "usd_per_minute"), ("audio_input", "usd_per_minute"))),
     ("characters", (("input", "usd_per_mchar"), ("output", "usd_per_mchar"))),
+    ("pixels", (("image_output", "usd_per_mpixel"), ("image_input", "usd_per_mpixel"))),
 )
+# Units whose price is per this many of the usage quantity (the rest: per one)
+PER_QUANTITY = {**{unit: MILLION for unit in PER_MILLION_UNITS}, "usd_per_minute": Decimal(60)}
 
 
 class _Prices:
@@ -174,8 +183,10 @@ class _Prices:
         ]
         if not usable:
             return None
-        # the largest context tier that applies; a matching window before the all-day price
-        return max(usable, key=lambda c: (c.min_context_tokens, c.window is not None))
+        # the largest context tier that applies; a matching window before the all-day price, and
+        # a window of given weekdays (a weekend price) before an every-day one it overlaps
+        return max(usable, key=lambda c: (c.min_context_tokens, c.window is not None,
+                                          c.window is not None and c.window.weekdays is not None))
 
 
 def request_cost(
@@ -224,7 +235,7 @@ def request_cost(
         if component.usd is None:
             raise UnknownPrice(f"{provider}/{model_id}: the {component.label()} price is unknown")
         quantity = Decimal(quantity)
-        amount = quantity * component.usd / (MILLION if unit in PER_MILLION_UNITS else 1)
+        amount = quantity * component.usd / PER_QUANTITY.get(unit, 1)
         lines.append(CostLine(component.component, quantity, unit, component.usd, amount,
                               component.min_context_tokens, component.window, component.service_tier, price.valid_from))
 

@@ -4,8 +4,11 @@
   LiteLLM proxy or SDK can load our guarded prices (``litellm.register_model`` or
   ``LITELLM_MODEL_COST_MAP_URL``). Keys ``<provider>/<model_id>``; per-token costs as JSON
   numbers (LiteLLM reads floats); context tiers as ``_above_<N>k_tokens``, service tiers as
-  ``_batches`` / ``_flex`` / ``_priority``. Time-of-day variants and regional prices have no
-  LiteLLM spelling and are left out (``prices.json`` has them).
+  ``_batches`` / ``_flex`` / ``_priority``; per-character, per-pixel, per-second, per-image
+  and image/video-token prices under LiteLLM's own keys. Left out (``prices.json`` has them):
+  time-of-day and weekday variants (LiteLLM's ``off_peak_pricing`` has daily windows only and
+  one set of prices), regional prices, per-minute prices (LiteLLM has no per-minute key, and
+  per second would be an inexact division) and prices of ambiguous unit (always unknown).
 * ``prices_feed``: our own versioned feed, every live component as decimal strings and each
   model's last change with its guard outcome.
 """
@@ -15,7 +18,7 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from pricing_pipeline.pricing.records import USD_PER_MTOK, PriceRecord
+from pricing_pipeline.pricing.records import PER_MILLION_UNITS, USD_PER_MTOK, PriceRecord
 
 SCHEMA_VERSION = 1
 MILLION = Decimal(1_000_000)
@@ -39,6 +42,19 @@ LITELLM_KEYS = {
     ("output_audio", USD_PER_MTOK): "output_cost_per_audio_token",
     ("image_output", "usd_per_image"): "output_cost_per_image",
     ("request", "usd_per_request"): "input_cost_per_request",
+    ("image_input", USD_PER_MTOK): "input_cost_per_image_token",
+    ("image_output", USD_PER_MTOK): "output_cost_per_image_token",
+    ("video_output", USD_PER_MTOK): "output_cost_per_video_token",
+    ("image_input", "usd_per_image"): "input_cost_per_image",
+    ("input", "usd_per_mchar"): "input_cost_per_character",
+    ("output", "usd_per_mchar"): "output_cost_per_character",
+    ("image_input", "usd_per_mpixel"): "input_cost_per_pixel",
+    ("image_output", "usd_per_mpixel"): "output_cost_per_pixel",
+    ("input", "usd_per_second"): "input_cost_per_second",
+    ("output", "usd_per_second"): "output_cost_per_second",
+    ("audio_input", "usd_per_second"): "input_cost_per_audio_per_second",
+    ("video_input", "usd_per_second"): "input_cost_per_video_per_second",
+    ("video_output", "usd_per_second"): "output_cost_per_video_per_second",
 }
 TIER_SUFFIX = {"standard": "", "batch": "_batches", "flex": "_flex", "priority": "_priority"}
 SEARCH_CONTEXT = {"web_search_low_context": "search_context_size_low",
@@ -54,7 +70,7 @@ def litellm_entry(record: PriceRecord) -> dict | None:
     for component in record.components():
         if component.usd is None or component.window is not None or component.region is not None:
             continue
-        value = component.usd / MILLION if component.unit == USD_PER_MTOK else component.usd
+        value = component.usd / MILLION if component.unit in PER_MILLION_UNITS else component.usd
         if component.component in SEARCH_CONTEXT or component.component == "web_search":
             sizes = entry.setdefault("search_context_cost_per_query", {})
             for size in ([SEARCH_CONTEXT[component.component]] if component.component in SEARCH_CONTEXT

@@ -54,8 +54,8 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
-from pricing_pipeline.pricing.records import PER_MILLION_UNITS, TOKEN_PRICE_FIELDS, PriceRecord
-from pricing_pipeline.pricing.units import decimal_str
+from pricing_pipeline.pricing.records import PER_MILLION_UNITS, TOKEN_PRICE_FIELDS, USD_PER_MTOK, PriceRecord
+from pricing_pipeline.pricing.units import PRICE_BOUNDS, decimal_str
 
 Offenders = dict[str, str]
 
@@ -123,6 +123,7 @@ class Component:
     label: str  # "input", "web_search", "input [batch] >200000 tokens", "output 16:30-00:30 UTC", ...
     value: Decimal | None
     per_token: bool  # priced per million (tokens, characters, pixels); else USD per unit
+    unit: str = USD_PER_MTOK
 
 
 def components(record: PriceRecord) -> dict[str, Component]:
@@ -131,7 +132,7 @@ def components(record: PriceRecord) -> dict[str, Component]:
     if record.variable_pricing:
         return {}
     return {
-        c.label(): Component(c.label(), c.usd, c.unit in PER_MILLION_UNITS) for c in record.components()
+        c.label(): Component(c.label(), c.usd, c.unit in PER_MILLION_UNITS, c.unit) for c in record.components()
     }
 
 
@@ -236,16 +237,22 @@ def zero_transitions(
 
 
 def bounds_problem(component: Component, thresholds: GuardThresholds) -> str | None:
+    """A price outside the plausible range of its unit (units.PRICE_BOUNDS; the thresholds'
+    token bounds for USD per 1M tokens and their unit maximum for per-request, per-image,
+    per-search ... prices, so their env overrides still apply)."""
     value = component.value
     if not _positive(value):  # unknown, free, or negative (the sync checks reject those)
         return None
-    if component.per_token:
-        if value > thresholds.max_token_price:
-            return f"{component.label} {_fmt(value)} $/1M above {_fmt(thresholds.max_token_price)}"
-        if value < thresholds.min_token_price:
-            return f"{component.label} {_fmt(value)} $/1M below {_fmt(thresholds.min_token_price)}"
-    elif value > thresholds.max_unit_price:
-        return f"{component.label} {_fmt(value)} $ per unit above {_fmt(thresholds.max_unit_price)}"
+    low, high = PRICE_BOUNDS.get(component.unit, (None, thresholds.max_unit_price))
+    if component.unit == USD_PER_MTOK:
+        low, high = thresholds.min_token_price, thresholds.max_token_price
+    elif low is None:
+        high = thresholds.max_unit_price
+    per = "$/1M" if component.per_token else "$ per unit"
+    if value > high:
+        return f"{component.label} {_fmt(value)} {per} above {_fmt(high)}"
+    if low is not None and value < low:
+        return f"{component.label} {_fmt(value)} {per} below {_fmt(low)}"
     return None
 
 

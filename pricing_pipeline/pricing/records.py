@@ -78,9 +78,14 @@ UNITS = {
     "usd_per_search": "USD per web search",
     "usd_per_query": "USD per search query",
     "usd_per_second": "USD per second (of audio or video)",
+    "usd_per_minute": "USD per minute (of audio)",
     "usd_per_page": "USD per page",
     "usd_per_session": "USD per session",
+    # A price whose unit the upstream does not establish: always unknown (usd None), never
+    # published in a guessed unit (pricing/modality.py says when).
+    "unit_ambiguous": "unit ambiguous (the upstream does not establish the unit)",
 }
+UNIT_AMBIGUOUS = "unit_ambiguous"
 # Units counted in millions of something; the rest are per single unit.
 PER_MILLION_UNITS = frozenset({USD_PER_MTOK, "usd_per_mchar", "usd_per_mpixel"})
 
@@ -179,6 +184,8 @@ class PriceComponent:
     def __post_init__(self) -> None:
         if self.unit not in UNITS:
             raise ValueError(f"unknown unit {self.unit!r}")
+        if self.unit == UNIT_AMBIGUOUS and self.usd is not None:
+            raise ValueError(f"{self.component}: a price of ambiguous unit is recorded unknown, never {self.usd}")
         if self.service_tier not in SERVICE_TIERS:
             raise ValueError(f"unknown service tier {self.service_tier!r}")
         if self.min_context_tokens < 0:

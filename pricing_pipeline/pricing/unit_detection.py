@@ -38,6 +38,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import Enum
 
+from pricing_pipeline.pricing.modality import LITELLM_MODES, MEDIA_TYPES
 from pricing_pipeline.pricing.records import PriceRecord
 from pricing_pipeline.pricing.units import to_decimal
 
@@ -56,7 +57,8 @@ CATALOG_MAX_FACTOR = 10  # a reading within 10x of the catalog price matches it
 PLAUSIBLE_MIN = Decimal("0.005")  # USD per 1M tokens (prompt)
 PLAUSIBLE_MAX = Decimal(200)
 TYPICAL = Decimal(1)  # tie-break: nearer $1 per 1M
-NON_TOKEN_MODES = frozenset({"audio_transcription", "audio_speech", "image_generation", "video_generation"})
+# LiteLLM modes of the media types, whose prices are not per token (the domain's resolver)
+NON_TOKEN_MODES = frozenset(mode for mode, kind in LITELLM_MODES.items() if kind in MEDIA_TYPES)
 
 _NON_ALNUM = re.compile(r"[^a-z0-9]")
 

@@ -101,3 +101,23 @@ def decimal_str(value: Decimal | None) -> str | None:
     if value is None:
         return None
     return format(value, "f")
+
+
+# Plausible non-zero prices per unit, (lowest, highest) in USD per that unit (None: no
+# lower bound): outside them a price is a unit mistake (the price guard's ``price_bounds``).
+# Real ranges: tokens $0.001-$600 per 1M; TTS $4-$300 per 1M characters; images
+# $0.001-$0.25 per image and $0.003-$0.1 per megapixel; video $0.01-$0.75 per second;
+# transcription $0.0001-$0.1 per minute (voxtral $0.001/min = $0.0000166667/s).
+PRICE_BOUNDS: dict[str, tuple[Decimal | None, Decimal]] = {
+    "usd_per_mtok": (Decimal("0.0001"), Decimal(1000)),
+    "usd_per_mchar": (Decimal("0.0001"), Decimal(1000)),
+    "usd_per_mpixel": (Decimal("0.00001"), Decimal(10)),
+    "usd_per_second": (Decimal("0.0000001"), Decimal(10)),
+    "usd_per_minute": (Decimal("0.000001"), Decimal(60)),
+    "usd_per_image": (None, Decimal(50)),
+    "usd_per_request": (None, Decimal(50)),
+    "usd_per_search": (None, Decimal(50)),
+    "usd_per_query": (None, Decimal(50)),
+    "usd_per_page": (None, Decimal(50)),
+    "usd_per_session": (None, Decimal(50)),
+}

@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+from pricing_pipeline.pricing.modality import apply_unit_rules
 from pricing_pipeline.pricing.records import NormalizedSnapshot, PriceRecord, display_id, model_id_problem
 from pricing_pipeline.providers import _http, json_body
 from pricing_pipeline.providers.errors import InvalidResponse, UpstreamError
@@ -42,6 +43,10 @@ class ProviderAdapter:
     when the payload is not an OpenAI-style ``{"data": [...]}`` list)."""
 
     upstream: ClassVar[Upstream]
+    # The upstream's price keys name their own units (LiteLLM's ``input_cost_per_second``):
+    # the domain's unit resolver leaves them as read; else generic ``prompt``/``input``
+    # prices are put in the unit the model type bills (pricing/modality.py).
+    keys_name_units: ClassVar[bool] = False
 
     name = property(lambda self: self.upstream.name)
     default_url = property(lambda self: self.upstream.default_url)
@@ -118,6 +123,8 @@ class ProviderAdapter:
                 continue  # the payload fails as a whole below
             try:
                 record = self.normalize(model_id, entry)
+                if record is not None:  # the domain's unit and never-free rules, for every adapter
+                    record = apply_unit_rules(record, self.keys_name_units)
             except (ValueError, TypeError, KeyError, AttributeError, ArithmeticError) as exc:
                 quarantined[model_id] = (str(exc) if isinstance(exc, (ValueError, TypeError)) else f"{type(exc).__name__}: {exc}")[:500]
                 continue

@@ -23,6 +23,15 @@ JSON numbers in USD per token (per image, per second, per query, ... for those k
   each component gets a ``region`` variant at the multiplied price.
 * Databricks' ``*_dbu_cost_per_token`` prices are in DBUs, not USD: known and not read.
   Any other ``*cost*`` / pricing key this grammar does not know is reported as unknown.
+* ``off_peak_pricing`` ``{hours_utc: "HH:MM-HH:MM" or a list of them, <cost keys>}``: the
+  cost keys (same grammar) apply in those UTC windows, every day; start inclusive, end
+  exclusive, a window may wrap midnight, and a start equal to its end is the whole day.
+  Each becomes a time-window variant (``window_utc``). Any other key in it is reported.
+* ``prompt_cache_min_tokens`` (the smallest prompt that is cached) is not a price and is not
+  read as one.
+* Every key names its unit (``..._per_token``, ``..._per_second``, ``..._per_image``): the
+  domain's unit resolver takes them as stated (``keys_name_units``); its never-free rule
+  still applies (a media model listed at zero per token is not free).
 * Entries with no price (e.g. subscription-only ``chatgpt/*``) are records with no
   components: unknown, never zero.
 * ``sample_spec`` is the schema's documentation. Other keys without ``litellm_provider``
@@ -37,7 +46,8 @@ from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
-from pricing_pipeline.pricing.records import USD_PER_MTOK, PriceComponent, PriceRecord
+from pricing_pipeline.pricing.modality import LITELLM_MODES, type_from_word
+from pricing_pipeline.pricing.records import USD_PER_MTOK, PriceComponent, PriceRecord, TimeWindow
 from pricing_pipeline.pricing.units import PriceValueError, round_price, to_decimal
 from pricing_pipeline.providers.base import ProviderAdapter, Upstream
 from pricing_pipeline.providers.errors import InvalidResponse
@@ -95,12 +105,7 @@ SEARCH_CONTEXT_SIZES = {
 # name wins (they are not a contradiction).
 LEGACY_ALIASES = {"input_cost_per_token_cache_hit": "cache_read_input_token_cost"}
 REGION_MULTIPLIER = re.compile(r"^regional_processing_uplift_multiplier_(?P<region>[a-z0-9_-]+)$")
-MODE_TYPES = {
-    "chat": "chat", "completion": "chat", "responses": "chat", "realtime": "chat",
-    "embedding": "embedding", "image_generation": "image", "image_edit": "image",
-    "video_generation": "video", "audio_speech": "audio", "audio_transcription": "transcription",
-    "rerank": "rerank", "moderation": "moderation", "ocr": "ocr", "search": "search",
-}
+OFF_PEAK_WINDOW = re.compile(r"^([01][0-9]|2[0-3]):([0-5][0-9])-([01][0-9]|2[0-3]|24):([0-5][0-9])$")
 
 
 def is_pricing_key(key: str) -> bool:
@@ -109,6 +114,7 @@ def is_pricing_key(key: str) -> bool:
 
 class LiteLLM(ProviderAdapter):
     upstream = Upstream("litellm", URL, min_models=1500, reference_catalog=True)
+    keys_name_units = True
 
     def entries(self, payload: Any) -> Iterator[tuple[str, Any]]:
         if not isinstance(payload, dict):
@@ -140,6 +146,8 @@ class LiteLLM(ProviderAdapter):
                 continue
             if key == "tiered_pricing":
                 components += _ranges(value, unknown)
+            elif key == "off_peak_pricing":
+                components += _off_peak(value, unknown)
             elif key == "search_context_cost_per_query":
                 components += _search_context(value)
             elif match := REGION_MULTIPLIER.match(key):
@@ -162,13 +170,14 @@ class LiteLLM(ProviderAdapter):
             components,
             upstream_provider=provider,
             upstream_model_id=model_id[len(prefix):] if model_id.startswith(prefix) else model_id,
-            model_type=MODE_TYPES.get(mode, "other") if isinstance(mode, str) else None,
+            model_type=type_from_word(LITELLM_MODES, mode),
             raw=entry,
             unknown_keys=tuple(unknown),
         )
 
 
-def _cost(match: re.Match, value: Any, key: str, min_context_tokens: int = 0) -> list[PriceComponent]:
+def _cost(match: re.Match, value: Any, key: str, min_context_tokens: int = 0,
+          window: TimeWindow | None = None) -> list[PriceComponent]:
     value = expect_number(value, key)
     if value is None:
         return []
@@ -180,8 +189,37 @@ def _cost(match: re.Match, value: Any, key: str, min_context_tokens: int = 0) ->
             round_price(to_decimal(value) * price.scale),
             min_context_tokens=int(match["k"]) * 1000 if match["k"] else min_context_tokens,
             service_tier=SERVICE_TIER_SUFFIXES[match["tier"]] if match["tier"] else "standard",
+            window=window,
         )
     ]
+
+
+def _off_peak(value: Any, unknown: list[str]) -> list[PriceComponent]:
+    reader = KeyReader(value, "off_peak_pricing")
+    hours = reader.get("hours_utc")
+    spans = [hours] if isinstance(hours, str) else hours
+    if not isinstance(spans, list) or not spans or not all(isinstance(h, str) for h in spans):
+        raise PriceValueError(f"off_peak_pricing.hours_utc is {hours!r}, expected 'HH:MM-HH:MM' or a list of them")
+    windows = [_window(span) for span in spans]
+    out = []
+    for key in list(reader.obj):
+        if key != "hours_utc" and (match := COST_KEY.match(key)):
+            for window in windows:
+                out += _cost(match, reader.get(key), f"off_peak_pricing.{key}", window=window)
+    unknown += reader.unknown()
+    return out
+
+
+def _window(span: str) -> TimeWindow:
+    match = OFF_PEAK_WINDOW.match(span)
+    if not match:
+        raise PriceValueError(f"off_peak_pricing.hours_utc window {span[:40]!r}, expected 'HH:MM-HH:MM'")
+    start, end = int(match[1]) * 60 + int(match[2]), int(match[3]) * 60 + int(match[4])
+    if end > 1440:
+        raise PriceValueError(f"off_peak_pricing.hours_utc window {span!r} ends after 24:00")
+    if start == end:  # LiteLLM: a window whose start equals its end is the whole day
+        return TimeWindow(0, 1440)
+    return TimeWindow(start, end)
 
 
 def _ranges(ranges: Any, unknown: list[str]) -> list[PriceComponent]:

@@ -19,8 +19,10 @@ modalities, ...}}}}``. ``cost`` values are JSON numbers in USD per 1M tokens.
 * ``context_over_200k`` is the older spelling of the first context tier. When ``tiers`` is
   present it duplicates it (and sometimes disagrees with its boundary, e.g. 272k tiers) and
   is ignored; when it is the only one, it becomes a tier at 200000.
-* The model type is ``embedding`` when the output modalities say so, the first non-text
-  output modality when there is no text output, else ``chat``.
+* The model type comes from ``modalities`` through the domain's resolver
+  (``pricing/modality.py``): ``embedding``, ``audio`` (audio out without text: text to
+  speech), ``transcription`` (text out of audio alone in), ``video``, ``image`` (without text
+  out), else ``chat``; the resolver puts ``input``/``output`` in the unit the type bills.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from pricing_pipeline.pricing.modality import type_from_modalities
 from pricing_pipeline.pricing.records import USD_PER_MTOK, PriceRecord
 from pricing_pipeline.pricing.units import PriceValueError
 from pricing_pipeline.providers.base import ProviderAdapter, Upstream
@@ -109,14 +112,9 @@ def _tier_size(row: Any) -> int:
 
 
 def _model_type(modalities: Any) -> str | None:
-    outputs = modalities.get("output") if isinstance(modalities, dict) else None
-    if not isinstance(outputs, list) or not outputs:
+    if not isinstance(modalities, dict):
         return None
-    if "embedding" in outputs or "embeddings" in outputs:
-        return "embedding"
-    if "text" in outputs:
-        return "chat"
-    return next((kind for kind in ("image", "video", "audio") if kind in outputs), "other")
+    return type_from_modalities(modalities.get("output"), modalities.get("input"), speech="audio")
 
 
 ADAPTER = ModelsDev()

@@ -22,6 +22,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from pricing_pipeline.pricing.modality import NOVITA_TYPES, type_from_word
 from pricing_pipeline.pricing.records import USD_PER_MTOK, PriceComponent, PriceRecord
 from pricing_pipeline.pricing.units import PriceValueError, per_mtok, scaled
 from pricing_pipeline.providers.base import ProviderAdapter, Upstream
@@ -32,7 +33,6 @@ URL = "https://api.novita.ai/openai/v1/models"
 UNIT_USD = Decimal("0.0001")  # Novita's price unit, per 1M tokens
 COMPONENTS = {"prompt": "input", "completion": "output", "input_cache_read": "cache_read", "input_cache_write": "cache_write_5m"}
 TOP_LEVEL = {"input_token_price_per_m": "prompt", "output_token_price_per_m": "completion"}
-TYPES = {"chat": "chat", "embedding": "embedding", "rerank": "rerank", "image": "image", "audio": "audio", "video": "video"}
 
 
 class Novita(ProviderAdapter):
@@ -41,8 +41,7 @@ class Novita(ProviderAdapter):
     def normalize(self, model_id: str, entry: Any) -> PriceRecord | None:
         raw = {key: value for key, value in entry.items() if "pric" in key or key == "is_tiered_billing"}
         fields = KeyReader(raw, "model")  # the entry's pricing keys, ticked off as read
-        upstream_type = entry.get("model_type")
-        model_type = TYPES.get(upstream_type, "other") if isinstance(upstream_type, str) else None
+        model_type = type_from_word(NOVITA_TYPES, entry.get("model_type"))
         tiered = fields.get("is_tiered_billing") or False
         if not isinstance(tiered, bool):
             raise TypeError(f"is_tiered_billing is {type(tiered).__name__}, expected a boolean")

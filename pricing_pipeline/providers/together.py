@@ -9,13 +9,13 @@ What ``input`` / ``output`` mean depends on ``type``:
 
 * ``chat``, ``language``, ``code``, ``embedding``, ``rerank``, ``moderation``,
   ``transcribe``: USD per 1M tokens. Zero is a real price (free models).
-* ``audio`` (text to speech): with only an ``input`` price (``cartesia/sonic*`` 65,
-  ``Kokoro`` 4) it is USD per 1M characters of text; with an ``output`` price too
-  (``canopylabs/orpheus``, a speech LLM: 0.27 / 0.85) both are USD per 1M tokens.
-* ``image`` and ``video``: every one lists ``0 / 0``. They are billed per image / per
-  second elsewhere, not free: recorded with the unknown price of their real unit
-  (``image_output`` per image, ``video_output`` per second), never as 0 per token. A
-  non-zero token price on them has no known unit and quarantines the model.
+* ``audio`` (text to speech), ``transcribe``, ``image`` and ``video``: the domain's unit
+  resolver (``pricing/modality.py``) decides. A TTS model with only an ``input`` price
+  (``cartesia/sonic*`` 65, ``Kokoro`` 4) is USD per 1M characters of text; with an
+  ``output`` price too (``canopylabs/orpheus``, a speech LLM: 0.27 / 0.85) both are USD per
+  1M tokens. Image and video models all list ``0 / 0``: they are billed per image / per
+  second elsewhere, not free, and are recorded with the unknown price of their real unit
+  (``image_output`` per image, ``video_output`` per second), never as 0 per token.
 
 ``hourly`` (dedicated endpoints, USD per hour), ``base`` and ``finetune`` (fine-tuning)
 are not serving prices and are not read. Zero token prices next to a positive ``hourly``
@@ -27,25 +27,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from pricing_pipeline.pricing.records import USD_PER_MTOK, PriceComponent, PriceRecord
-from pricing_pipeline.pricing.units import PriceValueError
+from pricing_pipeline.pricing.modality import TOGETHER_TYPES, type_from_word
+from pricing_pipeline.pricing.records import USD_PER_MTOK, PriceRecord
 from pricing_pipeline.providers.base import ProviderAdapter, Upstream
 from pricing_pipeline.providers.errors import InvalidResponse
 from pricing_pipeline.providers.keys import KeyReader, Price, expect_number
 
 URL = "https://api.together.xyz/v1/models"
 
-TYPES = {
-    "chat": "chat", "language": "chat", "code": "chat", "embedding": "embedding",
-    "rerank": "rerank", "moderation": "moderation", "transcribe": "transcription",
-    "audio": "audio", "image": "image", "video": "video",
-}
 TOKEN_PRICES = {"input": Price("input", USD_PER_MTOK), "output": Price("output", USD_PER_MTOK)}
-# Model types whose listed token prices are placeholders: the unknown price of the real unit.
-PRICED_ELSEWHERE = {
-    "image": PriceComponent("image_output", "usd_per_image", None),
-    "video": PriceComponent("video_output", "usd_per_second", None),
-}
 
 
 class Together(ProviderAdapter):
@@ -61,8 +51,7 @@ class Together(ProviderAdapter):
         return ((self.model_id_of(item), item) for item in items)
 
     def normalize(self, model_id: str, entry: Any) -> PriceRecord | None:
-        upstream_type = entry.get("type")
-        model_type = TYPES.get(upstream_type, "other") if isinstance(upstream_type, str) else None
+        model_type = type_from_word(TOGETHER_TYPES, entry.get("type"))
         if entry.get("pricing") is None:
             return PriceRecord(self.name, model_id, model_type=model_type, raw=None)
         pricing = KeyReader(entry["pricing"])
@@ -70,13 +59,7 @@ class Together(ProviderAdapter):
         listed = pricing.components(TOKEN_PRICES, expect_number)
         hourly = expect_number(pricing.get("hourly"), "pricing.hourly")
         paid = [c for c in listed if c.usd]
-        if model_type in PRICED_ELSEWHERE:
-            if paid:
-                raise PriceValueError(f"{upstream_type} model with a token price {paid[0].usd}: its unit is unknown")
-            components = [PRICED_ELSEWHERE[model_type]]
-        elif model_type == "audio" and not any(c.component == "output" for c in paid):
-            components = [PriceComponent("input", "usd_per_mchar", c.usd) for c in listed if c.component == "input"]
-        elif hourly and not paid:  # dedicated-only: no per-token price
+        if hourly and not paid:  # dedicated-only: no per-token price
             components = []
         else:
             components = listed

@@ -17,15 +17,24 @@ Shape (Vercel docs, AI Gateway "Models & Providers", "Using REST API"):
 * ``image``: USD per generated image; ``web_search``: USD per search.
 * Any other key is reported as unknown.
 
-``type`` gives the model type (``language`` is chat). Embedding models carry only
-``input``. An image or video model without its price is recorded with the unknown price of
-its real unit (per image, per second), never as free.
+* ``varies_by_provider`` (a boolean): the listed prices are those of the provider the
+  gateway routes to by default, and another provider of the same model may bill otherwise.
+  Read and checked (a non-boolean quarantines the model); the listed prices are recorded,
+  as they are what the model bills when routed by default.
+
+``type`` gives the model type (``language`` is chat; ``speech``, ``transcription``,
+``reranking`` where listed), read through the domain's vocabulary
+(``pricing/modality.py``), whose unit resolver decides the unit of ``input``/``output`` on
+media models. Embedding models carry only ``input``. An image or video model without its
+price is recorded with the unknown price of its real unit (per image, per second), never as
+free.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from pricing_pipeline.pricing.modality import REAL_UNIT, VERCEL_TYPES, type_from_word
 from pricing_pipeline.pricing.records import USD_PER_MTOK, PriceComponent, PriceRecord
 from pricing_pipeline.pricing.units import PriceValueError, per_token_to_per_mtok
 from pricing_pipeline.providers.base import ProviderAdapter, Upstream
@@ -39,11 +48,6 @@ PRICES = {
     "web_search": Price("web_search", "usd_per_search"),
 }
 BRACKETS = {f"{key}_tiers": key for key in ("input", "output", "input_cache_read", "input_cache_write")}
-TYPES = {"language": "chat", "embedding": "embedding", "image": "image", "video": "video"}
-UNPRICED = {
-    "image": PriceComponent("image_output", "usd_per_image", None),
-    "video": PriceComponent("video_output", "usd_per_second", None),
-}
 
 
 class Vercel(ProviderAdapter):
@@ -51,18 +55,21 @@ class Vercel(ProviderAdapter):
     upstream = Upstream("vercel", URL, key_env="AI_GATEWAY_API_KEY", min_models=100)
 
     def normalize(self, model_id: str, entry: Any) -> PriceRecord | None:
-        upstream_type = entry.get("type")
-        model_type = TYPES.get(upstream_type, "other") if isinstance(upstream_type, str) else None
+        model_type = type_from_word(VERCEL_TYPES, entry.get("type"))
         pricing = KeyReader(entry.get("pricing") or {}, "pricing")
         components = pricing.components(PRICES, expect_decimal_str)
+        varies = pricing.get("varies_by_provider")
+        if varies is not None and not isinstance(varies, bool):
+            raise TypeError(f"pricing.varies_by_provider is {type(varies).__name__}, expected a boolean")
         for brackets_key, base_key in BRACKETS.items():
             component = PRICES[base_key].component
             for start, cost in _brackets(pricing.get(brackets_key), brackets_key):
                 if start == 0 and any(c.component == component for c in components):
                     continue  # the base key already says it
                 components.append(PriceComponent(component, USD_PER_MTOK, cost, max(start - 1, 0)))
-        if model_type in UNPRICED and not any(c.unit == UNPRICED[model_type].unit for c in components):
-            components.append(UNPRICED[model_type])
+        real = REAL_UNIT.get(model_type) if model_type in ("image", "video") else None
+        if real and not any(c.unit == real[1] for c in components):  # its real unit unlisted: unknown, not free
+            components.append(PriceComponent(*real, None))
         return PriceRecord.from_components(
             self.name, model_id, components, model_type=model_type, raw=entry.get("pricing"),
             unknown_keys=tuple(pricing.unknown()),

@@ -70,3 +70,41 @@ def test_fetch_sends_the_bearer_key_to_a_real_http_server(upstream, monkeypatch,
     assert len(records) == models
     assert getattr(records[model_id], price) == Decimal(usd)
     assert upstream.requests[-1].headers["Authorization"] == f"Bearer {key}"
+
+
+# A video model listed at zero per token, in each upstream's own shape: never published free
+# (the domain's never-free rule, pricing/modality.py, applied once for every adapter).
+VIDEO_AT_ZERO = {
+    "openrouter": {"data": [{"id": "v", "architecture": {"input_modalities": ["text"], "output_modalities": ["video"]},
+                             "pricing": {"prompt": "0", "completion": "0"}}]},
+    "vercel": {"data": [{"id": "v", "type": "video", "pricing": {"input": "0", "output": "0"}}]},
+    "together": [{"id": "v", "type": "video", "pricing": {"hourly": 0, "input": 0, "output": 0, "base": 0, "finetune": 0}}],
+    "novita": {"data": [{"id": "v", "model_type": "video", "input_token_price_per_m": 0, "output_token_price_per_m": 0}]},
+    "modelsdev": {"p": {"id": "p", "models": {"v": {"id": "v", "modalities": {"input": ["text"], "output": ["video"]},
+                                                    "cost": {"input": 0, "output": 0}}}}},
+    "litellm": {"v": {"litellm_provider": "vertex_ai", "mode": "video_generation", "input_cost_per_token": 0,
+                      "output_cost_per_token": 0}},
+}
+# DeepInfra and Chutes list chat models only (DeepInfra marks others with metadata: null, skipped).
+NOT_LISTED = {
+    "deepinfra": {"data": [{"id": "v", "metadata": None}]},
+}
+
+
+@pytest.mark.parametrize("provider", sorted(VIDEO_AT_ZERO))
+def test_a_media_model_at_zero_per_token_is_never_free_on_any_adapter(provider):
+    (record,) = get_adapter(provider).records(VIDEO_AT_ZERO[provider])
+    assert record.model_type == "video"
+    assert [(c.component, c.unit, c.usd) for c in record.components()] == [("video_output", "usd_per_second", None)]
+    assert record.input_usd_per_mtok is None and record.output_usd_per_mtok is None
+
+
+@pytest.mark.parametrize("provider", sorted(NOT_LISTED))
+def test_adapters_without_media_types_record_no_media_model(provider):
+    assert get_adapter(provider).records(NOT_LISTED[provider]) == []
+
+
+def test_every_adapter_is_covered_by_the_media_table():
+    from pricing_pipeline.providers.registry import PROVIDER_NAMES
+
+    assert set(PROVIDER_NAMES) - set(VIDEO_AT_ZERO) - set(NOT_LISTED) == {"chutes"}  # chat-only upstream

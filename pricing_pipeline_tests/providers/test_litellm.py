@@ -68,8 +68,10 @@ def test_entries_without_a_storable_price_are_unknown_not_free(payload, records)
         assert records[model_id].tiers == ()
     assert "input_cost_per_second" in payload["assemblyai/best"]
     unpriced = [r for r in records.values() if all(v is None for v in r.prices().values())]
-    # 352 before tiered_pricing was read: 19 entries are priced only through its ranges.
-    assert len(unpriced) == 333
+    # 352 before tiered_pricing was read: 19 entries are priced only through its ranges. 343
+    # since media models listed at 0 per token are not free (7 DALL-E sizes priced per pixel,
+    # 3 transcription models): their zero token prices are placeholders (pricing/modality.py).
+    assert len(unpriced) == 343
     # Priced per second of audio, not per token: its own components.
     assert [(c.component, c.unit, str(c.usd)) for c in records["assemblyai/best"].components()] == [
         ("input", "usd_per_second", "0.00003333"),
@@ -121,3 +123,43 @@ def test_fetch_through_a_real_http_server(upstream, monkeypatch):
     records = {r.model_id: r for r in ADAPTER.records(ADAPTER.fetch().json())}
     assert len(records) == 2984
     assert records["claude-sonnet-4-5"].tiers[0].output_usd_per_mtok == Decimal("22.5")
+
+
+def shown(record):
+    return sorted((c.component, c.unit, str(c.usd), c.min_context_tokens, c.service_tier,
+                   c.window.label() if c.window else None) for c in record.components())
+
+
+def test_off_peak_pricing_becomes_time_windows_and_the_2026_keys_are_read():
+    # shapes of LiteLLM's docs ("Off-Peak Pricing") and keys seen in its map in July-September 2026
+    entry = {
+        "litellm_provider": "deepseek", "mode": "chat", "prompt_cache_min_tokens": 1024,
+        "input_cost_per_token": 2.8e-07, "output_cost_per_token": 4.2e-07,
+        "off_peak_pricing": {"hours_utc": ["16:30-00:30", "10:00-10:00"], "input_cost_per_token": 1.4e-07,
+                             "output_cost_per_token": 2.1e-07},
+        "cache_creation_input_token_cost_priority": 1e-06, "cache_creation_input_token_cost_flex": 2.5e-07,
+        "input_cost_per_token_above_272k_tokens_flex": 1.25e-06,
+    }
+    video = {"litellm_provider": "vertex_ai", "mode": "video_generation", "output_cost_per_video_token": 1.2e-05}
+    records = {r.model_id: r for r in ADAPTER.records({"deepseek/deepseek-chat": entry, "vertex_ai/veo": video})}
+    r = records["deepseek/deepseek-chat"]
+    assert r.unknown_keys == ()
+    assert shown(r) == sorted([
+        ("input", "usd_per_mtok", "0.28", 0, "standard", None),
+        ("output", "usd_per_mtok", "0.42", 0, "standard", None),
+        ("input", "usd_per_mtok", "0.14", 0, "standard", "16:30-00:30 UTC"),
+        ("output", "usd_per_mtok", "0.21", 0, "standard", "16:30-00:30 UTC"),
+        ("input", "usd_per_mtok", "0.14", 0, "standard", "00:00-24:00 UTC"),  # start = end: the whole day
+        ("output", "usd_per_mtok", "0.21", 0, "standard", "00:00-24:00 UTC"),
+        ("cache_write_5m", "usd_per_mtok", "1", 0, "priority", None),
+        ("cache_write_5m", "usd_per_mtok", "0.25", 0, "flex", None),
+        ("input", "usd_per_mtok", "1.25", 272000, "flex", None),
+    ])
+    assert shown(records["vertex_ai/veo"]) == [("video_output", "usd_per_mtok", "12", 0, "standard", None)]
+
+
+@pytest.mark.parametrize("hours", ["25:00-01:00", "4pm-6pm", 1630, []])
+def test_an_unreadable_off_peak_window_quarantines_the_model(hours):
+    entry = {"litellm_provider": "deepseek", "input_cost_per_token": 1e-07,
+             "off_peak_pricing": {"hours_utc": hours, "input_cost_per_token": 5e-08}}
+    assert "off_peak_pricing.hours_utc" in ADAPTER.parse({"m": entry}).quarantined["m"]

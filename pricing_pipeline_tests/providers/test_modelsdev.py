@@ -122,10 +122,15 @@ def test_day_over_day_diff_is_the_real_change_set(raw1, raw2, day1, day2):
 
 def test_groq_models_whose_cost_disappeared_change_to_unknown(day1, day2):
     for mid in GROQ_COST_DROPPED:
-        assert day1[mid].input_usd_per_mtok is not None, mid
-        assert all(value is None for value in day2[mid].prices().values()), mid
-    assert day1["groq/whisper-large-v3"].input_usd_per_mtok == Decimal(0)  # free before, unknown now
-    assert day1["groq/canopylabs/orpheus-arabic-saudi"].input_usd_per_mtok == Decimal(40)
+        assert day1[mid].components(), mid
+        assert all(c.usd is None for c in day2[mid].components()), mid
+    # whisper (audio in, text out: transcription) listed at 0 per token: not free, its unit unknown
+    whisper = day1["groq/whisper-large-v3"]
+    assert (whisper.model_type, whisper.input_usd_per_mtok) == ("transcription", None)
+    assert [(c.component, c.unit, c.usd) for c in whisper.components()] == [("input", "unit_ambiguous", None)]
+    # a text-to-speech model with an input price alone: USD per 1M characters, not tokens
+    orpheus = day1["groq/canopylabs/orpheus-arabic-saudi"]
+    assert [(c.component, c.unit, c.usd) for c in orpheus.components()] == [("input", "usd_per_mchar", Decimal(40))]
 
 
 def test_tier_boundary_change_and_openrouter_price_moves(day1, day2):

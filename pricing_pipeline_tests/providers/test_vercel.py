@@ -109,3 +109,23 @@ def test_fetch_through_a_real_http_server(upstream, monkeypatch):
     assert records["anthropic/claude-sonnet-4"].tiers[0].output_usd_per_mtok == Decimal("22.5")
     assert upstream.requests[-1].path == "/v1/models"
     assert "Authorization" not in upstream.requests[-1].headers
+
+
+def test_tiers_min_inclusive_max_exclusive_and_varies_by_provider():
+    model = {"id": "google/gemini-3-pro", "type": "language", "pricing": {
+        "input": "0.000002", "output": "0.000012", "varies_by_provider": True,
+        "input_tiers": [{"cost": "0.000002", "min": 0, "max": 200001}, {"cost": "0.000004", "min": 200001}],
+    }}
+    (r,) = ADAPTER.records({"data": [model]})
+    assert r.unknown_keys == ()
+    assert [(t.min_context_tokens, t.input_usd_per_mtok) for t in r.tiers] == [(200000, Decimal(4))]
+    assert r.input_usd_per_mtok == Decimal(2)
+    model["pricing"]["varies_by_provider"] = "yes"
+    assert "varies_by_provider" in ADAPTER.parse({"data": [model]}).quarantined["google/gemini-3-pro"]
+
+
+@pytest.mark.parametrize(("kind", "model_type"), [("speech", "audio"), ("transcription", "transcription"),
+                                                  ("reranking", "rerank"), ("realtime", "other")])
+def test_type_vocabulary(kind, model_type):
+    (r,) = ADAPTER.records({"data": [{"id": "m", "type": kind, "pricing": {"input": "0.000001", "output": "0.000002"}}]})
+    assert r.model_type == model_type

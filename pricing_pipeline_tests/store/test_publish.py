@@ -158,12 +158,13 @@ def test_modelsdev_day_over_day_yields_the_real_change_set(store):
     assert (minimax["before"]["output_usd_per_mtok"], minimax["after"]["output_usd_per_mtok"]) == ("1.15", "0.9")
     qwen = changes["alibaba/qwen3.7-plus"]
     assert [t["min_context_tokens"] for t in qwen["after"]["tiers"]] == [256000]
-    groq = changes["groq/whisper-large-v3"]
+    # (a chat model: whisper, a transcription model, was never free at 0 per token)
+    groq = changes["groq/groq/compound"]
     assert groq["before"]["input_usd_per_mtok"] == "0" and groq["after"]["input_usd_per_mtok"] is None
     # the groq model is still live, with an unknown (NULL) price, not a zero one
-    [live] = store.prices("modelsdev", "groq/whisper-large-v3")
+    [live] = store.prices("modelsdev", "groq/groq/compound")
     assert live.record.input_usd_per_mtok is None and live.valid_from == T1
-    assert store.prices("modelsdev", "groq/whisper-large-v3", at=T0)[0].record.input_usd_per_mtok == Decimal(0)
+    assert store.prices("modelsdev", "groq/groq/compound", at=T0)[0].record.input_usd_per_mtok == Decimal(0)
 
 
 def test_raw_snapshots_are_archived_once_per_distinct_body(store):

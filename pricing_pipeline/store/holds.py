@@ -9,16 +9,18 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, select
 from sqlalchemy.engine import Connection
 
 from pricing_pipeline.pricing.holds import HELD, REJECTED, Hold, StandingHold, Verdict
 from pricing_pipeline.pricing.records import PriceRecord
+from pricing_pipeline.store import bulk
 from pricing_pipeline.store.rows import record_from_json
 from pricing_pipeline.store.schema import price_changes, price_holds
 
 STANDING = (HELD, REJECTED)
 GUARD = "price_guard"  # who decided a hold (the change log's decided_by)
+CLEARED = "upstream returned to the published prices"
 
 
 def canonical(record: PriceRecord) -> PriceRecord:
@@ -63,88 +65,76 @@ def record_verdict(
     sync_id: int,
     run_id: str | None,
 ) -> None:
-    """Bring the standing holds in line with a publish's verdict. ``published_ids``: the
-    models whose snapshot record this publish wrote (added, changed or removed); a model
-    quarantined in this snapshot keeps its hold untouched."""
+    """Bring the standing holds in line with a publish's verdict, one statement per kind of
+    write (a junk catalog holds thousands). ``published_ids``: the models whose snapshot record
+    this publish wrote (added, changed or removed); a model quarantined in this snapshot keeps
+    its hold untouched."""
     current = standing(conn, provider)
-    new_holds = []
+    still, resolved, cleared = [], {}, []
+    new_holds = [hold for model_id, hold in verdict.held.items() if model_id not in current]
     for model_id, prior in current.items():
         hold = verdict.held.get(model_id)
         if model_id in quarantined or model_id in verdict.silenced or (hold is not None and hold.proposal == prior.proposal):
-            _touch(conn, provider, model_id, now)
+            still.append(model_id)
         elif hold is not None:  # a new proposal, flagged again: judged afresh
-            _resolve(conn, provider, model_id, "superseded", now, None, "upstream proposed other prices", run_id)
+            resolved.setdefault(("superseded", None, "upstream proposed other prices"), []).append(model_id)
             new_holds.append(hold)
         elif model_id in verdict.accepted:
-            override = verdict.override
-            _resolve(conn, provider, model_id, "accepted", now, override.accepted_by, override.reason, run_id)
+            resolved.setdefault(("accepted", verdict.override.accepted_by, verdict.override.reason), []).append(model_id)
         elif model_id in published_ids:
-            _resolve(conn, provider, model_id, "superseded", now, None, "upstream proposed other prices, published", run_id)
+            resolved.setdefault(("superseded", None, "upstream proposed other prices, published"), []).append(model_id)
         else:
-            why = "upstream returned to the published prices"
-            _resolve(conn, provider, model_id, "cleared", now, None, why, run_id)
-            _log(conn, provider, model_id, "hold_cleared", None, None, now, sync_id, run_id, GUARD, why)
-    new_holds += [hold for model_id, hold in verdict.held.items() if model_id not in current]
-    for hold in new_holds:
-        insert_hold(conn, provider, hold, now, run_id)
-        _log(conn, provider, hold.model_id, "held", hold.published, hold.proposed, now, sync_id, run_id, GUARD, hold.reason)
+            cleared.append(model_id)
+    resolved[("cleared", None, CLEARED)] = cleared
+    bulk.update_models(conn, price_holds, provider, still, {"last_seen_at": now}, price_holds.c.status.in_(STANDING))
+    for (status, by, reason), model_ids in resolved.items():
+        resolve(conn, provider, model_ids, status, now, by, reason, run_id)
+    bulk.insert_rows(conn, price_holds, (_hold_row(provider, hold, now, run_id) for hold in new_holds))
+    log(conn, [
+        *(_log_row(provider, m, "hold_cleared", None, None, now, sync_id, run_id, GUARD, CLEARED) for m in cleared),
+        *(_log_row(provider, h.model_id, "held", h.published, h.proposed, now, sync_id, run_id, GUARD, h.reason)
+          for h in new_holds),
+    ])
 
 
-def insert_hold(conn: Connection, provider: str, hold: Hold, now: datetime, run_id: str | None) -> None:
-    conn.execute(
-        insert(price_holds).values(
-            provider=provider,
-            model_id=hold.model_id,
-            kind=hold.kind,
-            rules=",".join(hold.rules)[:200],
-            reason=hold.reason,
-            hold_group=hold.group,
-            proposal=hold.proposal,
-            published=hold.published.to_json() if hold.published else None,
-            proposed=hold.proposed.to_json() if hold.proposed else None,
-            proposed_raw=hold.proposed.raw if hold.proposed else None,
-            status=HELD,
-            held_since=now,
-            last_seen_at=now,
-            run_id=run_id,
-        )
-    )
+def _hold_row(provider: str, hold: Hold, now: datetime, run_id: str | None) -> dict[str, Any]:
+    return {
+        "provider": provider,
+        "model_id": hold.model_id,
+        "kind": hold.kind,
+        "rules": ",".join(hold.rules)[:200],
+        "reason": hold.reason,
+        "hold_group": hold.group,
+        "proposal": hold.proposal,
+        "published": hold.published.to_json() if hold.published else None,
+        "proposed": hold.proposed.to_json() if hold.proposed else None,
+        "proposed_raw": hold.proposed.raw if hold.proposed else None,
+        "status": HELD,
+        "held_since": now,
+        "last_seen_at": now,
+        "run_id": run_id,
+        "resolved_at": None,
+        "resolved_by": None,
+        "resolve_reason": None,
+        "resolved_run_id": None,
+    }
 
 
 def resolve(
-    conn: Connection, provider: str, model_ids: Iterable[str], status: str, now: datetime, by: str | None,
+    conn: Connection, provider: str, model_ids: list[str], status: str, now: datetime, by: str | None,
     reason: str | None, run_id: str | None,
 ) -> None:
-    for model_id in model_ids:
-        _resolve(conn, provider, model_id, status, now, by, reason, run_id)
+    """End the standing holds of these models with ``status`` (accepted, rejected, cleared,
+    superseded)."""
+    values = {"status": status, "resolved_at": now, "resolved_by": by, "resolve_reason": reason, "resolved_run_id": run_id}
+    bulk.update_models(conn, price_holds, provider, model_ids, values, price_holds.c.status.in_(STANDING))
 
 
-def _resolve(conn, provider, model_id, status, now, by, reason, run_id) -> None:
-    conn.execute(
-        update(price_holds)
-        .where(price_holds.c.provider == provider, price_holds.c.model_id == model_id, price_holds.c.status.in_(STANDING))
-        .values(status=status, resolved_at=now, resolved_by=by, resolve_reason=reason, resolved_run_id=run_id)
-    )
-
-
-def _touch(conn, provider, model_id, now) -> None:
-    conn.execute(
-        update(price_holds)
-        .where(price_holds.c.provider == provider, price_holds.c.model_id == model_id, price_holds.c.status.in_(STANDING))
-        .values(last_seen_at=now)
-    )
-
-
-def reject(conn: Connection, provider: str, model_ids: Iterable[str], now: datetime, by: str, reason: str,
+def reject(conn: Connection, provider: str, model_ids: list[str], now: datetime, by: str, reason: str,
            sync_id: int, run_id: str | None) -> None:
     """The published prices stay; the proposal is silenced until upstream proposes another."""
-    for model_id in model_ids:
-        conn.execute(
-            update(price_holds)
-            .where(price_holds.c.provider == provider, price_holds.c.model_id == model_id, price_holds.c.status == HELD)
-            .values(status=REJECTED, resolved_at=now, resolved_by=by, resolve_reason=reason, resolved_run_id=run_id)
-        )
-        _log(conn, provider, model_id, "rejected", None, None, now, sync_id, run_id, by, reason)
+    resolve(conn, provider, model_ids, REJECTED, now, by, reason, run_id)
+    log(conn, [_log_row(provider, m, "rejected", None, None, now, sync_id, run_id, by, reason) for m in model_ids])
 
 
 def proposals(held_rows: Iterable[Mapping[str, Any]]) -> dict[str, PriceRecord | None]:
@@ -155,21 +145,26 @@ def proposals(held_rows: Iterable[Mapping[str, Any]]) -> dict[str, PriceRecord |
     }
 
 
-def _log(conn, provider, model_id, kind, before, after, now, sync_id, run_id, by, reason) -> None:
-    conn.execute(
-        insert(price_changes).values(
-            provider=provider,
-            model_id=model_id,
-            kind=kind,
-            before=before.to_json() if isinstance(before, PriceRecord) else before,
-            after=after.to_json() if isinstance(after, PriceRecord) else after,
-            changed_at=now,
-            sync_id=sync_id,
-            run_id=run_id,
-            decided_by=by,
-            decision_reason=reason,
-        )
-    )
+def log(conn: Connection, rows: list[dict[str, Any]]) -> None:
+    bulk.insert_rows(conn, price_changes, rows)
+
+
+def _log_row(provider, model_id, kind, before, after, now, sync_id, run_id, by, reason) -> dict[str, Any]:
+    """A change-log row of the guard's decisions (held | rejected | hold_cleared)."""
+    return {
+        "provider": provider,
+        "model_id": model_id,
+        "kind": kind,
+        "before": before.to_json() if before is not None else None,
+        "after": after.to_json() if after is not None else None,
+        "changed_at": now,
+        "sync_id": sync_id,
+        "run_id": run_id,
+        "accepted_by": None,
+        "accept_reason": None,
+        "decided_by": by,
+        "decision_reason": reason,
+    }
 
 
 def oldest_hold_since(conn: Connection, provider: str) -> datetime | None:

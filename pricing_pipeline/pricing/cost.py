@@ -152,16 +152,14 @@ UNIT_USAGE = (
 )
 
 
-class ListedPrices:
-    """The prices of one published record, live over ``[valid_from, valid_to)``, indexed for
-    the selection: per (region, component, unit), the candidates in identity order, all and by
-    service tier. ``request_cost`` builds one per request from the database; the price book
-    builds them once per publish."""
+class IndexedComponents:
+    """A record's components indexed for the selection: per (region, component, unit), the
+    candidates in identity order, all and by service tier. Immutable; the price book shares
+    one between models with the same components."""
 
-    __slots__ = ("variable_pricing", "valid_from", "valid_to", "service_tiers", "_index")
+    __slots__ = ("service_tiers", "_index")
 
-    def __init__(self, components, variable_pricing: bool, valid_from: datetime, valid_to: datetime | None = None):
-        self.variable_pricing, self.valid_from, self.valid_to = variable_pricing, valid_from, valid_to
+    def __init__(self, components):
         ordered = sorted(components, key=PriceComponent.identity)
         self.service_tiers = frozenset(c.service_tier for c in ordered)
         grouped: dict[tuple, list[PriceComponent]] = {}
@@ -171,9 +169,6 @@ class ListedPrices:
             key: (tuple(group), {tier: tuple(c for c in group if c.service_tier == tier) for tier in {c.service_tier for c in group}})
             for key, group in grouped.items()
         }
-
-    def covers(self, at: datetime) -> bool:
-        return self.valid_from <= at and (self.valid_to is None or self.valid_to > at)
 
     def has(self, region: str | None, names: tuple[str, ...], unit: str) -> bool:
         return any((region, name, unit) in self._index for name in names)
@@ -191,6 +186,21 @@ class ListedPrices:
                         key=PriceComponent.identity)
         return tuple(c for c in merged if c.service_tier == service_tier) or tuple(
             c for c in merged if c.service_tier == "standard")
+
+
+class ListedPrices:
+    """The prices of one published record, live over ``[valid_from, valid_to)``.
+    ``request_cost`` builds one per request from the database; the price book once per publish."""
+
+    __slots__ = ("components", "variable_pricing", "valid_from", "valid_to")
+
+    def __init__(self, components: IndexedComponents, variable_pricing: bool, valid_from: datetime,
+                 valid_to: datetime | None = None):
+        self.components, self.variable_pricing = components, variable_pricing
+        self.valid_from, self.valid_to = valid_from, valid_to
+
+    def covers(self, at: datetime) -> bool:
+        return self.valid_from <= at and (self.valid_to is None or self.valid_to > at)
 
 
 def pick(candidates: tuple, prompt_tokens: int, at: datetime) -> PriceComponent | None:
@@ -223,8 +233,9 @@ def bill(
     routine behind ``request_cost`` and the price book."""
     if listed.variable_pricing:
         raise VariablePricing(f"{provider}/{model_id} has variable pricing (billed by the upstream per request)")
-    if service_tier != "standard" and service_tier not in listed.service_tiers:
-        offered = sorted(listed.service_tiers)
+    prices = listed.components
+    if service_tier != "standard" and service_tier not in prices.service_tiers:
+        offered = sorted(prices.service_tiers)
         raise ServiceTierUnavailable(f"{provider}/{model_id} has no {service_tier} prices (offers: {', '.join(offered)})")
     prompt_tokens, valid_from = usage.input_tokens, listed.valid_from
     lines: list[CostLine] = []
@@ -232,7 +243,7 @@ def bill(
     def add(quantity, names: tuple[str, ...], unit: str, what: str) -> None:
         if not quantity:
             return
-        component = pick(listed.candidates(region, names, unit, service_tier), prompt_tokens, at)
+        component = pick(prices.candidates(region, names, unit, service_tier), prompt_tokens, at)
         if component is None:
             raise UnknownPrice(f"{provider}/{model_id} has no {what} price ({names[0]}, {unit}) for this request")
         if component.usd is None:
@@ -245,7 +256,7 @@ def bill(
     remaining = {"input": usage.input_tokens, "output": usage.output_tokens}
     for field, names, parent in TOKEN_PARTS:
         quantity = getattr(usage, field)
-        if quantity and listed.has(region, names, USD_PER_MTOK):
+        if quantity and prices.has(region, names, USD_PER_MTOK):
             if quantity > remaining[parent]:
                 raise CostError(f"usage {field} ({quantity}) exceeds {parent}_tokens ({remaining[parent]}), which include it")
             remaining[parent] -= quantity
@@ -257,7 +268,7 @@ def bill(
         if not quantity:
             continue
         for name, unit in options:
-            if listed.has(region, (name,), unit):
+            if prices.has(region, (name,), unit):
                 add(quantity, (name,), unit, field.replace("_", " "))
                 break
         else:
@@ -308,5 +319,5 @@ def request_cost(
         raise not_listed(provider, model_id, at, history[0].valid_from if history else None,
                          history[-1].valid_to if history else None)
     price = published[0]
-    listed = ListedPrices(price.record.components(), price.record.variable_pricing, price.valid_from, price.valid_to)
+    listed = ListedPrices(IndexedComponents(price.record.components()), price.record.variable_pricing, price.valid_from, price.valid_to)
     return bill(provider, model_id, listed, usage, at, service_tier, region)

@@ -40,6 +40,13 @@ LITELLM_KEYS = {
     ("image_output", "usd_per_image"): "output_cost_per_image",
     ("request", "usd_per_request"): "input_cost_per_request",
 }
+# our provider -> LiteLLM's name for it (its ``litellm_provider`` and key prefix, which its
+# lookup resolves); a provider not listed keeps our name
+LITELLM_PROVIDERS = {"together": "together_ai", "vercel": "vercel_ai_gateway"}
+# LiteLLM's keys of the input's parts that have a price of their own (cost.TOKEN_PARTS)
+PARTS_OF_INPUT = ("cache_read_input_token_cost", "cache_creation_input_token_cost",
+                  "cache_creation_input_token_cost_above_1hr")
+TIERED_SUFFIXES = ("_batches", "_flex", "_priority")
 TIER_SUFFIX = {"standard": "", "batch": "_batches", "flex": "_flex", "priority": "_priority"}
 SEARCH_CONTEXT = {"web_search_low_context": "search_context_size_low",
                   "web_search_medium_context": "search_context_size_medium",
@@ -48,7 +55,7 @@ SEARCH_CONTEXT = {"web_search_low_context": "search_context_size_low",
 
 def litellm_entry(record: PriceRecord) -> dict | None:
     """One model in LiteLLM's format, or None when it has no price LiteLLM can express."""
-    entry: dict = {"litellm_provider": record.provider, "mode": MODES.get(record.model_type or "chat", "chat")}
+    entry: dict = {"litellm_provider": litellm_provider(record.provider), "mode": MODES.get(record.model_type or "chat", "chat")}
     if record.variable_pricing:
         return None
     for component in record.components():
@@ -71,7 +78,26 @@ def litellm_entry(record: PriceRecord) -> dict | None:
         else:
             key = stem + TIER_SUFFIX[component.service_tier]
         entry[key] = float(value)
+    # Our rule for a cache part the model does not price: it stays in the input, billed at the
+    # input price of the prompt's context tier. Said explicitly, because LiteLLM otherwise keeps
+    # the cache prices of its own entry of the same name, or bills the part at 0 or at the
+    # 5-minute price. (A part priced without context tiers keeps its one price in every tier.)
+    input_keys = [k for k in entry if k.startswith("input_cost_per_token") and not k.endswith(TIERED_SUFFIXES)]
+    for part in [p for p in PARTS_OF_INPUT if p not in entry and "input_cost_per_token" in entry]:
+        for input_key in input_keys:
+            tier = input_key.removeprefix("input_cost_per_token")
+            if not tier or part != PARTS_OF_INPUT[2]:  # LiteLLM has no tiered 1-hour write price
+                entry[part + tier] = entry[input_key]
     return entry if len(entry) > 2 else None
+
+
+def litellm_provider(provider: str) -> str:
+    return LITELLM_PROVIDERS.get(provider, provider)
+
+
+def litellm_key(provider: str, model_id: str) -> str:
+    """Our model's key in the LiteLLM feed: ``<LiteLLM's provider name>/<model_id>``."""
+    return f"{litellm_provider(provider)}/{model_id}"
 
 
 def litellm_cost_map(records: list[PriceRecord]) -> dict:
@@ -79,7 +105,7 @@ def litellm_cost_map(records: list[PriceRecord]) -> dict:
     for record in sorted(records, key=lambda r: (r.provider, r.model_id)):
         entry = litellm_entry(record)
         if entry is not None:
-            out[f"{record.provider}/{record.model_id}"] = entry
+            out[litellm_key(record.provider, record.model_id)] = entry
     return out
 
 

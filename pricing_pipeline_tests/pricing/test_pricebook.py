@@ -75,7 +75,8 @@ def test_the_book_equals_request_cost_on_every_resold_model(all_published, db_ur
     assert compared > 2000 and 0 < errors < compared / 2, (compared, errors)
 
 
-def test_errors_are_the_same_error(all_published, db_url, payloads, memory_only):
+def test_errors_are_the_same_error(store, db_url, payloads, memory_only):
+    store.publish("openrouter", get_adapter("openrouter").records(payloads.get("openrouter")), published_at=T0)
     book = PriceBook.load(db_url, history_window=LONG_WINDOW)
     usage = Usage(input_tokens=1_000, output_tokens=100)
     cases = [
@@ -89,7 +90,7 @@ def test_errors_are_the_same_error(all_published, db_url, payloads, memory_only)
     cases.append(("openrouter", variable.model_id, T0 + timedelta(hours=1), "standard"))
     kinds = set()
     for provider, model_id, at, tier in cases:
-        ours = answer(request_cost, provider, model_id, usage, at=at, service_tier=tier, store=all_published)
+        ours = answer(request_cost, provider, model_id, usage, at=at, service_tier=tier, store=store)
         kinds.add(ours[0])
         assert answer(book.cost, provider, model_id, usage, at=at, service_tier=tier) == ours
     assert kinds == {UnknownModel, NotListedAt, ServiceTierUnavailable, VariablePricing}

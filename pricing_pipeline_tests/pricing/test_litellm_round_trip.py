@@ -106,9 +106,9 @@ def feed(tmp_path_factory, payloads):
     return {"map": cost_map, "path": path, "ours": ours, "records": records}
 
 
-def litellm_answers(feed, env: dict, register: bool) -> dict:
+def litellm_answers(feed, env: dict, register: bool, costs: bool = True) -> dict:
     job = {"register": register, "feed": str(feed["path"]), "keys": sorted(feed["map"]),
-           "shapes": {name: (shape[2], shape[3]) for name, shape in SHAPES.items()}}
+           "shapes": {name: (shape[2], shape[3]) for name, shape in SHAPES.items()} if costs else {}}
     environment = {k: v for k, v in os.environ.items() if not k.startswith(("LITELLM_", "MODEL_COST_MAP_"))}
     result = subprocess.run([sys.executable, "-c", CHILD], input=json.dumps(job), capture_output=True, text=True,
                             env={**environment, **env}, timeout=300, check=True)
@@ -179,7 +179,7 @@ def test_our_map_in_place_of_litellms(feed, upstream):
     url = upstream.serve_file("/litellm_model_cost_map.json", feed["path"])
     # LiteLLM rejects a fetched map under half the size of its bundled one (and falls back to
     # the bundled map, with a warning): a map of our resold models alone needs the check off.
-    refused = litellm_answers(feed, {"LITELLM_MODEL_COST_MAP_URL": url}, register=False)
+    refused = litellm_answers(feed, {"LITELLM_MODEL_COST_MAP_URL": url}, register=False, costs=False)
     assert refused["ours_loaded"] < len(feed["map"]) / 2
     theirs = litellm_answers(feed, {"LITELLM_MODEL_COST_MAP_URL": url, "MODEL_COST_MAP_MAX_SHRINK_RATIO": "0"},
                              register=False)

@@ -278,9 +278,17 @@ def bill(
     return RequestCost(provider, model_id, at, sum((line.usd for line in lines), Decimal(0)), tuple(lines))
 
 
+_LINE_ORDER: dict[str, int] = {}
+
+
 def _line_order(line: CostLine) -> int:
-    head = line.component.split("_")[0]
-    return ("input", "cache", "output").index(head) if head in ("input", "cache", "output") else 3
+    """Input, cache, output, then the rest (by the component's first word)."""
+    order = _LINE_ORDER.get(line.component)
+    if order is None:
+        head = line.component.split("_")[0]
+        order = _LINE_ORDER[line.component] = ("input", "cache", "output").index(head) if head in (
+            "input", "cache", "output") else 3
+    return order
 
 
 def not_listed(provider: str, model_id: str, at: datetime, first_listed: datetime | None, listed_until: datetime | None) -> CostError:

@@ -15,6 +15,7 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
+from pricing_pipeline.pricing.cost import TOKEN_PARTS
 from pricing_pipeline.pricing.records import USD_PER_MTOK, PriceRecord
 
 SCHEMA_VERSION = 1
@@ -43,11 +44,12 @@ LITELLM_KEYS = {
 # our provider -> LiteLLM's name for it (its ``litellm_provider`` and key prefix, which its
 # lookup resolves); a provider not listed keeps our name
 LITELLM_PROVIDERS = {"together": "together_ai", "vercel": "vercel_ai_gateway"}
-# LiteLLM's keys of the input's parts that have a price of their own (cost.TOKEN_PARTS)
-PARTS_OF_INPUT = ("cache_read_input_token_cost", "cache_creation_input_token_cost",
-                  "cache_creation_input_token_cost_above_1hr")
-TIERED_SUFFIXES = ("_batches", "_flex", "_priority")
+# LiteLLM's keys of the cache parts of the input (cost.TOKEN_PARTS: the billing rules' own list)
+PARTS_OF_INPUT = tuple(LITELLM_KEYS[(names[0], USD_PER_MTOK)] for _, names, parent in TOKEN_PARTS
+                       if parent == "input" and names[0].startswith("cache_"))
+# LiteLLM's key suffix of each of our service tiers (records.SERVICE_TIERS, which cost bills by)
 TIER_SUFFIX = {"standard": "", "batch": "_batches", "flex": "_flex", "priority": "_priority"}
+TIERED_SUFFIXES = tuple(suffix for suffix in TIER_SUFFIX.values() if suffix)
 SEARCH_CONTEXT = {"web_search_low_context": "search_context_size_low",
                   "web_search_medium_context": "search_context_size_medium",
                   "web_search_high_context": "search_context_size_high"}
@@ -86,7 +88,7 @@ def litellm_entry(record: PriceRecord) -> dict | None:
     for part in [p for p in PARTS_OF_INPUT if p not in entry and "input_cost_per_token" in entry]:
         for input_key in input_keys:
             tier = input_key.removeprefix("input_cost_per_token")
-            if not tier or part != PARTS_OF_INPUT[2]:  # LiteLLM has no tiered 1-hour write price
+            if not tier or not part.endswith("_above_1hr"):  # LiteLLM has no tiered 1-hour write price
                 entry[part + tier] = entry[input_key]
     return entry if len(entry) > 2 else None
 

@@ -16,7 +16,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from pricing_pipeline.pricing.cost import TOKEN_PARTS
-from pricing_pipeline.pricing.records import USD_PER_MTOK, PriceRecord
+from pricing_pipeline.pricing.records import PER_MILLION_UNITS, USD_PER_MTOK, PriceRecord
 
 SCHEMA_VERSION = 1
 MILLION = Decimal(1_000_000)
@@ -40,6 +40,7 @@ LITELLM_KEYS = {
     ("output_audio", USD_PER_MTOK): "output_cost_per_audio_token",
     ("image_output", "usd_per_image"): "output_cost_per_image",
     ("request", "usd_per_request"): "input_cost_per_request",
+    ("input", "usd_per_mchar"): "input_cost_per_character",
 }
 # our provider -> LiteLLM's name for it (its ``litellm_provider`` and key prefix, which its
 # lookup resolves); a provider not listed keeps our name
@@ -63,7 +64,7 @@ def litellm_entry(record: PriceRecord) -> dict | None:
     for component in record.components():
         if component.usd is None or component.window is not None or component.region is not None:
             continue
-        value = component.usd / MILLION if component.unit == USD_PER_MTOK else component.usd
+        value = component.usd / MILLION if component.unit in PER_MILLION_UNITS else component.usd
         if component.component in SEARCH_CONTEXT or component.component == "web_search":
             sizes = entry.setdefault("search_context_cost_per_query", {})
             for size in ([SEARCH_CONTEXT[component.component]] if component.component in SEARCH_CONTEXT

@@ -45,6 +45,8 @@ SHAPES = {
                    "completion_tokens_details": {"reasoning_tokens": 3_000}}, {}),
     "web_search": (Usage(input_tokens=1_000, output_tokens=100, web_searches=2), "standard",
                    {"prompt_tokens": 1_000, "completion_tokens": 100, "server_tool_use": {"web_search_requests": 2}}, {}),
+    "speech_characters": (Usage(characters=1_000), "standard", {},
+                          {"call_type": "speech", "prompt_characters": 1_000}),
     "batch": (Usage(input_tokens=12_345, output_tokens=678), "batch",
               {"prompt_tokens": 12_345, "completion_tokens": 678}, {"call_type": "retrieve_batch"}),
 }

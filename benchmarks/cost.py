@@ -82,7 +82,8 @@ def hot_path(calls: int) -> None:
         for name, usage in (("plain", PLAIN), ("cached", CACHED)):
             targets = [(by_key[k].provider, by_key[k].model_id) for k in models]
             book_us = per_call_us(lambda p, m: book.cost(p, m, usage, at=at), targets, calls)
-            db_us = per_call_us(lambda p, m: request_cost(p, m, usage, at=at, store=store), targets, max(calls // 20, 200))
+            db_us = per_call_us(lambda p, m: request_cost(p, m, usage, at=at, store=store), targets,
+                                max(calls // 20, 200))
             keys = [(k,) for k in models]
             llm_us = per_call_us(
                 lambda k: litellm.cost_per_token(model=k, prompt_tokens=usage.input_tokens,

@@ -165,10 +165,7 @@ class IndexedComponents:
         grouped: dict[tuple, list[PriceComponent]] = {}
         for c in ordered:
             grouped.setdefault((c.region, c.component, c.unit), []).append(c)
-        self._index = {
-            key: (tuple(group), {tier: tuple(c for c in group if c.service_tier == tier) for tier in {c.service_tier for c in group}})
-            for key, group in grouped.items()
-        }
+        self._index = {key: (tuple(group), _by_tier(group)) for key, group in grouped.items()}
 
     def has(self, region: str | None, names: tuple[str, ...], unit: str) -> bool:
         return any((region, name, unit) in self._index for name in names)
@@ -186,6 +183,10 @@ class IndexedComponents:
                         key=PriceComponent.identity)
         return tuple(c for c in merged if c.service_tier == service_tier) or tuple(
             c for c in merged if c.service_tier == "standard")
+
+
+def _by_tier(group: list[PriceComponent]) -> dict[str, tuple[PriceComponent, ...]]:
+    return {tier: tuple(c for c in group if c.service_tier == tier) for tier in {c.service_tier for c in group}}
 
 
 class ListedPrices:
@@ -291,13 +292,17 @@ def _line_order(line: CostLine) -> int:
     return order
 
 
-def not_listed(provider: str, model_id: str, at: datetime, first_listed: datetime | None, listed_until: datetime | None) -> CostError:
+def not_listed(
+    provider: str, model_id: str, at: datetime, first_listed: datetime | None, listed_until: datetime | None
+) -> CostError:
     """Why no price was live at ``at``: never listed (``first_listed`` None), or listed from
     ``first_listed`` until ``listed_until`` (None: still listed)."""
     if first_listed is None:
         return UnknownModel(f"{provider} has never listed {model_id!r}")
     until = listed_until.isoformat() if listed_until else "now"
-    return NotListedAt(f"{provider}/{model_id} was not listed at {at.isoformat()} (listed from {first_listed.isoformat()} to {until})")
+    return NotListedAt(
+        f"{provider}/{model_id} was not listed at {at.isoformat()} (listed from {first_listed.isoformat()} to {until})"
+    )
 
 
 def request_cost(
@@ -327,5 +332,7 @@ def request_cost(
         raise not_listed(provider, model_id, at, history[0].valid_from if history else None,
                          history[-1].valid_to if history else None)
     price = published[0]
-    listed = ListedPrices(IndexedComponents(price.record.components()), price.record.variable_pricing, price.valid_from, price.valid_to)
+    record = price.record
+    components = IndexedComponents(record.components())
+    listed = ListedPrices(components, record.variable_pricing, price.valid_from, price.valid_to)
     return bill(provider, model_id, listed, usage, at, service_tier, region)

@@ -58,7 +58,9 @@ SEARCH_CONTEXT = {"web_search_low_context": "search_context_size_low",
 
 def litellm_entry(record: PriceRecord) -> dict | None:
     """One model in LiteLLM's format, or None when it has no price LiteLLM can express."""
-    entry: dict = {"litellm_provider": litellm_provider(record.provider), "mode": MODES.get(record.model_type or "chat", "chat")}
+    entry: dict = {
+        "litellm_provider": litellm_provider(record.provider), "mode": MODES.get(record.model_type or "chat", "chat")
+    }
     if record.variable_pricing:
         return None
     for component in record.components():

@@ -134,8 +134,11 @@ class PriceBook:
         return _Index(
             listings.generation,
             since,
-            {key: tuple(sorted(rows, key=lambda listed: listed.valid_from, reverse=True)) for key, rows in by_model.items()},
+            {key: tuple(sorted(rows, key=_newest_first)) for key, rows in by_model.items()},
             {(provider, model_id): (first, until) for provider, model_id, first, until in listings.spans},
             time.perf_counter() - started,
         )
 
+
+def _newest_first(listed: ListedPrices):
+    return -listed.valid_from.timestamp()

@@ -44,7 +44,8 @@ SHAPES = {
                   {"prompt_tokens": 1_000, "completion_tokens": 5_000,
                    "completion_tokens_details": {"reasoning_tokens": 3_000}}, {}),
     "web_search": (Usage(input_tokens=1_000, output_tokens=100, web_searches=2), "standard",
-                   {"prompt_tokens": 1_000, "completion_tokens": 100, "server_tool_use": {"web_search_requests": 2}}, {}),
+                   {"prompt_tokens": 1_000, "completion_tokens": 100,
+                    "server_tool_use": {"web_search_requests": 2}}, {}),
     "speech_characters": (Usage(characters=1_000), "standard", {},
                           {"call_type": "speech", "prompt_characters": 1_000}),
     "batch": (Usage(input_tokens=12_345, output_tokens=678), "batch",
@@ -64,7 +65,8 @@ litellm.suppress_debug_info = True
 job = json.load(sys.stdin)
 if job["register"]:
     litellm.register_model(json.load(open(job["feed"])))
-shapes, out = job["shapes"], {"ours_loaded": sum(k in litellm.model_cost for k in job["keys"]), "costs": {}, "resolved": {}}
+shapes = job["shapes"]
+out = {"ours_loaded": sum(k in litellm.model_cost for k in job["keys"]), "costs": {}, "resolved": {}}
 for key in job["keys"]:
     try:
         out["resolved"][key] = litellm.get_model_info(key)["key"]

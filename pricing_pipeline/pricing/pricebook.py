@@ -122,10 +122,10 @@ class PriceBook:
         components: dict[tuple[str, str, datetime], list[PriceComponent]] = {}
         for provider, model_id, valid_from, component in listings.components:
             components.setdefault((provider, model_id, valid_from), []).append(component)
-        indexed: dict[tuple, IndexedComponents] = {}  # equal component sets share one index
+        indexed: dict[frozenset, IndexedComponents] = {}  # equal component sets share one index
         by_model: dict[tuple[str, str], list[ListedPrices]] = {}
         for provider, model_id, valid_from, valid_to, variable_pricing in listings.history:
-            own = tuple(sorted(components.get((provider, model_id, valid_from), ()), key=PriceComponent.identity))
+            own = frozenset(components.get((provider, model_id, valid_from), ()))  # sorted once per distinct set
             index = indexed.get(own)
             if index is None:
                 index = indexed[own] = IndexedComponents(own)

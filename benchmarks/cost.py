@@ -4,9 +4,11 @@ a gateway would pick instead); then the book's load time and memory at catalog s
 
     .venv/bin/python -m benchmarks.cost [--calls 20000] [--sizes 10000,100000] [--postgres ADMIN_URL]
 
-Workload: the eight recordings published to SQLite; every resold model LiteLLM resolves to
-our feed's entry, round robin, on a plain request (12,345 in / 678 out) and a cached one
-(50,000 in of which 20,000 cache reads / 1,000 out). Load: a synthetic OpenRouter-shaped
+Workload: the eight recordings published to SQLite, our feed given to LiteLLM with
+``register_model``; every resold model LiteLLM resolves to our feed's entry, round robin, on a
+plain request (12,345 in / 678 out) and a cached one (50,000 in of which 20,000 cache reads /
+1,000 out), each usage built once (ours a ``Usage``, LiteLLM's a ``litellm.Usage``). "same
+cost": the models on which LiteLLM's answer is ours (README: the LiteLLM feed, read by LiteLLM). Load: a synthetic OpenRouter-shaped
 catalog (three token prices per model, benchmarks/scale.py) published to a fresh database,
 the book loaded in a fresh process; RSS is that process's after the load, and its growth.
 """
@@ -78,19 +80,27 @@ def hot_path(calls: int) -> None:
         by_key = {litellm_key(r.provider, r.model_id): r for r in records}
         print(f"{len(models)} resold models LiteLLM resolves to our entry; {book.models} models in the book "
               f"(loaded in {book.load_seconds * 1000:.0f} ms)")
-        print(f"{'usage':<8} {'price book':>12} {'request_cost':>14} {'litellm':>10}   book vs litellm")
-        for name, usage in (("plain", PLAIN), ("cached", CACHED)):
+        print(f"{'usage':<8} {'price book':>12} {'request_cost':>14} {'litellm':>10}   book vs litellm   same cost")
+        for name, usage, litellm_usage in (
+            ("plain", PLAIN, {"prompt_tokens": 12_345, "completion_tokens": 678}),
+            ("cached", CACHED, {"prompt_tokens": 50_000, "completion_tokens": 1_000,
+                                "prompt_tokens_details": {"cached_tokens": 20_000}}),
+        ):
             targets = [(by_key[k].provider, by_key[k].model_id) for k in models]
             book_us = per_call_us(lambda p, m: book.cost(p, m, usage, at=at), targets, calls)
             db_us = per_call_us(lambda p, m: request_cost(p, m, usage, at=at, store=store), targets,
                                 max(calls // 20, 200))
-            keys = [(k,) for k in models]
-            llm_us = per_call_us(
-                lambda k: litellm.cost_per_token(model=k, prompt_tokens=usage.input_tokens,
-                                                 completion_tokens=usage.output_tokens,
-                                                 cache_read_input_tokens=usage.cache_read_tokens),
-                keys, max(calls // 5, 500))
-            print(f"{name:<8} {book_us:9.1f} µs {db_us:11.1f} µs {llm_us:7.1f} µs   {llm_us / book_us:5.1f}x faster")
+            usage_object = litellm.Usage(**litellm_usage)  # built once, as the gateway's response has it
+
+            def litellm_cost(key):
+                prompt, completion = litellm.cost_per_token(model=key, usage_object=usage_object)
+                return prompt + completion
+
+            llm_us = per_call_us(litellm_cost, [(k,) for k in models], max(calls // 5, 500))
+            same = sum(abs(float(book.cost(*t, usage, at=at).total_usd) - litellm_cost(k)) <= 1e-9 * litellm_cost(k)
+                       for t, k in zip(targets, models))
+            print(f"{name:<8} {book_us:9.1f} µs {db_us:11.1f} µs {llm_us:7.1f} µs   {llm_us / book_us:5.1f}x faster"
+                  f"      {same}/{len(models)}")
         store.dispose()
 
 

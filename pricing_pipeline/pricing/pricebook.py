@@ -15,6 +15,7 @@ reference; only reloads take the lock, and the old index serves until the new on
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from dataclasses import dataclass
@@ -31,6 +32,8 @@ from pricing_pipeline.pricing.cost import (
     request_cost,
 )
 from pricing_pipeline.pricing.records import PriceComponent
+
+log = logging.getLogger(__name__)
 
 DEFAULT_HISTORY_WINDOW = timedelta(days=1)
 DEFAULT_CHECK_EVERY = timedelta(seconds=5)
@@ -111,7 +114,13 @@ class PriceBook:
         self._next_check = time.monotonic() + self._check_every
         if self._reload_lock.locked():
             return  # a reload is under way
-        threading.Thread(target=self.refresh, name="price-book-refresh", daemon=True).start()
+        threading.Thread(target=self._refresh_in_background, name="price-book-refresh", daemon=True).start()
+
+    def _refresh_in_background(self) -> None:
+        try:
+            self.refresh()
+        except Exception:  # the database unreachable: keep serving the index we have
+            log.exception("price book refresh failed; still serving the prices of generation %s", self.generation)
 
     def _read(self) -> _Index:
         from pricing_pipeline.store.listings import read_listings

@@ -156,3 +156,23 @@ def test_a_publish_is_picked_up_and_swapped_under_readers(store, db_url, payload
             thread.join()
     assert not failures and seen == {old, Decimal("0.5")}, (failures, seen)
     assert book.refresh() is False
+
+
+def test_a_failed_refresh_keeps_the_prices_it_has(tmp_path, payloads, caplog):
+    from pricing_pipeline.store import PricingStore
+
+    url = f"sqlite:///{tmp_path / 'pricing.db'}"
+    store = PricingStore(url)
+    store.migrate()
+    store.publish("openrouter", get_adapter("openrouter").records(payloads.get("openrouter")))
+    book = PriceBook.load(url, check_every=timedelta(0))
+    usage = Usage(input_tokens=1_000_000)
+    before = book.cost("openrouter", "openai/gpt-5.4-mini", usage).total_usd
+    with store.engine.begin() as conn:
+        conn.exec_driver_sql("ALTER TABLE sync_log RENAME TO sync_log_gone")  # the generation query fails
+    deadline = time.monotonic() + 20
+    while not any("refresh failed" in r.message for r in caplog.records) and time.monotonic() < deadline:
+        assert book.cost("openrouter", "openai/gpt-5.4-mini", usage).total_usd == before
+        time.sleep(0.01)
+    assert any("refresh failed" in r.message for r in caplog.records)
+    store.dispose()

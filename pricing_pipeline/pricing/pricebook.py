@@ -31,7 +31,6 @@ from pricing_pipeline.pricing.cost import (
     not_listed,
     request_cost,
 )
-from pricing_pipeline.pricing.records import PriceComponent
 
 log = logging.getLogger(__name__)
 
@@ -128,23 +127,24 @@ class PriceBook:
         started = time.perf_counter()
         since = datetime.now(UTC) - self.history_window
         listings = read_listings(self._store, since)
-        components: dict[tuple[str, str, datetime], list[PriceComponent]] = {}
-        for provider, model_id, valid_from, component in listings.components:
-            components.setdefault((provider, model_id, valid_from), []).append(component)
+        components = listings.components
         indexed: dict[frozenset, IndexedComponents] = {}  # equal component sets share one index
+        spans = {(provider, model_id): (first, until) for provider, model_id, first, until in listings.spans}
+        same_key = {key: key for key in spans}  # both dicts share one key tuple per model
         by_model: dict[tuple[str, str], list[ListedPrices]] = {}
         for provider, model_id, valid_from, valid_to, variable_pricing in listings.history:
             own = frozenset(components.get((provider, model_id, valid_from), ()))  # sorted once per distinct set
             index = indexed.get(own)
             if index is None:
                 index = indexed[own] = IndexedComponents(own)
-            by_model.setdefault((provider, model_id), []).append(
+            key = same_key.get((provider, model_id)) or (provider, model_id)
+            by_model.setdefault(key, []).append(
                 ListedPrices(index, bool(variable_pricing), valid_from, valid_to))
         return _Index(
             listings.generation,
             since,
             {key: tuple(sorted(rows, key=_newest_first)) for key, rows in by_model.items()},
-            {(provider, model_id): (first, until) for provider, model_id, first, until in listings.spans},
+            spans,
             time.perf_counter() - started,
         )
 

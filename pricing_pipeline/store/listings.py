@@ -42,9 +42,9 @@ class Listings:
     # (provider, model_id, valid_from, valid_to, variable_pricing) of every history row
     # live at some instant from ``since`` on
     history: list[tuple]
-    # (provider, model_id, valid_from, PriceComponent) of their components; equal
+    # (provider, model_id, valid_from) -> the components of that history row; equal
     # components are one shared object
-    components: list[tuple]
+    components: dict[tuple, list[PriceComponent]]
 
 
 def read_listings(store, since: datetime) -> Listings:
@@ -65,19 +65,27 @@ def read_listings(store, since: datetime) -> Listings:
             conn = conn.execution_options(isolation_level="REPEATABLE READ")
         try:
             count, newest = conn.execute(_generation_query()).one()
+            # streamed (a server-side cursor on PostgreSQL): a component row is kept only as
+            # its shared PriceComponent, not as a row of its own
+            streamed = conn.execution_options(stream_results=True, yield_per=10_000)
             return Listings((int(count), newest), list(conn.execute(spans).tuples()),
-                            list(conn.execute(history).tuples()), _components(conn.execute(components).tuples()))
+                            list(conn.execute(history).tuples()), _components(streamed.execute(components).tuples()))
         finally:
             conn.rollback()
 
 
-def _components(rows) -> list[tuple]:
+def _components(rows) -> dict[tuple, list[PriceComponent]]:
     interned: dict[tuple, PriceComponent] = {}
-    out = []
+    out: dict[tuple, list[PriceComponent]] = {}
     for provider, model_id, valid_from, *columns in rows:
         columns = tuple(columns)
         component = interned.get(columns)
         if component is None:
             component = interned[columns] = row_component(dict(zip(COMPONENT_COLUMNS, columns)))
-        out.append((provider, model_id, valid_from, component))
+        key = (provider, model_id, valid_from)
+        listed = out.get(key)
+        if listed is None:
+            out[key] = [component]
+        else:
+            listed.append(component)
     return out

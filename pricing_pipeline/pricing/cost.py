@@ -200,9 +200,6 @@ class ListedPrices:
         self.components, self.variable_pricing = components, variable_pricing
         self.valid_from, self.valid_to = valid_from, valid_to
 
-    def covers(self, at: datetime) -> bool:
-        return self.valid_from <= at and (self.valid_to is None or self.valid_to > at)
-
 
 def pick(candidates: tuple, prompt_tokens: int, at: datetime) -> PriceComponent | None:
     """The variant that applies: the largest context tier below the prompt's size, a matching

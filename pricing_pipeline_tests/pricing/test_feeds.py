@@ -77,7 +77,8 @@ def test_a_cache_part_without_its_own_price_is_written_at_the_input_price():
         return PriceRecord.from_components("together", "acme/model", list(components))
 
     tiered = litellm_entry(record(
-        PriceComponent("input", "usd_per_mtok", Decimal("1")), PriceComponent("output", "usd_per_mtok", Decimal("4")),
+        PriceComponent("input", "usd_per_mtok", Decimal("1")),
+        PriceComponent("output", "usd_per_mtok", Decimal("4")),
         PriceComponent("input", "usd_per_mtok", Decimal("2"), min_context_tokens=200_000),
         PriceComponent("output", "usd_per_mtok", Decimal("8"), min_context_tokens=200_000),
     ))
@@ -85,10 +86,12 @@ def test_a_cache_part_without_its_own_price_is_written_at_the_input_price():
     assert {k: v for k, v in tiered.items() if k.startswith("cache_")} == {
         "cache_read_input_token_cost": 1e-6, "cache_creation_input_token_cost": 1e-6,
         "cache_creation_input_token_cost_above_1hr": 1e-6,
-        "cache_read_input_token_cost_above_200k_tokens": 2e-6, "cache_creation_input_token_cost_above_200k_tokens": 2e-6,
+        "cache_read_input_token_cost_above_200k_tokens": 2e-6,
+        "cache_creation_input_token_cost_above_200k_tokens": 2e-6,
     }
     priced = litellm_entry(record(
-        PriceComponent("input", "usd_per_mtok", Decimal("1")), PriceComponent("cache_read", "usd_per_mtok", Decimal("0.1")),
+        PriceComponent("input", "usd_per_mtok", Decimal("1")),
+        PriceComponent("cache_read", "usd_per_mtok", Decimal("0.1")),
         PriceComponent("input", "usd_per_mtok", Decimal("2"), min_context_tokens=200_000),
     ))
     # a cache read priced once keeps that price in every tier (no tiered key written)

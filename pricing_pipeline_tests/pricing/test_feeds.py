@@ -95,4 +95,5 @@ def test_a_cache_part_without_its_own_price_is_written_at_the_input_price():
         PriceComponent("input", "usd_per_mtok", Decimal("2"), min_context_tokens=200_000),
     ))
     # a cache read priced once keeps that price in every tier (no tiered key written)
-    assert priced["cache_read_input_token_cost"] == 1e-7 and "cache_read_input_token_cost_above_200k_tokens" not in priced
+    assert priced["cache_read_input_token_cost"] == 1e-7
+    assert "cache_read_input_token_cost_above_200k_tokens" not in priced

@@ -161,32 +161,155 @@ UNIT_USAGE = (
 PER_QUANTITY = {**{unit: MILLION for unit in PER_MILLION_UNITS}, "usd_per_minute": Decimal(60)}
 
 
-class _Prices:
-    """The components of one published record, and the choice among their variants."""
+class IndexedComponents:
+    """A record's components indexed for the selection: per (region, component, unit), the
+    candidates in identity order, all and by service tier. Immutable; the price book shares
+    one between models with the same components."""
 
-    def __init__(self, components, at: datetime, service_tier: str, region: str | None, prompt_tokens: int):
-        self.components = [c for c in components if c.region == region]
-        self.at, self.service_tier, self.prompt_tokens = at, service_tier, prompt_tokens
+    __slots__ = ("service_tiers", "_index")
 
-    def has(self, names: tuple[str, ...], unit: str) -> bool:
-        return any(c.component in names and c.unit == unit for c in self.components)
+    def __init__(self, components):
+        ordered = sorted(components, key=PriceComponent.identity)
+        self.service_tiers = frozenset(c.service_tier for c in ordered)
+        grouped: dict[tuple, list[PriceComponent]] = {}
+        for c in ordered:
+            grouped.setdefault((c.region, c.component, c.unit), []).append(c)
+        self._index = {key: (tuple(group), _by_tier(group)) for key, group in grouped.items()}
 
-    def pick(self, names: tuple[str, ...], unit: str) -> PriceComponent | None:
-        candidates = [c for c in self.components if c.component in names and c.unit == unit]
-        tiered = [c for c in candidates if c.service_tier == self.service_tier] or [
-            c for c in candidates if c.service_tier == "standard"
-        ]
-        usable = [
-            c for c in tiered
-            if (c.min_context_tokens == 0 or self.prompt_tokens > c.min_context_tokens)
-            and (c.window is None or c.window.contains(self.at))
-        ]
-        if not usable:
-            return None
-        # the largest context tier that applies; a matching window before the all-day price, and
-        # a window of given weekdays (a weekend price) before an every-day one it overlaps
-        return max(usable, key=lambda c: (c.min_context_tokens, c.window is not None,
-                                          c.window is not None and c.window.weekdays is not None))
+    def has(self, region: str | None, names: tuple[str, ...], unit: str) -> bool:
+        return any((region, name, unit) in self._index for name in names)
+
+    def candidates(self, region: str | None, names: tuple[str, ...], unit: str, service_tier: str) -> tuple:
+        """The variants of ``names`` priced in ``unit`` in the region, in ``service_tier`` (the
+        standard ones when the tier prices none of them)."""
+        if len(names) == 1:
+            entry = self._index.get((region, names[0], unit))
+            if entry is None:
+                return ()
+            by_tier = entry[1]
+            return by_tier.get(service_tier) or by_tier.get("standard", ())
+        merged = sorted((c for name in names for c in self._index.get((region, name, unit), ((), {}))[0]),
+                        key=PriceComponent.identity)
+        return tuple(c for c in merged if c.service_tier == service_tier) or tuple(
+            c for c in merged if c.service_tier == "standard")
+
+
+def _by_tier(group: list[PriceComponent]) -> dict[str, tuple[PriceComponent, ...]]:
+    return {tier: tuple(c for c in group if c.service_tier == tier) for tier in {c.service_tier for c in group}}
+
+
+class ListedPrices:
+    """The prices of one published record, live over ``[valid_from, valid_to)``.
+    ``request_cost`` builds one per request from the database; the price book once per publish."""
+
+    __slots__ = ("components", "variable_pricing", "valid_from", "valid_to")
+
+    def __init__(self, components: IndexedComponents, variable_pricing: bool, valid_from: datetime,
+                 valid_to: datetime | None = None):
+        self.components, self.variable_pricing = components, variable_pricing
+        self.valid_from, self.valid_to = valid_from, valid_to
+
+
+def pick(candidates: tuple, prompt_tokens: int, at: datetime) -> PriceComponent | None:
+    """The variant that applies: the largest context tier below the prompt's size, a matching
+    time-of-day window before the all-day price, and a window of given weekdays (a weekend
+    price) before an every-day one it overlaps (the first in identity order on a tie)."""
+    best = best_key = None
+    for c in candidates:
+        if (c.min_context_tokens == 0 or prompt_tokens > c.min_context_tokens) and (
+            c.window is None or c.window.contains(at)
+        ):
+            key = (c.min_context_tokens, c.window is not None, c.window is not None and c.window.weekdays is not None)
+            if best is None or key > best_key:
+                best, best_key = c, key
+    return best
+
+
+def check_request(provider: str, service_tier: str, providers) -> None:
+    """What is wrong with a request before any price is read."""
+    if provider not in providers:
+        raise UnknownModel(f"unknown provider {provider!r} (known: {', '.join(providers)})")
+    if service_tier not in SERVICE_TIERS:
+        raise ServiceTierUnavailable(f"unknown service tier {service_tier!r} (known: {', '.join(SERVICE_TIERS)})")
+
+
+def bill(
+    provider: str, model_id: str, listed: ListedPrices, usage: Usage, at: datetime,
+    service_tier: str = "standard", region: str | None = None,
+) -> RequestCost:
+    """The selection and billing rules, over the prices live at ``at`` (``listed``): the one
+    routine behind ``request_cost`` and the price book."""
+    if listed.variable_pricing:
+        raise VariablePricing(f"{provider}/{model_id} has variable pricing (billed by the upstream per request)")
+    prices = listed.components
+    if service_tier != "standard" and service_tier not in prices.service_tiers:
+        offered = sorted(prices.service_tiers)
+        raise ServiceTierUnavailable(f"{provider}/{model_id} has no {service_tier} prices (offers: {', '.join(offered)})")
+    prompt_tokens, valid_from = usage.input_tokens, listed.valid_from
+    lines: list[CostLine] = []
+
+    def add(quantity, names: tuple[str, ...], unit: str, what: str) -> None:
+        if not quantity:
+            return
+        component = pick(prices.candidates(region, names, unit, service_tier), prompt_tokens, at)
+        if component is None:
+            raise UnknownPrice(f"{provider}/{model_id} has no {what} price ({names[0]}, {unit}) for this request")
+        if component.usd is None:
+            raise UnknownPrice(f"{provider}/{model_id}: the {component.label()} price is unknown")
+        quantity = Decimal(quantity)
+        amount = quantity * component.usd / PER_QUANTITY.get(unit, 1)
+        lines.append(CostLine(component.component, quantity, unit, component.usd, amount,
+                              component.min_context_tokens, component.window, component.service_tier, valid_from))
+
+    remaining = {"input": usage.input_tokens, "output": usage.output_tokens}
+    for field, names, parent in TOKEN_PARTS:
+        quantity = getattr(usage, field)
+        if quantity and prices.has(region, names, USD_PER_MTOK):
+            if quantity > remaining[parent]:
+                raise CostError(f"usage {field} ({quantity}) exceeds {parent}_tokens ({remaining[parent]}), which include it")
+            remaining[parent] -= quantity
+            add(quantity, names, USD_PER_MTOK, field.removesuffix("_tokens").replace("_", " "))
+    add(remaining["input"], ("input",), USD_PER_MTOK, "input")
+    add(remaining["output"], ("output",), USD_PER_MTOK, "output")
+    for field, options in UNIT_USAGE:
+        quantity = getattr(usage, field)
+        if not quantity:
+            continue
+        for name, unit in options:
+            if prices.has(region, (name,), unit):
+                add(quantity, (name,), unit, field.replace("_", " "))
+                break
+        else:
+            raise UnknownPrice(f"{provider}/{model_id} has no price for {field.replace('_', ' ')}")
+    if len(lines) > 1:
+        lines.sort(key=_line_order)
+    return RequestCost(provider, model_id, at, sum((line.usd for line in lines), Decimal(0)), tuple(lines))
+
+
+_LINE_ORDER: dict[str, int] = {}
+
+
+def _line_order(line: CostLine) -> int:
+    """Input, cache, output, then the rest (by the component's first word)."""
+    order = _LINE_ORDER.get(line.component)
+    if order is None:
+        head = line.component.split("_")[0]
+        order = _LINE_ORDER[line.component] = ("input", "cache", "output").index(head) if head in (
+            "input", "cache", "output") else 3
+    return order
+
+
+def not_listed(
+    provider: str, model_id: str, at: datetime, first_listed: datetime | None, listed_until: datetime | None
+) -> CostError:
+    """Why no price was live at ``at``: never listed (``first_listed`` None), or listed from
+    ``first_listed`` until ``listed_until`` (None: still listed)."""
+    if first_listed is None:
+        return UnknownModel(f"{provider} has never listed {model_id!r}")
+    until = listed_until.isoformat() if listed_until else "now"
+    return NotListedAt(
+        f"{provider}/{model_id} was not listed at {at.isoformat()} (listed from {first_listed.isoformat()} to {until})"
+    )
 
 
 def request_cost(
@@ -199,13 +322,12 @@ def request_cost(
     store=None,
 ) -> RequestCost:
     """The cost of ``usage`` on ``provider``'s ``model_id`` with the prices live at ``at``
-    (default now), in exact Decimal USD, with one line per billed component."""
+    (default now), in exact Decimal USD, with one line per billed component. Reads the
+    database on every call; the gateway's hot path is the price book (pricebook.py), which
+    answers the same from memory."""
     from pricing_pipeline.providers.registry import PROVIDER_NAMES
 
-    if provider not in PROVIDER_NAMES:
-        raise UnknownModel(f"unknown provider {provider!r} (known: {', '.join(PROVIDER_NAMES)})")
-    if service_tier not in SERVICE_TIERS:
-        raise ServiceTierUnavailable(f"unknown service tier {service_tier!r} (known: {', '.join(SERVICE_TIERS)})")
+    check_request(provider, service_tier, PROVIDER_NAMES)
     if store is None:
         from pricing_pipeline.store import PricingStore, default_database_url
 
@@ -213,61 +335,11 @@ def request_cost(
     at = (at or datetime.now(UTC)).astimezone(UTC)
     published = store.prices(provider=provider, model_id=model_id, at=at)
     if not published:
-        raise _not_listed(store, provider, model_id, at)
+        history = store.history(provider, model_id)
+        raise not_listed(provider, model_id, at, history[0].valid_from if history else None,
+                         history[-1].valid_to if history else None)
     price = published[0]
     record = price.record
-    if record.variable_pricing:
-        raise VariablePricing(f"{provider}/{model_id} has variable pricing (billed by the upstream per request)")
-    components = record.components()
-    if service_tier != "standard" and not any(c.service_tier == service_tier for c in components):
-        offered = sorted({c.service_tier for c in components})
-        raise ServiceTierUnavailable(f"{provider}/{model_id} has no {service_tier} prices (offers: {', '.join(offered)})")
-    prices = _Prices(components, at, service_tier, region, usage.input_tokens)
-
-    lines: list[CostLine] = []
-
-    def bill(quantity, names: tuple[str, ...], unit: str, what: str) -> None:
-        if not quantity:
-            return
-        component = prices.pick(names, unit)
-        if component is None:
-            raise UnknownPrice(f"{provider}/{model_id} has no {what} price ({names[0]}, {unit}) for this request")
-        if component.usd is None:
-            raise UnknownPrice(f"{provider}/{model_id}: the {component.label()} price is unknown")
-        quantity = Decimal(quantity)
-        amount = quantity * component.usd / PER_QUANTITY.get(unit, 1)
-        lines.append(CostLine(component.component, quantity, unit, component.usd, amount,
-                              component.min_context_tokens, component.window, component.service_tier, price.valid_from))
-
-    remaining = {"input": usage.input_tokens, "output": usage.output_tokens}
-    for field, names, parent in TOKEN_PARTS:
-        quantity = getattr(usage, field)
-        if quantity and prices.has(names, USD_PER_MTOK):
-            if quantity > remaining[parent]:
-                raise CostError(f"usage {field} ({quantity}) exceeds {parent}_tokens ({remaining[parent]}), which include it")
-            remaining[parent] -= quantity
-            bill(quantity, names, USD_PER_MTOK, field.removesuffix("_tokens").replace("_", " "))
-    bill(remaining["input"], ("input",), USD_PER_MTOK, "input")
-    bill(remaining["output"], ("output",), USD_PER_MTOK, "output")
-    for field, options in UNIT_USAGE:
-        quantity = getattr(usage, field)
-        if not quantity:
-            continue
-        for names_unit in options:
-            if prices.has((names_unit[0],), names_unit[1]):
-                bill(quantity, (names_unit[0],), names_unit[1], field.replace("_", " "))
-                break
-        else:
-            raise UnknownPrice(f"{provider}/{model_id} has no price for {field.replace('_', ' ')}")
-    lines.sort(key=lambda line: ("input", "cache", "output").index(line.component.split("_")[0])
-               if line.component.split("_")[0] in ("input", "cache", "output") else 3)
-    return RequestCost(provider, model_id, at, sum((line.usd for line in lines), Decimal(0)), tuple(lines))
-
-
-def _not_listed(store, provider: str, model_id: str, at: datetime) -> CostError:
-    history = store.history(provider, model_id)
-    if not history:
-        return UnknownModel(f"{provider} has never listed {model_id!r}")
-    first, last = history[0].valid_from, history[-1].valid_to
-    until = last.isoformat() if last else "now"
-    return NotListedAt(f"{provider}/{model_id} was not listed at {at.isoformat()} (listed from {first.isoformat()} to {until})")
+    components = IndexedComponents(record.components())
+    listed = ListedPrices(components, record.variable_pricing, price.valid_from, price.valid_to)
+    return bill(provider, model_id, listed, usage, at, service_tier, region)

@@ -2,7 +2,8 @@
 
 * ``litellm_cost_map``: LiteLLM's ``model_prices_and_context_window.json`` format, so a
   LiteLLM proxy or SDK can load our guarded prices (``litellm.register_model`` or
-  ``LITELLM_MODEL_COST_MAP_URL``). Keys ``<provider>/<model_id>``; per-token costs as JSON
+  ``LITELLM_MODEL_COST_MAP_URL`` with ``MODEL_COST_MAP_MAX_SHRINK_RATIO=0``; README says how
+  each way bills). Keys ``<LiteLLM's provider name>/<model_id>``; per-token costs as JSON
   numbers (LiteLLM reads floats); context tiers as ``_above_<N>k_tokens``, service tiers as
   ``_batches`` / ``_flex`` / ``_priority``; per-character, per-pixel, per-second, per-image
   and image/video-token prices under LiteLLM's own keys. Left out (``prices.json`` has them):
@@ -18,6 +19,7 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
+from pricing_pipeline.pricing.cost import TOKEN_PARTS
 from pricing_pipeline.pricing.records import PER_MILLION_UNITS, USD_PER_MTOK, PriceRecord
 
 SCHEMA_VERSION = 1
@@ -56,7 +58,15 @@ LITELLM_KEYS = {
     ("video_input", "usd_per_second"): "input_cost_per_video_per_second",
     ("video_output", "usd_per_second"): "output_cost_per_video_per_second",
 }
+# our provider -> LiteLLM's name for it (its ``litellm_provider`` and key prefix, which its
+# lookup resolves); a provider not listed keeps our name
+LITELLM_PROVIDERS = {"together": "together_ai", "vercel": "vercel_ai_gateway"}
+# LiteLLM's keys of the cache parts of the input (cost.TOKEN_PARTS: the billing rules' own list)
+PARTS_OF_INPUT = tuple(LITELLM_KEYS[(names[0], USD_PER_MTOK)] for _, names, parent in TOKEN_PARTS
+                       if parent == "input" and names[0].startswith("cache_"))
+# LiteLLM's key suffix of each of our service tiers (records.SERVICE_TIERS, which cost bills by)
 TIER_SUFFIX = {"standard": "", "batch": "_batches", "flex": "_flex", "priority": "_priority"}
+TIERED_SUFFIXES = tuple(suffix for suffix in TIER_SUFFIX.values() if suffix)
 SEARCH_CONTEXT = {"web_search_low_context": "search_context_size_low",
                   "web_search_medium_context": "search_context_size_medium",
                   "web_search_high_context": "search_context_size_high"}
@@ -64,7 +74,9 @@ SEARCH_CONTEXT = {"web_search_low_context": "search_context_size_low",
 
 def litellm_entry(record: PriceRecord) -> dict | None:
     """One model in LiteLLM's format, or None when it has no price LiteLLM can express."""
-    entry: dict = {"litellm_provider": record.provider, "mode": MODES.get(record.model_type or "chat", "chat")}
+    entry: dict = {
+        "litellm_provider": litellm_provider(record.provider), "mode": MODES.get(record.model_type or "chat", "chat")
+    }
     if record.variable_pricing:
         return None
     for component in record.components():
@@ -87,7 +99,26 @@ def litellm_entry(record: PriceRecord) -> dict | None:
         else:
             key = stem + TIER_SUFFIX[component.service_tier]
         entry[key] = float(value)
+    # Our rule for a cache part the model does not price: it stays in the input, billed at the
+    # input price of the prompt's context tier. Said explicitly, because LiteLLM otherwise keeps
+    # the cache prices of its own entry of the same name, or bills the part at 0 or at the
+    # 5-minute price. (A part priced without context tiers keeps its one price in every tier.)
+    input_keys = [k for k in entry if k.startswith("input_cost_per_token") and not k.endswith(TIERED_SUFFIXES)]
+    for part in [p for p in PARTS_OF_INPUT if p not in entry and "input_cost_per_token" in entry]:
+        for input_key in input_keys:
+            tier = input_key.removeprefix("input_cost_per_token")
+            if not tier or not part.endswith("_above_1hr"):  # LiteLLM has no tiered 1-hour write price
+                entry[part + tier] = entry[input_key]
     return entry if len(entry) > 2 else None
+
+
+def litellm_provider(provider: str) -> str:
+    return LITELLM_PROVIDERS.get(provider, provider)
+
+
+def litellm_key(provider: str, model_id: str) -> str:
+    """Our model's key in the LiteLLM feed: ``<LiteLLM's provider name>/<model_id>``."""
+    return f"{litellm_provider(provider)}/{model_id}"
 
 
 def litellm_cost_map(records: list[PriceRecord]) -> dict:
@@ -95,7 +126,7 @@ def litellm_cost_map(records: list[PriceRecord]) -> dict:
     for record in sorted(records, key=lambda r: (r.provider, r.model_id)):
         entry = litellm_entry(record)
         if entry is not None:
-            out[f"{record.provider}/{record.model_id}"] = entry
+            out[litellm_key(record.provider, record.model_id)] = entry
     return out
 
 

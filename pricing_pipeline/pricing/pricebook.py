@@ -1,0 +1,153 @@
+"""The gateway's hot path: the cost of a request from memory, equal to ``request_cost``'s.
+
+``PriceBook.load(database_url)`` reads the published prices once into an immutable index:
+every model's prices live now, plus the history live at any instant of the last
+``history_window`` (a request billed a little after it ran). ``book.cost(...)`` runs the
+same selection and billing routine as ``request_cost`` (cost.bill) over that index, so the
+two cannot disagree: same total, same lines, same ``CostError`` subclass and message. An
+instant older than the window is answered by ``request_cost`` itself, from the database.
+
+Freshness: at most every ``check_every`` a call reads the publish generation (one small
+query, store/listings.py); when a publish changed prices since the load, a background
+thread reloads and swaps the index by reference. Readers never lock: they read the one
+reference; only reloads take the lock, and the old index serves until the new one is whole.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from pricing_pipeline.pricing.cost import (
+    IndexedComponents,
+    ListedPrices,
+    RequestCost,
+    Usage,
+    bill,
+    check_request,
+    not_listed,
+    request_cost,
+)
+
+log = logging.getLogger(__name__)
+
+DEFAULT_HISTORY_WINDOW = timedelta(days=1)
+DEFAULT_CHECK_EVERY = timedelta(seconds=5)
+
+
+@dataclass(frozen=True)
+class _Index:
+    generation: tuple
+    since: datetime  # instants from here on are answered from memory
+    # (provider, model_id) -> its listings live at some instant since ``since``, newest first
+    listings: dict[tuple[str, str], tuple[ListedPrices, ...]]
+    # (provider, model_id) -> (first listed, listed until) of every model ever published
+    spans: dict[tuple[str, str], tuple[datetime, datetime | None]]
+    loaded_seconds: float
+
+
+class PriceBook:
+    def __init__(self, store, history_window: timedelta = DEFAULT_HISTORY_WINDOW,
+                 check_every: timedelta = DEFAULT_CHECK_EVERY):
+        from pricing_pipeline.providers.registry import PROVIDER_NAMES
+
+        self._store, self._providers = store, PROVIDER_NAMES
+        self.history_window, self._check_every = history_window, check_every.total_seconds()
+        self._reload_lock = threading.Lock()
+        self._index = self._read()
+        self._next_check = time.monotonic() + self._check_every
+
+    @classmethod
+    def load(cls, database_url: str, history_window: timedelta = DEFAULT_HISTORY_WINDOW,
+             check_every: timedelta = DEFAULT_CHECK_EVERY) -> PriceBook:
+        from pricing_pipeline.store import PricingStore
+
+        return cls(PricingStore(database_url), history_window, check_every)
+
+    # --- the hot path ------------------------------------------------------------------
+
+    def cost(self, provider: str, model_id: str, usage: Usage, at: datetime | None = None,
+             service_tier: str = "standard", region: str | None = None) -> RequestCost:
+        """What ``request_cost`` answers for the same arguments, from memory."""
+        check_request(provider, service_tier, self._providers)
+        if time.monotonic() >= self._next_check:
+            self._check_for_publish()
+        index = self._index  # one read of the reference: a swap mid-call is not seen
+        at = (at or datetime.now(UTC)).astimezone(UTC)
+        if at < index.since:
+            return request_cost(provider, model_id, usage, at, service_tier, region, store=self._store)
+        key = (provider, model_id)
+        for listed in index.listings.get(key, ()):
+            if listed.valid_from <= at and (listed.valid_to is None or listed.valid_to > at):
+                return bill(provider, model_id, listed, usage, at, service_tier, region)
+        raise not_listed(provider, model_id, at, *index.spans.get(key, (None, None)))
+
+    # --- freshness ---------------------------------------------------------------------
+
+    @property
+    def generation(self) -> tuple:
+        return self._index.generation
+
+    @property
+    def models(self) -> int:
+        return len(self._index.listings)
+
+    @property
+    def load_seconds(self) -> float:
+        return self._index.loaded_seconds
+
+    def refresh(self) -> bool:
+        """Reload if a publish changed prices since the index was read; True if it did."""
+        from pricing_pipeline.store.listings import publish_generation
+
+        with self._reload_lock:
+            if publish_generation(self._store) == self._index.generation:
+                return False
+            self._index = self._read()
+            return True
+
+    def _check_for_publish(self) -> None:
+        self._next_check = time.monotonic() + self._check_every
+        if self._reload_lock.locked():
+            return  # a reload is under way
+        threading.Thread(target=self._refresh_in_background, name="price-book-refresh", daemon=True).start()
+
+    def _refresh_in_background(self) -> None:
+        try:
+            self.refresh()
+        except Exception:  # the database unreachable: keep serving the index we have
+            log.exception("price book refresh failed; still serving the prices of generation %s", self.generation)
+
+    def _read(self) -> _Index:
+        from pricing_pipeline.store.listings import read_listings
+
+        started = time.perf_counter()
+        since = datetime.now(UTC) - self.history_window
+        listings = read_listings(self._store, since)
+        components = listings.components
+        indexed: dict[frozenset, IndexedComponents] = {}  # equal component sets share one index
+        spans = {(provider, model_id): (first, until) for provider, model_id, first, until in listings.spans}
+        same_key = {key: key for key in spans}  # both dicts share one key tuple per model
+        by_model: dict[tuple[str, str], list[ListedPrices]] = {}
+        for provider, model_id, valid_from, valid_to, variable_pricing in listings.history:
+            own = frozenset(components.get((provider, model_id, valid_from), ()))  # sorted once per distinct set
+            index = indexed.get(own)
+            if index is None:
+                index = indexed[own] = IndexedComponents(own)
+            key = same_key.get((provider, model_id)) or (provider, model_id)
+            by_model.setdefault(key, []).append(
+                ListedPrices(index, bool(variable_pricing), valid_from, valid_to))
+        return _Index(
+            listings.generation,
+            since,
+            {key: tuple(sorted(rows, key=_newest_first)) for key, rows in by_model.items()},
+            spans,
+            time.perf_counter() - started,
+        )
+
+
+def _newest_first(listed: ListedPrices):
+    return -listed.valid_from.timestamp()

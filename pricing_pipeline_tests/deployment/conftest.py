@@ -89,15 +89,19 @@ class Deployment:
             self.env[f"PRICING_{provider.upper()}_URL"] = upstream.serve_file(f"/{provider}", path)
         self.webserver: subprocess.Popen | None = None
         self.daemons: list[subprocess.Popen] = []
+        # every process started, each the leader of its own process group: stop() ends them all
+        self.processes: list[subprocess.Popen] = []
 
     # --- processes ---------------------------------------------------------------------
 
     def _spawn(self, args: list[str], log_name: str, env: dict | None = None) -> subprocess.Popen:
         log = (self.tmp / log_name).open("ab")
-        return subprocess.Popen(
+        process = subprocess.Popen(
             args, cwd=REPO_ROOT, env=env or self.env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
             start_new_session=True, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
         )
+        self.processes.append(process)
+        return process
 
     def start_webserver(self) -> None:
         # The webserver never calls a provider: it runs without their keys (README, Production).
@@ -157,17 +161,17 @@ class Deployment:
         return None
 
     def stop(self) -> None:
-        for process in [self.webserver, *self.daemons]:
-            if process is not None and process.poll() is None:
-                os.killpg(process.pid, signal.SIGTERM)
-        for process in [self.webserver, *self.daemons]:
-            if process is None:
-                continue
+        """Every process started, with its process group (a code server's gRPC child, run
+        workers): SIGTERM, then SIGKILL for what is left."""
+        for process in self.processes:
+            _signal_group(process, signal.SIGTERM)
+        for process in self.processes:
             try:
                 process.wait(20)
             except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
+                pass
+            _signal_group(process, signal.SIGKILL)  # the group's stragglers, if its leader is gone
+            process.wait()
         with self.admin.connect() as conn:
             for name in self.databases:
                 conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
@@ -206,6 +210,13 @@ class Deployment:
     def log_tail(self, name: str, lines: int = 40) -> str:
         path = self.tmp / name
         return "\n".join(path.read_text(errors="replace").splitlines()[-lines:]) if path.exists() else ""
+
+
+def _signal_group(process: subprocess.Popen, sig: int) -> None:
+    try:
+        os.killpg(process.pid, sig)
+    except ProcessLookupError:
+        pass
 
 
 @pytest.fixture

@@ -103,16 +103,26 @@ class Deployment:
         self.processes.append(process)
         return process
 
+    def env_without_keys(self) -> dict:
+        """This deployment's environment without the provider keys (this one's, not the test
+        process's: the keys are set here alone)."""
+        from pricing_pipeline.redaction import API_KEY_SUFFIX, secret_variables
+
+        return {k: v for k, v in self.env.items() if not k.endswith(API_KEY_SUFFIX) and k not in secret_variables()}
+
     def start_webserver(self) -> None:
         # The webserver never calls a provider: it runs without their keys (README, Production).
-        from pricing_pipeline.redaction import secret_variables
+        self.webserver = self.spawn_webserver("workspace.yaml", self.port, "webserver.log")
+        self.wait_for_webserver(self.port)
 
-        env = {k: v for k, v in self.env.items() if k not in secret_variables()}
-        self.webserver = self._spawn(
-            [_bin("dagster-webserver"), "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", str(self.port)],
-            "webserver.log", env=env,
+    def spawn_webserver(self, workspace: str, port: int, log_name: str, *extra_args: str) -> subprocess.Popen:
+        return self._spawn(
+            [_bin("dagster-webserver"), *extra_args, "-w", workspace, "-h", "127.0.0.1", "-p", str(port)],
+            log_name, env=self.env_without_keys(),
         )
-        self._wait(lambda: self._server_info(), 90, "the webserver to answer /server_info")
+
+    def wait_for_webserver(self, port: int) -> None:
+        self._wait(lambda: self._server_info(port), 90, f"the webserver on :{port} to answer /server_info")
 
     def start_daemon(self) -> subprocess.Popen:
         daemon = self._spawn([_bin("dagster-daemon"), "run", "-w", "workspace.yaml"], f"daemon{len(self.daemons)}.log")
@@ -126,9 +136,9 @@ class Deployment:
             self._wait(lambda: daemons_heartbeating(instance, time.time()) >= daemon_id_count, timeout,
                        "the daemon's heartbeat")
 
-    def _server_info(self) -> bool:
+    def _server_info(self, port: int | None = None) -> bool:
         try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/server_info", timeout=2) as response:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port or self.port}/server_info", timeout=2) as response:
                 return response.status == 200
         except OSError:
             return False
@@ -188,9 +198,9 @@ class Deployment:
 
         return PricingStore(self.pricing_db_url)
 
-    def graphql(self, query: str, **variables) -> dict:
+    def graphql(self, query: str, port: int | None = None, **variables) -> dict:
         request = urllib.request.Request(
-            f"http://127.0.0.1:{self.port}/graphql",
+            f"http://127.0.0.1:{port or self.port}/graphql",
             data=json.dumps({"query": query, "variables": variables}).encode(),
             headers={"Content-Type": "application/json"},
         )

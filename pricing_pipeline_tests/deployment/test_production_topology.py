@@ -163,6 +163,13 @@ def test_run_reload_and_terminate_on_a_code_server_of_its_own(deployment):
     assert refused["__typename"] == "TerminateRunFailure" and "permission" in refused["message"], refused
     terminated = deployment.graphql(TERMINATE, port=operator, runId=hanging)["terminateRun"]
     assert terminated["__typename"] == "TerminateRunSuccess", terminated
-    # the fetch waits 600 s for its upstream: only the termination ends the run this soon
+    # The fetch waits 600 s for its upstream: only the interrupt the code server delivers to the
+    # run's process ends this attempt. Dagster then retries an interrupted step that has a retry
+    # policy (the fetch has one), so the run may go on, now against the healed upstream, or end
+    # canceled; either way within seconds, not the 600 s of the hang.
     run = deployment.wait_for_runs([hanging], timeout=60)[hanging]
-    assert run.status == DagsterRunStatus.CANCELED, deployment.log_tail("code_server.log")
+    with deployment.instance() as instance:
+        kinds = [e.dagster_event.event_type_value for e in instance.all_logs(hanging) if e.is_dagster_event]
+    assert "PIPELINE_CANCELING" in kinds, kinds
+    after = kinds[kinds.index("PIPELINE_CANCELING"):]
+    assert run.status == DagsterRunStatus.CANCELED or "STEP_UP_FOR_RETRY" in after, (run.status, after)

@@ -49,16 +49,16 @@ def _carries(pid: int, needle: bytes) -> bool:
         return False
 
 
-def session_processes(token: str, root: int | None = None) -> dict[int, str]:
+def session_processes(token: str, root: int | None = None, marker: str = MARKER) -> dict[int, str]:
     """Live processes (not zombies) started by the session: its descendants and every process
-    carrying its token, the session process itself excepted."""
+    carrying its token (in ``marker``), the session process itself excepted."""
     root = root or os.getpid()
-    needle = f"{MARKER}={token}".encode()
+    needle = f"{marker}={token}".encode()
     stats = {int(p.name): s for p in Path("/proc").iterdir() if p.name.isdigit() and (s := _stat(int(p.name)))}
     children: dict[int, list[int]] = {}
     for pid, (_, parent) in stats.items():
         children.setdefault(parent, []).append(pid)
-    found, stack = set(), list(children.get(root, []))
+    found, stack = set(), list(children.get(root, [])) if marker == MARKER else []
     while stack:
         pid = stack.pop()
         found.add(pid)
@@ -69,10 +69,10 @@ def session_processes(token: str, root: int | None = None) -> dict[int, str]:
     return {pid: cmd for pid, cmd in alive.items() if not any(helper in cmd for helper in HELPERS)}
 
 
-def leaked_processes(token: str, grace_seconds: float = 10.0) -> dict[int, str]:
+def leaked_processes(token: str, grace_seconds: float = 10.0, marker: str = MARKER) -> dict[int, str]:
     """What is still running after a grace period for processes being stopped; those are killed."""
     deadline = time.monotonic() + grace_seconds
-    while (leaked := session_processes(token)) and time.monotonic() < deadline:
+    while (leaked := session_processes(token, marker=marker)) and time.monotonic() < deadline:
         time.sleep(0.5)
     for pid in leaked:
         try:

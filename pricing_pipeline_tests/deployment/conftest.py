@@ -23,6 +23,7 @@ import sqlalchemy as sa
 import yaml
 
 from pricing_dev.upstream_server import UpstreamServer
+from pricing_pipeline_tests import process_leaks
 from pricing_pipeline_tests.conftest import POSTGRES_ADMIN_URL
 from pricing_pipeline_tests.metrics.conftest import Pushgateway, free_port
 from pricing_pipeline_tests.recordings import DUMMY_API_KEYS, REPLAY_FILES, REPO_ROOT, require_file
@@ -31,6 +32,7 @@ VENV_BIN = Path(os.environ.get("VIRTUAL_ENV", REPO_ROOT / ".venv")) / "bin"
 LOCATION = "pricing_pipeline"
 TEST_MAX_RUNTIME_SECONDS = 25
 TEST_MONITORING_POLL_SECONDS = 3
+DEPLOYMENT_MARKER = "PRICING_TEST_DEPLOYMENT"
 
 
 def _bin(name: str) -> str:
@@ -82,6 +84,9 @@ class Deployment:
             "PRICING_METRICS_HEARTBEAT_SECONDS": "10",
             "PRICING_HTTP_TIMEOUT_SECONDS": "120",
             "PYTHONWARNINGS": "ignore",
+            # marks every process of this deployment, also those started in sessions of their
+            # own (the code servers a daemon or webserver starts), for stop()
+            DEPLOYMENT_MARKER: suffix,
             **DUMMY_API_KEYS,
         }
         for provider, path in REPLAY_FILES.items():
@@ -182,6 +187,9 @@ class Deployment:
                 pass
             _signal_group(process, signal.SIGKILL)  # the group's stragglers, if its leader is gone
             process.wait()
+        # what the processes started in sessions of their own (a daemon's code server and its
+        # run workers) and left behind
+        process_leaks.leaked_processes(self.env[DEPLOYMENT_MARKER], grace_seconds=5, marker=DEPLOYMENT_MARKER)
         with self.admin.connect() as conn:
             for name in self.databases:
                 conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))

@@ -48,6 +48,8 @@ def test_run_limits_and_run_monitoring_are_dagster_yamls(deployment):
     assert limits == shipped["run_coordinator"]["config"]["tag_concurrency_limits"]
     assert {"key": "dagster/partition", "value": {"applyLimitPerUniqueValue": True}, "limit": 1} in limits
     assert config["run_monitoring"] == shipped["run_monitoring"]
+    dequeue = {k: v for k, v in config["run_coordinator"]["config"].items() if k.startswith("dequeue")}
+    assert dequeue == {k: v for k, v in shipped["run_coordinator"]["config"].items() if k.startswith("dequeue")}
     assert config["run_monitoring"]["enabled"] and config["run_monitoring"]["max_runtime_seconds"]
 
 

@@ -11,7 +11,7 @@ REPLAY ?=
 TEST_TOOLS = promtool prometheus amtool prometheus-alertmanager prometheus-pushgateway prometheus-blackbox-exporter chromium
 TEST_PACKAGES = prometheus prometheus-alertmanager prometheus-pushgateway prometheus-blackbox-exporter chromium
 
-.PHONY: sync test install tools dagster-home dev
+.PHONY: sync test install tools dagster-home dev image-check
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -46,3 +46,8 @@ dev: install dagster-home
 
 test: install tools
 	$(VENV)/bin/pytest -q -n auto $(PYTEST_ARGS)
+
+# Opt-in, where podman or docker can pull the base image: build deploy/Dockerfile and run one
+# `pricing-pipeline sync` in it against the replayed recordings (pricing_pipeline_tests/deploy/test_image.py).
+image-check: install
+	PRICING_CONTAINER_TESTS=1 $(VENV)/bin/pytest -q -rs pricing_pipeline_tests/deploy/test_image.py

@@ -2,7 +2,7 @@
 fresh instance (run queue, a daemon started for the command, one run worker per provider),
 replaying the recordings; and the same with every provider unreachable (a closed port).
 
-    .venv/bin/python -m benchmarks.launch
+    .venv/bin/python -m benchmarks.launch [--dagster-yaml OTHER.yaml]
 
 Prints the wall time of the command and, per run, queue wait (created → started) and run time
 (started → ended), from the instance's run records. These sized run monitoring's limits in
@@ -11,6 +11,7 @@ dagster.yaml.
 
 from __future__ import annotations
 
+import argparse
 import os
 import shutil
 import socket
@@ -36,9 +37,9 @@ def closed_port() -> int:
         return sock.getsockname()[1]
 
 
-def measure(name: str, urls: dict[str, str]) -> None:
+def measure(name: str, urls: dict[str, str], dagster_yaml: Path) -> None:
     home = Path(tempfile.mkdtemp(prefix="pricing-bench-"))
-    shutil.copy(REPO / "dagster.yaml", home / "dagster.yaml")
+    shutil.copy(dagster_yaml, home / "dagster.yaml")
     env = {**os.environ, **DUMMY_API_KEYS, "DAGSTER_HOME": str(home),
            "PRICING_DATABASE_URL": f"sqlite:///{home / 'pricing.db'}",
            **{f"PRICING_{p.upper()}_URL": url for p, url in urls.items()}}
@@ -52,19 +53,23 @@ def measure(name: str, urls: dict[str, str]) -> None:
             run = record.dagster_run
             queued = (record.start_time or 0) - record.create_timestamp.timestamp()
             ran = (record.end_time or 0) - (record.start_time or 0)
-            print(f"  {run.tags['dagster/partition']:<11} {queued:8.1f} {ran:6.1f}  {run.status.value}")
+            print(f"  {run.tags.get('dagster/partition', run.job_name):<11} {queued:8.1f} {ran:6.1f}  {run.status.value}")
     shutil.rmtree(home, ignore_errors=True)
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--dagster-yaml", type=Path, default=REPO / "dagster.yaml",
+                        help="the instance config to measure (default: the shipped one)")
+    dagster_yaml = parser.parse_args().dagster_yaml.resolve()
     server = UpstreamServer().start()
     try:
         measure("replayed recordings",
-                {p: server.serve_file(f"/{p}", path) for p, path in REPLAY_FILES.items()})
+                {p: server.serve_file(f"/{p}", path) for p, path in REPLAY_FILES.items()}, dagster_yaml)
     finally:
         server.stop()
     port = closed_port()
-    measure("offline (closed port)", {p: f"http://127.0.0.1:{port}/{p}" for p in PROVIDER_NAMES})
+    measure("offline (closed port)", {p: f"http://127.0.0.1:{port}/{p}" for p in PROVIDER_NAMES}, dagster_yaml)
 
 
 if __name__ == "__main__":

@@ -19,9 +19,24 @@ import sqlalchemy as sa
 
 from pricing_dev.upstream_server import UpstreamServer
 from pricing_pipeline.settings import settings
+from pricing_pipeline_tests import process_leaks
 from pricing_pipeline_tests.recordings import DUMMY_API_KEYS, REPLAY_FILES, require_file
 
+# Before any test starts a process, so that every process it starts carries the mark.
+SESSION_TOKEN = process_leaks.mark_session()
+
 POSTGRES_ADMIN_URL = os.environ.get("PRICING_TEST_POSTGRES_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_process_outlives_the_session():
+    """Fails the session (pytest-xdist: each worker's) if a process its tests started is still
+    running at its end; such processes are killed, and named in the failure."""
+    yield
+    leaked = process_leaks.leaked_processes(SESSION_TOKEN)
+    assert not leaked, "processes started by the tests outlived them:\n" + "\n".join(
+        f"  {pid}: {cmd}" for pid, cmd in sorted(leaked.items())
+    )
 
 
 @pytest.fixture(autouse=True)

@@ -23,6 +23,7 @@ import sqlalchemy as sa
 import yaml
 
 from pricing_dev.upstream_server import UpstreamServer
+from pricing_pipeline_tests import process_leaks
 from pricing_pipeline_tests.conftest import POSTGRES_ADMIN_URL
 from pricing_pipeline_tests.metrics.conftest import Pushgateway, free_port
 from pricing_pipeline_tests.recordings import DUMMY_API_KEYS, REPLAY_FILES, REPO_ROOT, require_file
@@ -31,6 +32,7 @@ VENV_BIN = Path(os.environ.get("VIRTUAL_ENV", REPO_ROOT / ".venv")) / "bin"
 LOCATION = "pricing_pipeline"
 TEST_MAX_RUNTIME_SECONDS = 25
 TEST_MONITORING_POLL_SECONDS = 3
+DEPLOYMENT_MARKER = "PRICING_TEST_DEPLOYMENT"
 
 
 def _bin(name: str) -> str:
@@ -82,6 +84,9 @@ class Deployment:
             "PRICING_METRICS_HEARTBEAT_SECONDS": "10",
             "PRICING_HTTP_TIMEOUT_SECONDS": "120",
             "PYTHONWARNINGS": "ignore",
+            # marks every process of this deployment, also those started in sessions of their
+            # own (the code servers a daemon or webserver starts), for stop()
+            DEPLOYMENT_MARKER: suffix,
             **DUMMY_API_KEYS,
         }
         for provider, path in REPLAY_FILES.items():
@@ -89,26 +94,40 @@ class Deployment:
             self.env[f"PRICING_{provider.upper()}_URL"] = upstream.serve_file(f"/{provider}", path)
         self.webserver: subprocess.Popen | None = None
         self.daemons: list[subprocess.Popen] = []
+        # every process started, each the leader of its own process group: stop() ends them all
+        self.processes: list[subprocess.Popen] = []
 
     # --- processes ---------------------------------------------------------------------
 
     def _spawn(self, args: list[str], log_name: str, env: dict | None = None) -> subprocess.Popen:
         log = (self.tmp / log_name).open("ab")
-        return subprocess.Popen(
+        process = subprocess.Popen(
             args, cwd=REPO_ROOT, env=env or self.env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
             start_new_session=True, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
         )
+        self.processes.append(process)
+        return process
+
+    def env_without_keys(self) -> dict:
+        """This deployment's environment without the provider keys (this one's, not the test
+        process's: the keys are set here alone)."""
+        from pricing_pipeline.redaction import API_KEY_SUFFIX, secret_variables
+
+        return {k: v for k, v in self.env.items() if not k.endswith(API_KEY_SUFFIX) and k not in secret_variables()}
 
     def start_webserver(self) -> None:
         # The webserver never calls a provider: it runs without their keys (README, Production).
-        from pricing_pipeline.redaction import secret_variables
+        self.webserver = self.spawn_webserver("workspace.yaml", self.port, "webserver.log")
+        self.wait_for_webserver(self.port)
 
-        env = {k: v for k, v in self.env.items() if k not in secret_variables()}
-        self.webserver = self._spawn(
-            [_bin("dagster-webserver"), "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", str(self.port)],
-            "webserver.log", env=env,
+    def spawn_webserver(self, workspace: str, port: int, log_name: str, *extra_args: str) -> subprocess.Popen:
+        return self._spawn(
+            [_bin("dagster-webserver"), *extra_args, "-w", workspace, "-h", "127.0.0.1", "-p", str(port)],
+            log_name, env=self.env_without_keys(),
         )
-        self._wait(lambda: self._server_info(), 90, "the webserver to answer /server_info")
+
+    def wait_for_webserver(self, port: int) -> None:
+        self._wait(lambda: self._server_info(port), 90, f"the webserver on :{port} to answer /server_info")
 
     def start_daemon(self) -> subprocess.Popen:
         daemon = self._spawn([_bin("dagster-daemon"), "run", "-w", "workspace.yaml"], f"daemon{len(self.daemons)}.log")
@@ -122,9 +141,9 @@ class Deployment:
             self._wait(lambda: daemons_heartbeating(instance, time.time()) >= daemon_id_count, timeout,
                        "the daemon's heartbeat")
 
-    def _server_info(self) -> bool:
+    def _server_info(self, port: int | None = None) -> bool:
         try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/server_info", timeout=2) as response:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port or self.port}/server_info", timeout=2) as response:
                 return response.status == 200
         except OSError:
             return False
@@ -157,17 +176,20 @@ class Deployment:
         return None
 
     def stop(self) -> None:
-        for process in [self.webserver, *self.daemons]:
-            if process is not None and process.poll() is None:
-                os.killpg(process.pid, signal.SIGTERM)
-        for process in [self.webserver, *self.daemons]:
-            if process is None:
-                continue
+        """Every process started, with its process group (a code server's gRPC child, run
+        workers): SIGTERM, then SIGKILL for what is left."""
+        for process in self.processes:
+            _signal_group(process, signal.SIGTERM)
+        for process in self.processes:
             try:
                 process.wait(20)
             except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
+                pass
+            _signal_group(process, signal.SIGKILL)  # the group's stragglers, if its leader is gone
+            process.wait()
+        # what the processes started in sessions of their own (a daemon's code server and its
+        # run workers) and left behind
+        process_leaks.leaked_processes(self.env[DEPLOYMENT_MARKER], grace_seconds=5, marker=DEPLOYMENT_MARKER)
         with self.admin.connect() as conn:
             for name in self.databases:
                 conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
@@ -184,9 +206,9 @@ class Deployment:
 
         return PricingStore(self.pricing_db_url)
 
-    def graphql(self, query: str, **variables) -> dict:
+    def graphql(self, query: str, port: int | None = None, **variables) -> dict:
         request = urllib.request.Request(
-            f"http://127.0.0.1:{self.port}/graphql",
+            f"http://127.0.0.1:{port or self.port}/graphql",
             data=json.dumps({"query": query, "variables": variables}).encode(),
             headers={"Content-Type": "application/json"},
         )
@@ -206,6 +228,13 @@ class Deployment:
     def log_tail(self, name: str, lines: int = 40) -> str:
         path = self.tmp / name
         return "\n".join(path.read_text(errors="replace").splitlines()[-lines:]) if path.exists() else ""
+
+
+def _signal_group(process: subprocess.Popen, sig: int) -> None:
+    try:
+        os.killpg(process.pid, sig)
+    except ProcessLookupError:
+        pass
 
 
 @pytest.fixture

@@ -1,6 +1,6 @@
 """No run can wedge a provider. A run whose worker dies (SIGKILL, as the OOM killer does) is
-failed at once by the run launcher that started it; a run whose whole daemon host dies with
-it (nobody left to notice) is failed by run monitoring within the configured maximum runtime.
+failed at once by the code server that started it (Dagster's DefaultRunLauncher, dagster.yaml);
+a run whose whole daemon host dies with it (nobody left to notice) is failed by run monitoring within the configured maximum runtime.
 Either way its sync log row is closed by the reconciler, and the provider's next run,
 queued behind it by the one-run-per-provider limit, starts and publishes."""
 
@@ -112,7 +112,7 @@ def test_a_killed_run_worker_is_failed_and_the_provider_is_not_wedged(deployment
         killed_at = time.monotonic()
         heal_upstream(deployment)
         assert daemon.poll() is None
-        # the launcher that started the worker sees it die and fails the run at once
+        # the code server that started the worker sees it die and fails the run at once
         assert_failed_reconciled_and_unwedged(deployment, instance, wedged, queued, killed_at,
                                               why="terminated by signal 9")
 

@@ -1,8 +1,9 @@
-"""The price guard: rules that stop a wrong price before it is published.
+"""The price guard: rules that keep a wrong price from being published.
 
 Pure functions over the provider's published prices and a fresh snapshot (no Dagster, no
-SQL). Each rule returns its offenders, ``{model_id: reason}``; the Dagster checks in
-``defs/guard/checks.py`` turn them into blocking asset checks.
+SQL). Each rule returns its offenders, ``{model_id: reason}``; :mod:`pricing.holds` decides
+per model what publishes and what is held for a person, and ``defs/sync/guard.py`` reports
+one check per rule. :func:`catalog_replaced` is the one snapshot-level judgement.
 
 The guard judges *changes*: a model whose prices equal the published ones is never an
 offender (it was published, so it already passed the guard or was accepted by an operator).
@@ -20,9 +21,10 @@ What is judged:
   per-request / per-image price above ``max_unit_price`` ($50), on a new model or on a
   component that changed. How unit mistakes show on a model we have no history for: a
   per-token price written into a per-1M field is ~1e6 too high, the reverse ~1e6 too low.
-* ``mass_change``: more than ``max_added_ratio`` (20%) of the established models added, or
+* ``mass_change``: more than ``max_added_ratio`` (30%) of the established models added, or
   ``max_removed_ratio`` (20%) removed, in one snapshot (and more than
-  ``min_mass_change_models``, 10): a junk, truncated or replaced catalog. The established
+  ``min_mass_change_models``, 10): junk additions or a truncated catalog; the additions or
+  removals are held as a group (sizing: see ``GuardThresholds``). The established
   models are those live before the latest publish, so an accepted junk snapshot never holds
   back the real one after it.
 * ``new_model_structure``: cheap consistency signals on models not published before,
@@ -43,8 +45,8 @@ What is judged:
 Thresholds are a :class:`GuardThresholds`; :meth:`GuardThresholds.from_env` reads
 ``PRICING_GUARD_<FIELD>`` overrides (e.g. ``PRICING_GUARD_MAX_JUMP_RATIO=20``).
 
-The operator's override (:class:`GuardOverride`) accepts offenders: listed models or all of
-one provider run, always with a reason and a name, which the change log records.
+The operator's override (:class:`GuardOverride`) accepts offenders of one sync run: listed
+models or all, always with a reason and a name, which the change log records.
 """
 
 from __future__ import annotations

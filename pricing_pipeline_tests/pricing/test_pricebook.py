@@ -176,3 +176,23 @@ def test_a_failed_refresh_keeps_the_prices_it_has(tmp_path, payloads, caplog):
         time.sleep(0.01)
     assert any("refresh failed" in r.message for r in caplog.records)
     store.dispose()
+
+
+def test_an_accepted_hold_is_picked_up(store, db_url):
+    """A person's accept of a held price publishes without a sync: the book follows it too."""
+    from pricing_pipeline.pricing.guard import GuardThresholds
+    from pricing_pipeline.pricing.holds import reviewer
+    from pricing_pipeline.pricing.records import PriceRecord
+    from pricing_pipeline.store import holds
+
+    def snapshot(output_price):
+        return [PriceRecord("openrouter", f"m{i}", Decimal(1), Decimal(output_price if i == 0 else 2)) for i in range(12)]
+
+    for records in (snapshot("2"), snapshot("200")):  # x100: m0 is held, its 2 stays live
+        store.publish("openrouter", records, review=reviewer(records, GuardThresholds(), canonical=holds.canonical))
+    book = PriceBook.load(db_url, check_every=timedelta(0))
+    usage = Usage(output_tokens=1_000_000)
+    assert book.cost("openrouter", "m0", usage).total_usd == 2
+    store.decide_holds("openrouter", "accept", ["m0"], "jane", "real repricing")
+    assert book.refresh() is True
+    assert book.cost("openrouter", "m0", usage).total_usd == 200

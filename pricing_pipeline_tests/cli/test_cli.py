@@ -226,7 +226,29 @@ def test_cost_prints_the_exact_cost_and_fails_clearly(cli_env, payloads):
     assert unknown_provider.returncode == 2 and "openrouter" in unknown_provider.stderr
 
 
-def test_a_held_model_is_listed_accepted_and_rejected_from_the_command_line(cli_env, upstream, payloads):
+@pytest.fixture
+def running_daemon(cli_env, monkeypatch, tmp_path):
+    """One dagster-daemon on the instance for the whole test, as in production: every command
+    uses it instead of starting its own (each start costs seconds)."""
+    import time
+
+    from dagster import DagsterInstance
+
+    from pricing_pipeline import submit
+
+    for name in ("DAGSTER_HOME", "PRICING_DATABASE_URL"):
+        monkeypatch.setenv(name, cli_env[name])
+    with DagsterInstance.from_config(cli_env["DAGSTER_HOME"]) as instance, \
+            submit.daemon_for(instance, ["-w", str(REPO_ROOT / "workspace.yaml")], tmp_path / "daemon.log") as daemon:
+        deadline = time.monotonic() + 90
+        while not submit.daemon_running(instance) and time.monotonic() < deadline:
+            assert daemon.poll() is None, (tmp_path / "daemon.log").read_text()[-2000:]
+            time.sleep(0.5)
+        assert submit.daemon_running(instance)
+        yield daemon
+
+
+def test_a_held_model_is_listed_accepted_and_rejected_from_the_command_line(cli_env, running_daemon, upstream, payloads):
     cli(cli_env, "sync", "--provider", "openrouter")
     payload = payloads.get("openrouter")
     models = {m["id"]: m for m in payload["data"]}

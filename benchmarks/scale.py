@@ -6,7 +6,8 @@ For each size and database, one fresh process (so peak RSS is that size's): a sy
 OpenRouter-shaped catalog (three token prices per model), then
 
 - parse + normalize: the adapter's ``parse`` of the JSON body,
-- first publish, unchanged re-sync, 1% of the models changed: ``PricingStore.publish``,
+- first publish, unchanged re-sync, 1% of the models changed: ``PricingStore.publish`` with
+  the price guard's per-model review inside it, as a sync run publishes,
 - COPY (PostgreSQL): the rows the first publish wrote, ``COPY``ed into the same tables of a
   fresh database in the same process: the floor any publish could reach,
 - peak RSS of the process from the body onwards (``VmHWM`` after a reset),
@@ -36,16 +37,22 @@ import sqlalchemy as sa
 from pricing_dev.upstream_server import Route, UpstreamServer
 from pricing_pipeline.defs.metrics import usage
 from pricing_pipeline.providers.registry import get_adapter
+from pricing_pipeline.pricing import holds as holds_domain
+from pricing_pipeline.pricing.guard import GuardThresholds
 from pricing_pipeline.store import PricingStore
+from pricing_pipeline.store import holds as stored_holds
 
 PUBLISH_TABLES = ("model_prices", "price_history", "price_components", "price_changes")
 
 
 def catalog(models: int, changed_every: int | None = None) -> bytes:
-    """An OpenRouter-shaped model list; with ``changed_every``, every n-th model's output price differs."""
+    """An OpenRouter-shaped model list; with ``changed_every``, every n-th model's output price
+    differs (+25%), and every (10 n)-th jumps x1000, which the price guard holds."""
     data = []
     for i in range(models):
         output = "0.000002" if not changed_every or i % changed_every else "0.0000025"
+        if changed_every and i % (changed_every * 10) == 0:
+            output = "0.002"
         data.append({
             "id": f"vendor{i % 97}/model-{i:06d}",
             "name": f"Model {i}",
@@ -92,6 +99,12 @@ def copy_floor(source_url: str, target_url: str, sync_id: int) -> float:
         target.close()
 
 
+def guarded_publish(store: PricingStore, records):
+    """A publish as the sync's: the price guard reviews every model inside it."""
+    review = holds_domain.reviewer(records, GuardThresholds(), canonical=stored_holds.canonical)
+    return store.publish("openrouter", records, run_id=str(uuid.uuid4()), review=review)
+
+
 def child(folder: Path, url: str, copy_url: str | None) -> dict:
     body = (folder / "catalog.json").read_bytes()
     adapter = get_adapter("openrouter")
@@ -101,14 +114,15 @@ def child(folder: Path, url: str, copy_url: str | None) -> dict:
     out = {}
     # One snapshot alive at a time, as in a sync run.
     out["parse"], snapshot = timed(functools.partial(adapter.parse_body, body))
-    first = store.publish("openrouter", snapshot.records, run_id=str(uuid.uuid4()))
+    first = guarded_publish(store, snapshot.records)
     out["first"], first_sync = first.duration_seconds, first.sync_id
     del snapshot, first
-    out["unchanged"] = store.publish("openrouter", adapter.parse_body(body).records, run_id=str(uuid.uuid4())).duration_seconds
+    out["unchanged"] = guarded_publish(store, adapter.parse_body(body).records).duration_seconds
     del body  # one body alive at a time, as in a sync run
     body_changed = (folder / "changed.json").read_bytes()
-    result = store.publish("openrouter", adapter.parse_body(body_changed).records, run_id=str(uuid.uuid4()))
+    result = guarded_publish(store, adapter.parse_body(body_changed).records)
     out["changed"], out["changed_models"] = result.duration_seconds, len(result.diff.changed)
+    out["held"] = len(result.verdict.held)
     del result
     out["peak_rss_mb"] = usage.peak_rss_bytes() / 2**20
     if copy_url:
@@ -214,7 +228,7 @@ def main() -> None:
             copy = f"{r['copy']:.2f} s" if "copy" in r else "n/a"
             ratio = f"{r['first'] / r['copy']:.1f}x" if "copy" in r else "n/a"
             print(f"| {backend} | {models:,} | {r['parse']:.2f} s | {r['first']:.2f} s | {r['unchanged']:.2f} s | "
-                  f"{r['changed']:.2f} s ({r['changed_models']:,}) | {copy} | {ratio} | {r['peak_rss_mb']:.0f} MB | "
+                  f"{r['changed']:.2f} s ({r['changed_models']:,}, {r['held']:,} held) | {copy} | {ratio} | {r['peak_rss_mb']:.0f} MB | "
                   f"{r['run_first_peak_rss_mb']:.0f} MB ({r['run_models']:,} models) | {r['run_resync_peak_rss_mb']:.0f} MB |",
                   flush=True)
 

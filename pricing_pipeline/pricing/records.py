@@ -333,6 +333,12 @@ class PriceRecord:
         the same way (an adapter's), so a differing digest is only a candidate change, which
         the store confirms against the published record. Stored with the live row, so a
         re-sync finds its changed models without reading whole records back."""
+        return self._price_fingerprint
+
+    @functools.cached_property
+    def _price_fingerprint(self) -> str:
+        # Once per (immutable) record: the guard's read of the published prices and the publish
+        # diff both compare every record's digest (about 8 MB at 100k models).
         canonical = repr((
             _price_fields(self),
             [(tier.min_context_tokens, _tier_fields(tier)) for tier in self.tiers],

@@ -230,14 +230,15 @@ class PricingStore:
             now = published_at or _now()
             keep = dict(quarantined or {})
             to_publish, verdict = records, None
+            fingerprints = live.live_fingerprints(conn, provider)  # the one read of every live row
             if review is not None:
                 baseline = frozenset(_baseline_model_ids(conn, provider)) - set(keep)
-                published = live.published_against(conn, provider, records)
+                published = live.published_against(conn, provider, records, fingerprints)
                 verdict = review(published, holds.standing(conn, provider), baseline)
                 withheld = verdict.withheld
                 to_publish = [r for r in records if r.model_id not in withheld]
                 keep.update({m: "held by the price guard" for m in withheld})
-            diff, known, unfingerprinted = live.diff_against_live(conn, provider, to_publish, keep)
+            diff, known, unfingerprinted = live.diff_against_live(conn, provider, to_publish, keep, fingerprints)
             override = verdict.override if verdict is not None else None
             if override is not None and override.active:
                 acceptance = Acceptance(override.accepted_by, override.reason)

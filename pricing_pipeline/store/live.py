@@ -17,13 +17,18 @@ from pricing_pipeline.store.schema import model_prices, price_components
 
 
 def diff_against_live(
-    conn: Connection, provider: str, snapshot: list[PriceRecord], keep: Mapping[str, str]
+    conn: Connection,
+    provider: str,
+    snapshot: list[PriceRecord],
+    keep: Mapping[str, str],
+    fingerprints: tuple[set[str], dict[str, str | None]] | None = None,
 ) -> tuple[SnapshotDiff, set[str], dict[str, str]]:
     """The diff of a snapshot against the live prices, from (model id, fingerprint) pairs;
     whole records are read only for the models that changed or went away. Also: every model
     id the provider ever had, and the fingerprints to store for unchanged live rows whose
-    stored one is missing or stale."""
-    known, live = live_fingerprints(conn, provider)
+    stored one is missing or stale. ``fingerprints``: :func:`live_fingerprints` when the caller
+    has read it in this transaction already."""
+    known, live = fingerprints or live_fingerprints(conn, provider)
     by_id = {r.model_id: r for r in snapshot}
     # Candidates: a differing (or missing) fingerprint. Confirmed against the published record,
     # which a change needs anyway (the change log's "before").
@@ -64,12 +69,17 @@ def live_fingerprints(conn: Connection, provider: str) -> tuple[set[str], dict[s
     return known, live
 
 
-def published_against(conn: Connection, provider: str, snapshot: list[PriceRecord]) -> dict[str, PriceRecord]:
+def published_against(
+    conn: Connection,
+    provider: str,
+    snapshot: list[PriceRecord],
+    fingerprints: tuple[set[str], dict[str, str | None]] | None = None,
+) -> dict[str, PriceRecord]:
     """The live prices, by model id, as a comparison with ``snapshot`` needs them: a model
     whose stored fingerprint equals its snapshot record's maps to that very record (its prices
     are the published ones), every other live model to its stored record. Whole records are
     read only for what may have changed."""
-    _, live = live_fingerprints(conn, provider)
+    _, live = fingerprints or live_fingerprints(conn, provider)
     by_id = {r.model_id: r for r in snapshot}
     same = {m for m, fingerprint in live.items() if m in by_id and fingerprint == by_id[m].price_fingerprint()}
     return {**records_of(conn, provider, [m for m in live if m not in same]), **{m: by_id[m] for m in same}}

@@ -112,7 +112,14 @@ def review(
     snapshot = list(snapshot)
     standing = standing or {}
     override = override or GuardOverride()
-    results = {name: spec.evaluate(published, snapshot, thresholds, baseline) for name, spec in RULES.items()}
+    # The rules judge new and moved models only; a model the store mapped to the snapshot's own
+    # record (published_against: same fingerprint) is unchanged, so they never see the 99% of
+    # a big catalog that did not move. The mass-change rule counts ids and sees them all.
+    moved = [record for record in snapshot if published.get(record.model_id) is not record]
+    results = {
+        name: spec.evaluate(published, snapshot if spec.needs_baseline else moved, thresholds, baseline)
+        for name, spec in RULES.items()
+    }
     verdict = Verdict(results, override=override)
     flags: dict[str, list[Flag]] = defaultdict(list)
     for name, offenders in results.items():

@@ -41,8 +41,16 @@ else
 	PRICING_RECORDINGS_DIR=$(abspath $(REPLAY)) $(VENV)/bin/python -m pricing_dev.replay -- $(VENV)/bin/pricing-pipeline sync
 endif
 
+# `make dev REPLAY=../shared/fixtures/providers`: the webserver, the daemon (the schedule) and
+# every run they start inherit the replay server's provider URLs. Without REPLAY, say at start
+# when there is no internet (every sync would fail).
 dev: install dagster-home
+ifeq ($(REPLAY),)
+	@$(VENV)/bin/python -m pricing_dev.online
 	$(VENV)/bin/dagster dev
+else
+	PRICING_RECORDINGS_DIR=$(abspath $(REPLAY)) $(VENV)/bin/python -m pricing_dev.replay -- $(VENV)/bin/dagster dev
+endif
 
 test: install tools
 	$(VENV)/bin/pytest -q -n auto $(PYTEST_ARGS)

@@ -1,8 +1,9 @@
 """The price guard: rules that stop a wrong price before it is published.
 
 Pure functions over the provider's published prices and a fresh snapshot (no Dagster, no
-SQL). Each rule returns its offenders, ``{model_id: reason}``; the Dagster checks in
-``defs/guard/checks.py`` turn them into blocking asset checks.
+SQL). Each rule returns its offenders, ``{model_id: reason}``; ``pricing/holds.py`` decides
+per model (hold, or only warn for a reference catalog) and ``defs/sync/guard.py`` reports one
+warning check per rule on ``published_prices``.
 
 The guard judges *changes*: a model whose prices equal the published ones is never an
 offender (it was published, so it already passed the guard or was accepted by an operator).

@@ -240,8 +240,10 @@ price_freshness = AssetSpec(
     deps=[published_prices],
     group_name=GROUP,
     kinds={"sql"},
-    description="How old each provider's published prices are: one check per provider (fresh_<provider>), "
-    "evaluated every 15 minutes by price_freshness_schedule, never inside a sync run.",
+    # No "<provider>" here: the UI renders descriptions as Markdown and swallows it as HTML.
+    description="How old each provider's published prices are, and whether its last sync failed while they "
+    "stay live: one check per provider (`fresh_openrouter`, `fresh_litellm`, ...), evaluated every 15 minutes "
+    "by price_freshness_schedule, never inside a sync run.",
 )
 
 

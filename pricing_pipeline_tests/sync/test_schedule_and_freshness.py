@@ -2,7 +2,7 @@ from datetime import datetime, timedelta, timezone
 
 from dagster import AssetCheckSeverity, DagsterInstance, build_schedule_context
 
-from pricing_pipeline.defs.sync.freshness import freshness_verdict
+from pricing_pipeline.defs.sync.freshness import freshness_verdict, provider_freshness
 from pricing_pipeline.defs.sync.jobs import SYNC_JOB_NAME
 from pricing_pipeline.defs.sync.schedules import SYNC_CRON, price_sync_schedule
 from pricing_pipeline.providers.registry import PROVIDER_NAMES
@@ -55,6 +55,21 @@ def test_partitioned_sync_assets_carry_no_asset_level_freshness_policy(sync_defs
             assert spec.freshness_policy is None, spec.key
 
 
-def test_freshness_check_descriptions_read_in_hours(sync_defs):
-    spec = next(s for s in sync_defs.resolve_all_asset_check_specs() if s.name == "fresh_openrouter")
+def test_freshness_check_descriptions_read_in_hours():
+    spec = next(s for s in provider_freshness.check_specs if s.name == "fresh_openrouter")
     assert spec.description == "openrouter prices were published within 8 hours (warning after 6 hours)."
+
+
+def test_freshness_says_the_last_sync_failed_while_prices_stay_live(
+    replay, run_sync, sync_defs, dagster_instance: DagsterInstance, store
+):
+    assert run_sync("deepinfra").success
+    store.fail_sync("deepinfra", "run-that-failed-0001", "connection", "connection refused")
+    job = sync_defs.resolve_job_def("price_freshness_check_job")
+    result = job.execute_in_process(instance=dagster_instance, raise_on_error=False)
+    fresh = next(e for e in result.get_asset_check_evaluations() if e.check_name == "fresh_deepinfra")
+    assert fresh.passed  # the live prices are recent: the failed sync does not make them stale
+    assert fresh.description.startswith("deepinfra: prices live since ")
+    assert "; last sync failure at " in fresh.description
+    assert "(connection), run run-that" in fresh.description
+    assert fresh.metadata["last_sync"].value == "failure"

@@ -4,8 +4,6 @@ judges a partitioned asset by its newest partition, so one fresh provider would 
 stale one; these checks look at each provider, and say when its last sync failed while its
 prices are still live."""
 
-from __future__ import annotations
-
 from datetime import datetime, timedelta, timezone
 
 from dagster import (

@@ -1,0 +1,148 @@
+"""What an operator reads in the Dagster UI is true, in a real browser (Debian's Chromium
+driven by Playwright) against a real webserver and daemon, in the states that misled before
+(issue 23): a provider failing, a blocked snapshot, a warning check, a held model, "Execute
+all" and a backfill. One deployment for every page (a webserver costs ~10 s of a loaded
+machine). Each page is kept as a screenshot and its text under SCREENSHOTS (CI artifacts)."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+from dagster import DagsterRunStatus, RunsFilter
+
+from pricing_pipeline_tests.deployment.test_browser import browser, open_page  # noqa: F401 (fixture)
+from pricing_pipeline_tests.deployment.test_ui_launch_paths import LAUNCH_BACKFILL, SYNC_ASSETS, materialize_from_catalog
+from pricing_pipeline_tests.recordings import REPLAY_FILES
+
+SCREENSHOTS = Path(__file__).parent / "screenshots"
+HELD_MODEL = "Qwen/Qwen3.5-27B"
+WAIT_MS = 30_000
+
+
+def keep(page, name: str) -> str:
+    """Screenshot and text of the page, kept for the CI artifacts; returns the text."""
+    SCREENSHOTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+    text = page.inner_text("body")
+    (SCREENSHOTS / f"{name}.txt").write_text(text)
+    return text
+
+
+def deepinfra_with_a_price_jump(tmp: Path) -> Path:
+    """The deepinfra recording with one model's input price x100: the guard holds it."""
+    body = json.loads(REPLAY_FILES["deepinfra"].read_text())
+    model = next(m for m in body["data"] if m["id"] == HELD_MODEL)
+    model["metadata"]["pricing"]["input_tokens"] *= 100
+    path = tmp / "deepinfra_jump.json"
+    path.write_text(json.dumps(body))
+    return path
+
+
+def succeeded(deployment, run_id: str) -> bool:
+    return deployment.wait_for_runs([run_id], timeout=240)[run_id].status == DagsterRunStatus.SUCCESS
+
+
+@pytest.fixture
+def synced(deployment):
+    """A deployment after the syncs that make each state: deepinfra published then one model
+    held; vercel's API failing; litellm published with its price-bounds warning; a backfill of
+    chutes (an empty list: blocked) and novita (published)."""
+    deployment.start_webserver()
+    deployment.start_daemon()
+    deployment.wait_for_daemon_heartbeat()
+
+    assert succeeded(deployment, materialize_from_catalog(deployment, "deepinfra"))
+    deployment.upstream.serve_file("/deepinfra", deepinfra_with_a_price_jump(deployment.tmp))
+    assert succeeded(deployment, materialize_from_catalog(deployment, "deepinfra"))  # held, the run succeeds
+
+    deployment.upstream.serve("/vercel", b'{"error": "upstream down"}', status=500)
+    assert not succeeded(deployment, materialize_from_catalog(deployment, "vercel"))
+    assert succeeded(deployment, materialize_from_catalog(deployment, "litellm"))
+
+    deployment.upstream.serve("/chutes", b'{"object": "list", "data": []}')
+    backfill = deployment.graphql(
+        LAUNCH_BACKFILL, backfillParams={"partitionNames": ["chutes", "novita"], "assetSelection": SYNC_ASSETS}
+    )["launchPartitionBackfill"]
+    assert backfill["__typename"] == "LaunchBackfillSuccess", backfill
+    with deployment.instance() as instance:
+        def backfill_runs():
+            runs = instance.get_runs(filters=RunsFilter(tags={"dagster/backfill": backfill["backfillId"]}))
+            return runs if len(runs) == 2 and all(r.is_finished for r in runs) else None
+
+        runs = deployment._wait(backfill_runs, 240, "the backfill's two runs")
+    statuses = {r.tags["dagster/partition"]: r.status for r in runs}
+    assert statuses == {"chutes": DagsterRunStatus.FAILURE, "novita": DagsterRunStatus.SUCCESS}
+    deployment.backfill_id = backfill["backfillId"]
+    return deployment
+
+
+def test_the_ui_tells_the_truth_in_every_state(synced, browser):  # noqa: F811 (fixture)
+    base = f"http://127.0.0.1:{synced.port}"
+
+    # "Execute all" on the snapshot checks is not offered: Dagster 1.13 would launch them with
+    # no partition. The button says why.
+    page = open_page(browser, f"{base}/assets/normalized_prices?view=checks")
+    page.get_by_text("normalized_prices_model_count", exact=True).first.wait_for(timeout=WAIT_MS)
+    execute_all = page.get_by_role("button", name="Execute all")
+    execute_all.wait_for(timeout=WAIT_MS)
+    assert execute_all.is_disabled()
+    keep(page, "01_normalized_prices_checks_execute_all_not_offered")
+
+    # "Execute all" on the freshness checks works (not partitioned) and every provider's
+    # result reads in words: live since when, and a failing provider's last sync.
+    page = open_page(browser, f"{base}/assets/price_freshness?view=checks")
+    execute_all = page.get_by_role("button", name="Execute all")
+    execute_all.wait_for(timeout=WAIT_MS)
+    assert execute_all.is_enabled()
+    with synced.instance() as instance:
+        before = {r.run_id for r in instance.get_runs()}
+        execute_all.click()
+
+        def freshness_run():
+            runs = [r for r in instance.get_runs() if r.run_id not in before]
+            return runs[0] if runs and runs[0].is_finished else None
+
+        try:
+            run = synced._wait(freshness_run, 120, "the freshness run launched by Execute all")
+        finally:
+            keep(page, "02_price_freshness_execute_all_clicked")
+    assert run.status == DagsterRunStatus.SUCCESS, run.job_name
+    page = open_page(browser, f"{base}/assets/price_freshness?view=checks&checkDetail=fresh_vercel")
+    page.get_by_text(re.compile(r"vercel: never published; last sync failure at .* \(http_5xx\), run ")).first.wait_for(
+        timeout=WAIT_MS
+    )
+    keep(page, "02_fresh_vercel_provider_failing")
+    page = open_page(browser, f"{base}/assets/price_freshness?view=checks&checkDetail=fresh_deepinfra")
+    page.get_by_text(re.compile(r"deepinfra: prices live since .* UTC \(0\.\d h ago\)\.")).first.wait_for(timeout=WAIT_MS)
+    keep(page, "03_fresh_deepinfra_live")
+    text = keep(open_page(browser, f"{base}/assets/price_freshness"), "04_price_freshness_overview")
+    assert "(fresh_)" not in text and "8:00:00" not in text
+
+    # A held model: the price guard's warning names the provider, the model and the way out.
+    page = open_page(browser, f"{base}/assets/published_prices?view=checks&checkDetail=price_guard_price_jump")
+    page.get_by_text("price_guard_price_jump", exact=True).first.wait_for(timeout=WAIT_MS)
+    keep(page, "05_price_guard_price_jump")
+
+    # A warning check: LiteLLM's implausible prices are a warning, never called blocking.
+    page = open_page(browser, f"{base}/assets/published_prices?view=checks&checkDetail=price_guard_price_bounds")
+    page.get_by_text("price_guard_price_bounds", exact=True).first.wait_for(timeout=WAIT_MS)
+    text = keep(page, "06_price_guard_price_bounds_warning")
+    assert "blocking" not in text.lower()
+
+    # A blocked snapshot: chutes' empty list.
+    page = open_page(browser, f"{base}/assets/normalized_prices?view=checks&checkDetail=normalized_prices_model_count")
+    page.get_by_text("normalized_prices_model_count", exact=True).first.wait_for(timeout=WAIT_MS)
+    keep(page, "07_normalized_prices_model_count_blocked")
+
+    # The partitions page and the backfill.
+    page = open_page(browser, f"{base}/assets/published_prices?view=partitions")
+    page.get_by_text("deepinfra", exact=True).first.wait_for(timeout=WAIT_MS)
+    keep(page, "08_published_prices_partitions")
+    page = open_page(browser, f"{base}/assets/published_prices")
+    text = keep(page, "09_published_prices_overview")
+    page = open_page(browser, f"{base}/runs/b/{synced.backfill_id}?tab=partitions")
+    page.get_by_text("chutes", exact=True).first.wait_for(timeout=WAIT_MS)
+    keep(page, "10_backfill")

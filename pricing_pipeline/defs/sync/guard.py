@@ -74,7 +74,9 @@ def guard_results(
         elif accepted:
             description = f"{provider}: {len(accepted)} flagged model(s) accepted by {override.accepted_by}: {override.reason}"
         else:
-            description = None
+            description = f"{provider}: passed."
+        # Named in the text too: the UI shows the latest result of any provider first.
+        description = f"{description} (run {run_id[:8]})"
         metadata = {
             "provider": provider,
             "run_id": run_id,

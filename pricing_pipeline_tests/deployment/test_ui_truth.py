@@ -44,9 +44,12 @@ def deepinfra_with_a_price_jump(tmp: Path) -> Path:
 def check_partition(browser, base: str, asset: str, check: str, provider: str):  # noqa: F811
     """A check's result for one provider: the check's Partitions tab, that provider's row."""
     page = open_page(browser, f"{base}/assets/{asset}?view=checks&checkDetail={check}")
-    page.get_by_role("tab", name="Partitions").click()
-    page.get_by_text(provider, exact=True).first.click()
-    page.wait_for_load_state("networkidle")
+    page.locator("button[role=tab]", has_text="Partitions").click()
+    try:
+        page.get_by_text(provider, exact=True).first.click(timeout=WAIT_MS)
+        page.wait_for_load_state("networkidle")
+    finally:
+        keep(page, f"partitions_{check}_{provider}")
     return page
 
 
@@ -133,11 +136,14 @@ def test_the_ui_tells_the_truth_in_every_state(synced, browser):  # noqa: F811 (
     # A held model: the price guard's warning names the provider, the model and the way out,
     # on the check's partition (the latest result shown first may be another provider's).
     page = check_partition(browser, base, "published_prices", "price_guard_price_jump", "deepinfra")
-    page.get_by_text(re.compile(r"deepinfra: 1 model\(s\) held by price_jump; the rest of the snapshot is published")).first.wait_for(
-        timeout=WAIT_MS
-    )
-    text = keep(page, "05_held_model_price_guard_price_jump_deepinfra")
-    assert HELD_MODEL in text and "pricing-pipeline accept" in text
+    page.get_by_text(
+        re.compile(r"deepinfra: 1 model\(s\) held by price_jump \(Qwen/Qwen3\.5-27B\); the rest of the snapshot is published")
+    ).first.wait_for(timeout=WAIT_MS)
+    assert "pricing-pipeline accept" in keep(page, "05_held_model_price_guard_price_jump_deepinfra")
+    page.get_by_text("[Show Markdown]").first.click()  # the "held" table
+    page.get_by_role("cell", name=HELD_MODEL).first.wait_for(timeout=WAIT_MS)
+    page.get_by_role("cell", name="held", exact=True).first.wait_for(timeout=WAIT_MS)
+    keep(page, "05b_held_model_table")
 
     # A warning check: LiteLLM's implausible prices are a warning, never called blocking.
     page = check_partition(browser, base, "published_prices", "price_guard_price_bounds", "litellm")
@@ -145,7 +151,11 @@ def test_the_ui_tells_the_truth_in_every_state(synced, browser):  # noqa: F811 (
         timeout=WAIT_MS
     )
     text = keep(page, "06_warning_price_guard_price_bounds_litellm")
+    page.get_by_text("[Show Markdown]").first.click()  # the "warnings" table
+    page.get_by_role("columnheader", name="problem").first.wait_for(timeout=WAIT_MS)
+    text += keep(page, "06b_warning_table")
     assert "blocking" not in text.replace("non-blocking asset check", "").lower()
+    assert "held_models\n0" in text
 
     # A blocked snapshot: chutes' empty list.
     page = open_page(browser, f"{base}/assets/normalized_prices?view=checks&checkDetail=normalized_prices_model_count")

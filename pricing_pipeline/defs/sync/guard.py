@@ -65,7 +65,10 @@ def guard_results(
         accepted = {m: h for m, h in verdict.accepted.items() if rule in h.rules}
         warned = verdict.warned.get(rule, {})
         if held:
-            description = f"{provider}: {len(held)} model(s) held by {rule}; the rest of the snapshot is published. " + REVIEW_HINT
+            description = (
+                f"{provider}: {len(held)} model(s) held by {rule} ({named(held)}); the rest of the snapshot is "
+                "published. " + REVIEW_HINT
+            )
         elif warned:
             description = (
                 f"{provider}: {len(warned)} implausible price(s) in this reference catalog ({rule}); published with "
@@ -105,6 +108,13 @@ def guard_results(
             )
         )
     return results
+
+
+def named(models: dict, shown: int = 3) -> str:
+    """The first few model ids, inert in the UI's Markdown, and how many more."""
+    ids = sorted(models)
+    more = f" and {len(ids) - shown} more" if len(ids) > shown else ""
+    return ", ".join(markdown.code(m) for m in ids[:shown]) + more
 
 
 def holds_markdown(rows: dict[str, Hold], held_since: dict[str, datetime], verdict: Verdict, limit: int = MAX_LISTED) -> str:

@@ -21,7 +21,7 @@ from pricing_pipeline.defs.runs import PUBLISHED_KEY
 from pricing_pipeline.defs.sync.partitions import provider_partitions
 from pricing_pipeline.pricing.guard import RULES, GuardOverride, GuardThresholds
 from pricing_pipeline.pricing.holds import Hold, Verdict
-from pricing_pipeline.pricing.records import PriceRecord
+from pricing_pipeline.pricing.records import PriceRecord, display_id
 from pricing_pipeline.pricing.units import decimal_str
 
 MAX_LISTED = 25
@@ -111,10 +111,11 @@ def guard_results(
 
 
 def named(models: dict, shown: int = 3) -> str:
-    """The first few model ids, inert in the UI's Markdown, and how many more."""
+    """The first few model ids (shortened; the UI shows descriptions as plain text), and how
+    many more."""
     ids = sorted(models)
     more = f" and {len(ids) - shown} more" if len(ids) > shown else ""
-    return ", ".join(markdown.code(m) for m in ids[:shown]) + more
+    return ", ".join(display_id(m, 80) for m in ids[:shown]) + more
 
 
 def holds_markdown(rows: dict[str, Hold], held_since: dict[str, datetime], verdict: Verdict, limit: int = MAX_LISTED) -> str:

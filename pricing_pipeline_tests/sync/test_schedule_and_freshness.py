@@ -73,3 +73,6 @@ def test_freshness_says_the_last_sync_failed_while_prices_stay_live(
     assert "; last sync failure at " in fresh.description
     assert "(connection), run run-that" in fresh.description
     assert fresh.metadata["last_sync"].value == "failure"
+    # the provider's own counts, plotted per provider over time by the UI
+    assert fresh.metadata["live_models"].value == fresh.metadata["last_sync_fetched"].value == 88
+    assert fresh.metadata["last_sync_added"].value == 88 and fresh.metadata["held_models"].value == 0

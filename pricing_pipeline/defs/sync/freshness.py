@@ -51,7 +51,8 @@ def provider_freshness(context: AssetCheckExecutionContext, pricing_db: PricingD
         last = last_publish_time(context.instance, provider)
         age = None if last is None else now - last
         passed, severity = freshness_verdict(age)
-        failed_sync = last_failed_sync(pricing_db, provider)
+        rows = pricing_db.store.sync_rows(provider)
+        failed_sync = last_failed_sync(rows)
         yield AssetCheckResult(
             check_name=check_key.name,
             asset_key=price_freshness.key,
@@ -72,6 +73,7 @@ def provider_freshness(context: AssetCheckExecutionContext, pricing_db: PricingD
                     if failed_sync
                     else {"last_sync": "success" if last else "never"}
                 ),
+                **provider_counts(pricing_db, provider, rows),
             },
         )
 
@@ -92,9 +94,24 @@ def freshness_text(provider: str, last: datetime | None, age: timedelta | None, 
     return f"{live}; last sync {failed_sync['status']}{when}{kind}{run}."
 
 
-def last_failed_sync(pricing_db: PricingDatabase, provider: str) -> dict | None:
+def provider_counts(pricing_db: PricingDatabase, provider: str, rows: list[dict]) -> dict:
+    """The provider's live, held and last-sync counts. A check per provider, so the UI plots each
+    over time on its own axis (Dagster plots a partitioned asset's metadata by partition, one
+    point per provider, never as a provider's history)."""
+    success = next((row for row in reversed(rows) if row["status"] == "success"), None)
+    return {
+        "live_models": len(pricing_db.store.live_model_ids(provider)),
+        "held_models": len(pricing_db.store.held(provider)),
+        **{
+            f"last_sync_{name}": (success or {}).get(f"models_{name}") or 0
+            for name in ("fetched", "added", "changed", "removed")
+        },
+    }
+
+
+def last_failed_sync(rows: list[dict]) -> dict | None:
     """The provider's latest closed sync log row, when it did not succeed (None otherwise)."""
-    closed = [row for row in pricing_db.store.sync_rows(provider) if row["status"] != "running"]
+    closed = [row for row in rows if row["status"] != "running"]
     if not closed or closed[-1]["status"] == "success":
         return None
     return closed[-1]

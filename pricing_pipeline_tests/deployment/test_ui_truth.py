@@ -157,17 +157,26 @@ def test_the_ui_tells_the_truth_in_every_state(synced, browser):  # noqa: F811 (
     assert "blocking" not in text.replace("non-blocking asset check", "").lower()
     assert "held_models\n0" in text
 
-    # A blocked snapshot: chutes' empty list.
-    page = open_page(browser, f"{base}/assets/normalized_prices?view=checks&checkDetail=normalized_prices_model_count")
-    page.get_by_text("normalized_prices_model_count", exact=True).first.wait_for(timeout=WAIT_MS)
-    keep(page, "07_normalized_prices_model_count_blocked")
+    # A blocked snapshot: chutes' empty list, on the check's chutes partition.
+    page = check_partition(browser, base, "normalized_prices", "normalized_prices_model_count", "chutes")
+    page.get_by_text(re.compile(r"chutes: 0 models fetched, 0 published \(minimum 1\) \(run \w{8}\)")).first.wait_for(
+        timeout=WAIT_MS
+    )
+    keep(page, "07_blocked_normalized_prices_model_count_chutes")
 
-    # The partitions page and the backfill.
+    # The provider's history, one plot per provider: fresh_deepinfra's counts over time.
+    page = open_page(browser, f"{base}/assets/price_freshness?view=checks&checkDetail=fresh_deepinfra")
+    page.get_by_text("Plots", exact=True).first.wait_for(timeout=WAIT_MS)
+    page.get_by_text("live_models").first.wait_for(timeout=WAIT_MS)
+    keep(page, "08_fresh_deepinfra_plots")
+
+    # The partitions page names every provider; the backfill names its providers and fails
+    # because chutes was blocked.
     page = open_page(browser, f"{base}/assets/published_prices?view=partitions")
     page.get_by_text("deepinfra", exact=True).first.wait_for(timeout=WAIT_MS)
-    keep(page, "08_published_prices_partitions")
-    page = open_page(browser, f"{base}/assets/published_prices")
-    text = keep(page, "09_published_prices_overview")
+    keep(page, "09_published_prices_partitions")
+    keep(open_page(browser, f"{base}/assets/published_prices"), "10_published_prices_overview")
     page = open_page(browser, f"{base}/runs/b/{synced.backfill_id}?tab=partitions")
     page.get_by_text("chutes", exact=True).first.wait_for(timeout=WAIT_MS)
-    keep(page, "10_backfill")
+    text = keep(page, "11_backfill")
+    assert "novita" in text and "Failed" in text

@@ -43,13 +43,14 @@ endif
 
 # `make dev REPLAY=../shared/fixtures/providers`: the webserver, the daemon (the schedule) and
 # every run they start inherit the replay server's provider URLs. Without REPLAY, say at start
-# when there is no internet (every sync would fail).
+# when there is no internet (every sync would fail). DEV_ARGS: more `dagster dev` options (-p PORT).
+DEV_ARGS ?=
 dev: install dagster-home
 ifeq ($(REPLAY),)
 	@$(VENV)/bin/python -m pricing_dev.online
-	$(VENV)/bin/dagster dev
+	$(VENV)/bin/dagster dev $(DEV_ARGS)
 else
-	PRICING_RECORDINGS_DIR=$(abspath $(REPLAY)) $(VENV)/bin/python -m pricing_dev.replay -- $(VENV)/bin/dagster dev
+	PRICING_RECORDINGS_DIR=$(abspath $(REPLAY)) $(VENV)/bin/python -m pricing_dev.replay -- $(VENV)/bin/dagster dev $(DEV_ARGS)
 endif
 
 test: install tools

@@ -20,8 +20,9 @@ NOTICE = (
 )
 
 
-def reachable(address: tuple[str, int] = PROBE, timeout: float = 3.0) -> str | None:
+def reachable(address: tuple[str, int] | None = None, timeout: float = 3.0) -> str | None:
     """None when a TCP connection opens; otherwise why not."""
+    address = address or PROBE
     try:
         with socket.create_connection(address, timeout=timeout):
             return None

@@ -87,6 +87,9 @@ def synced(deployment):
         runs = deployment._wait(backfill_runs, 240, "the backfill's two runs")
     statuses = {r.tags["dagster/partition"]: r.status for r in runs}
     assert statuses == {"chutes": DagsterRunStatus.FAILURE, "novita": DagsterRunStatus.SUCCESS}
+    with deployment.instance() as instance:  # every sync run says who launched it
+        triggers = {r.tags.get("pricing/trigger") for r in instance.get_runs() if r.job_name == "__ASSET_JOB"}
+    assert triggers == {"ui", "backfill"}
     deployment.backfill_id = backfill["backfillId"]
     return deployment
 

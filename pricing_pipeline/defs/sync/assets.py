@@ -21,6 +21,7 @@ from dagster import (
 from sqlalchemy.exc import SQLAlchemyError
 
 from pricing_pipeline.defs import markdown
+from pricing_pipeline.defs.runs import TRIGGER_TAG, untagged_trigger
 from pricing_pipeline.defs.sync.guard import GUARD_CHECK_SPECS, guard_results
 from pricing_pipeline.defs.sync.override import GUARD_RESOURCE_DEFS, PriceGuardOverride
 from pricing_pipeline.defs.sync.partitions import provider_partitions
@@ -93,6 +94,9 @@ def raw_price_snapshot(
     provider = context.partition_key
     adapter = get_adapter(provider)
     pricing_db.store.start_sync(provider, context.run.run_id)
+    trigger = untagged_trigger(context.run.tags)
+    if trigger:  # UI and backfill runs: tagged like the schedule's and the CLI's
+        context.instance.add_run_tags(context.run.run_id, {TRIGGER_TAG: trigger})
     try:
         fetched = upstream.fetch(adapter)
         # Archived before parsing: a body we reject is exactly what an operator wants to see.

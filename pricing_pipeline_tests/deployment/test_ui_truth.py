@@ -13,13 +13,32 @@ from pathlib import Path
 import pytest
 from dagster import DagsterRunStatus, RunsFilter
 
-from pricing_pipeline_tests.deployment.test_browser import browser, open_page  # noqa: F401 (fixture)
+from pricing_pipeline_tests.deployment.test_browser import browser  # noqa: F401 (fixture)
 from pricing_pipeline_tests.deployment.test_ui_launch_paths import LAUNCH_BACKFILL, SYNC_ASSETS, materialize_from_catalog
 from pricing_pipeline_tests.recordings import REPLAY_FILES
 
 SCREENSHOTS = Path(__file__).parent / "screenshots"
 HELD_MODEL = "Qwen/Qwen3.5-27B"
 WAIT_MS = 30_000
+
+
+class Tab:
+    """One browser tab for every page: the "Join the Dagster community" pop-up, dismissed once,
+    stays dismissed (it can open after the page is idle and swallow a click)."""
+
+    def __init__(self, browser):  # noqa: F811
+        self.page = browser.new_context(viewport={"width": 1400, "height": 900}).new_page()
+        self.dismissed = False
+
+    def open(self, url: str):
+        self.page.goto(url, wait_until="networkidle", timeout=60_000)
+        if not self.dismissed:
+            try:
+                self.page.get_by_role("button", name="Skip").click(timeout=10_000)
+            except Exception:  # noqa: BLE001 (no pop-up this time)
+                pass
+            self.dismissed = True
+        return self.page
 
 
 def keep(page, name: str) -> str:
@@ -41,9 +60,9 @@ def deepinfra_with_a_price_jump(tmp: Path) -> Path:
     return path
 
 
-def check_partition(browser, base: str, asset: str, check: str, provider: str):  # noqa: F811
+def check_partition(tab: Tab, base: str, asset: str, check: str, provider: str):
     """A check's result for one provider: the check's Partitions tab, that provider's row."""
-    page = open_page(browser, f"{base}/assets/{asset}?view=checks&checkDetail={check}")
+    page = tab.open(f"{base}/assets/{asset}?view=checks&checkDetail={check}")
     page.locator("button[role=tab]", has_text="Partitions").click()
     try:
         page.get_by_text(provider, exact=True).first.click(timeout=WAIT_MS)
@@ -82,7 +101,8 @@ def synced(deployment):
     with deployment.instance() as instance:
         def backfill_runs():
             runs = instance.get_runs(filters=RunsFilter(tags={"dagster/backfill": backfill["backfillId"]}))
-            return runs if len(runs) == 2 and all(r.is_finished for r in runs) else None
+            finished = instance.get_backfill(backfill["backfillId"]).status.value != "REQUESTED"
+            return runs if finished and len(runs) == 2 and all(r.is_finished for r in runs) else None
 
         runs = deployment._wait(backfill_runs, 240, "the backfill's two runs")
     statuses = {r.tags["dagster/partition"]: r.status for r in runs}
@@ -96,11 +116,12 @@ def synced(deployment):
 
 def test_the_ui_tells_the_truth_in_every_state(synced, browser):  # noqa: F811 (fixture)
     base = f"http://127.0.0.1:{synced.port}"
+    tab = Tab(browser)
 
     # "Execute all" on the snapshot checks is not offered: Dagster 1.13 would launch them with
     # no partition. The button says why.
-    page = open_page(browser, f"{base}/assets/normalized_prices?view=checks")
-    page.get_by_text("normalized_prices_model_count", exact=True).first.wait_for(timeout=WAIT_MS)
+    page = tab.open(f"{base}/assets/normalized_prices?view=checks")
+    page.get_by_text("normalized_prices_model_count", exact=True).filter(visible=True).first.wait_for(timeout=WAIT_MS)
     execute_all = page.get_by_role("button", name="Execute all")
     execute_all.wait_for(timeout=WAIT_MS)
     assert execute_all.is_disabled()
@@ -108,7 +129,7 @@ def test_the_ui_tells_the_truth_in_every_state(synced, browser):  # noqa: F811 (
 
     # "Execute all" on the freshness checks works (not partitioned) and every provider's
     # result reads in words: live since when, and a failing provider's last sync.
-    page = open_page(browser, f"{base}/assets/price_freshness?view=checks")
+    page = tab.open(f"{base}/assets/price_freshness?view=checks")
     execute_all = page.get_by_role("button", name="Execute all")
     execute_all.wait_for(timeout=WAIT_MS)
     assert execute_all.is_enabled()
@@ -125,31 +146,31 @@ def test_the_ui_tells_the_truth_in_every_state(synced, browser):  # noqa: F811 (
         finally:
             keep(page, "02_price_freshness_execute_all_clicked")
     assert run.status == DagsterRunStatus.SUCCESS, run.job_name
-    page = open_page(browser, f"{base}/assets/price_freshness?view=checks&checkDetail=fresh_vercel")
+    page = tab.open(f"{base}/assets/price_freshness?view=checks&checkDetail=fresh_vercel")
     page.get_by_text(re.compile(r"vercel: never published; last sync failure at .* \(http_5xx\), run ")).first.wait_for(
         timeout=WAIT_MS
     )
     keep(page, "02_fresh_vercel_provider_failing")
-    page = open_page(browser, f"{base}/assets/price_freshness?view=checks&checkDetail=fresh_deepinfra")
+    page = tab.open(f"{base}/assets/price_freshness?view=checks&checkDetail=fresh_deepinfra")
     page.get_by_text(re.compile(r"deepinfra: prices live since .* UTC \(0\.\d h ago\)\.")).first.wait_for(timeout=WAIT_MS)
     keep(page, "03_fresh_deepinfra_live")
-    text = keep(open_page(browser, f"{base}/assets/price_freshness"), "04_price_freshness_overview")
+    text = keep(tab.open(f"{base}/assets/price_freshness"), "04_price_freshness_overview")
     assert "(fresh_)" not in text and "8:00:00" not in text
 
     # A held model: the price guard's warning names the provider, the model and the way out,
     # on the check's partition (the latest result shown first may be another provider's).
-    page = check_partition(browser, base, "published_prices", "price_guard_price_jump", "deepinfra")
+    page = check_partition(tab, base, "published_prices", "price_guard_price_jump", "deepinfra")
     page.get_by_text(
         re.compile(r"deepinfra: 1 model\(s\) held by price_jump \(Qwen/Qwen3\.5-27B\); the rest of the snapshot is published")
     ).first.wait_for(timeout=WAIT_MS)
     assert "pricing-pipeline accept" in keep(page, "05_held_model_price_guard_price_jump_deepinfra")
     page.get_by_text("[Show Markdown]").first.click()  # the "held" table
     page.get_by_role("cell", name=HELD_MODEL).first.wait_for(timeout=WAIT_MS)
-    page.get_by_role("cell", name="held", exact=True).first.wait_for(timeout=WAIT_MS)
+    page.get_by_role("cell", name="held", exact=True).filter(visible=True).first.wait_for(timeout=WAIT_MS)
     keep(page, "05b_held_model_table")
 
     # A warning check: LiteLLM's implausible prices are a warning, never called blocking.
-    page = check_partition(browser, base, "published_prices", "price_guard_price_bounds", "litellm")
+    page = check_partition(tab, base, "published_prices", "price_guard_price_bounds", "litellm")
     page.get_by_text(re.compile(r"litellm: \d+ implausible price\(s\) in this reference catalog \(price_bounds\); published with this warning")).first.wait_for(
         timeout=WAIT_MS
     )
@@ -161,25 +182,25 @@ def test_the_ui_tells_the_truth_in_every_state(synced, browser):  # noqa: F811 (
     assert "held_models\n0" in text
 
     # A blocked snapshot: chutes' empty list, on the check's chutes partition.
-    page = check_partition(browser, base, "normalized_prices", "normalized_prices_model_count", "chutes")
+    page = check_partition(tab, base, "normalized_prices", "normalized_prices_model_count", "chutes")
     page.get_by_text(re.compile(r"chutes: 0 models fetched, 0 published \(minimum 1\) \(run \w{8}\)")).first.wait_for(
         timeout=WAIT_MS
     )
     keep(page, "07_blocked_normalized_prices_model_count_chutes")
 
     # The provider's history, one plot per provider: fresh_deepinfra's counts over time.
-    page = open_page(browser, f"{base}/assets/price_freshness?view=checks&checkDetail=fresh_deepinfra")
-    page.get_by_text("Plots", exact=True).first.wait_for(timeout=WAIT_MS)
+    page = tab.open(f"{base}/assets/price_freshness?view=checks&checkDetail=fresh_deepinfra")
+    page.get_by_text("Plots", exact=True).filter(visible=True).first.wait_for(timeout=WAIT_MS)
     page.get_by_text("live_models").first.wait_for(timeout=WAIT_MS)
     keep(page, "08_fresh_deepinfra_plots")
 
     # The partitions page names every provider; the backfill names its providers and fails
     # because chutes was blocked.
-    page = open_page(browser, f"{base}/assets/published_prices?view=partitions")
-    page.get_by_text("deepinfra", exact=True).first.wait_for(timeout=WAIT_MS)
+    page = tab.open(f"{base}/assets/published_prices?view=partitions")
+    page.get_by_text("deepinfra", exact=True).filter(visible=True).first.wait_for(timeout=WAIT_MS)
     keep(page, "09_published_prices_partitions")
-    keep(open_page(browser, f"{base}/assets/published_prices"), "10_published_prices_overview")
-    page = open_page(browser, f"{base}/runs/b/{synced.backfill_id}?tab=partitions")
-    page.get_by_text("chutes", exact=True).first.wait_for(timeout=WAIT_MS)
+    keep(tab.open(f"{base}/assets/published_prices"), "10_published_prices_overview")
+    page = tab.open(f"{base}/runs/b/{synced.backfill_id}?tab=partitions")
+    page.get_by_text("chutes", exact=True).filter(visible=True).first.wait_for(timeout=WAIT_MS)
     text = keep(page, "11_backfill")
     assert "novita" in text and "Failed" in text

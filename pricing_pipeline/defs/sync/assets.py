@@ -67,11 +67,21 @@ class RawSnapshot:
 def sync_failure(context: AssetExecutionContext, error: UpstreamError, stage: str) -> Failure:
     """Record the failed attempt (the metrics publisher counts these observations) and turn
     it into a Dagster failure, retried only as far as the error's own retry budget allows."""
+    attempt = context.retry_number + 1
     context.log_event(
         AssetObservation(
             asset_key=context.asset_key,
             partition=context.partition_key,
-            metadata={"error_type": error.error_type, "stage": stage, "attempt": context.retry_number + 1},
+            # Dagster draws every observation alike: the text says it is a failure (already
+            # redacted: UpstreamError redacts its message).
+            description=f"Failed {stage} attempt {attempt} ({error.error_type}): {error}",
+            metadata={
+                "provider": error.provider,
+                "run_id": context.run.run_id,
+                "error_type": error.error_type,
+                "stage": stage,
+                "attempt": attempt,
+            },
         )
     )
     return Failure(

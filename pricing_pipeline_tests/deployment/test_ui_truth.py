@@ -159,10 +159,12 @@ def test_the_ui_tells_the_truth_in_every_state(synced, browser):  # noqa: F811 (
 
     # A provider failing, on the fetch asset's events: each failed attempt says so in words.
     page = tab.open(f"{base}/assets/raw_price_snapshot?view=events&partition=vercel")
-    page.get_by_text(re.compile(r"Failed fetch attempt 1 \(http_5xx\): vercel: ")).filter(visible=True).first.wait_for(
-        timeout=WAIT_MS
-    )
-    keep(page, "04b_raw_price_snapshot_failed_attempts_vercel")
+    try:
+        page.get_by_text(re.compile(r"Failed fetch attempt \d \(http_5xx\): vercel: HTTP 500")).filter(visible=True).first.wait_for(
+            timeout=WAIT_MS
+        )
+    finally:
+        keep(page, "04b_raw_price_snapshot_failed_attempts_vercel")
 
     # A held model: the price guard's warning names the provider, the model and the way out,
     # on the check's partition (the latest result shown first may be another provider's).

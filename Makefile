@@ -41,8 +41,17 @@ else
 	PRICING_RECORDINGS_DIR=$(abspath $(REPLAY)) $(VENV)/bin/python -m pricing_dev.replay -- $(VENV)/bin/pricing-pipeline sync
 endif
 
+# `make dev REPLAY=../shared/fixtures/providers`: the webserver, the daemon (the schedule) and
+# every run they start inherit the replay server's provider URLs. Without REPLAY, say at start
+# when there is no internet (every sync would fail). DEV_ARGS: more `dagster dev` options (-p PORT).
+DEV_ARGS ?=
 dev: install dagster-home
-	$(VENV)/bin/dagster dev
+ifeq ($(REPLAY),)
+	@$(VENV)/bin/python -m pricing_dev.online
+	$(VENV)/bin/dagster dev $(DEV_ARGS)
+else
+	PRICING_RECORDINGS_DIR=$(abspath $(REPLAY)) $(VENV)/bin/python -m pricing_dev.replay -- $(VENV)/bin/dagster dev $(DEV_ARGS)
+endif
 
 test: install tools
 	$(VENV)/bin/pytest -q -n auto $(PYTEST_ARGS)

@@ -9,6 +9,7 @@ real sync, with the HTTP edge replaced by recorded responses.
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 
@@ -33,9 +34,22 @@ def main(argv: list[str]) -> int:
         env.setdefault(name, value)
     print(f"replaying {len(REPLAY_FILES)} providers' recordings from {server.base_url}", file=sys.stderr)
     try:
-        return subprocess.call(command, env=env)
+        return run_until_done(command, env)
     finally:
         server.stop()
+
+
+def run_until_done(command: list[str], env: dict) -> int:
+    """Run the command to its end. Ctrl-C reaches it through the terminal's process group, so
+    here it only waits (subprocess.call would SIGKILL `dagster dev` and orphan its webserver
+    and daemon); a SIGTERM is passed on."""
+    child = subprocess.Popen(command, env=env)
+    signal.signal(signal.SIGTERM, lambda signum, frame: child.terminate())
+    while True:
+        try:
+            return child.wait()
+        except KeyboardInterrupt:
+            continue
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 """The one entry point: `dagster dev` and `dagster definitions validate` load `defs`. It wires
 the concerns together (hooks, resources), so defs/sync never imports guard/, metrics/ or feeds/."""
 
-from dagster import Definitions, FreshnessPolicy, apply_freshness_policy, in_process_executor, map_asset_specs
+from dagster import Definitions, in_process_executor
 
 from pricing_pipeline.defs.feeds.assets import price_feeds
 from pricing_pipeline.defs.feeds.resources import FeedsOutput
@@ -12,7 +12,7 @@ from pricing_pipeline.defs.io_manager import StepOutputIOManager
 from pricing_pipeline.defs.metrics.hooks import METRICS_HOOKS
 from pricing_pipeline.defs.metrics.resources import MetricsPublisher, pushgateway_url_config
 from pricing_pipeline.defs.metrics.sensors import METRICS_SENSORS
-from pricing_pipeline.defs.sync import checks
+from pricing_pipeline.defs.sync import checks, freshness
 from pricing_pipeline.defs.sync.assets import normalized_prices, price_freshness, published_prices, raw_price_snapshot
 from pricing_pipeline.defs.sync.hooks import record_failed_sync
 from pricing_pipeline.defs.sync.jobs import freshness_check_job, price_sync_job
@@ -20,11 +20,11 @@ from pricing_pipeline.defs.sync.resources import PricingDatabase, UpstreamApi, d
 from pricing_pipeline.defs.sync.review import price_review_job
 from pricing_pipeline.defs.sync.schedules import price_freshness_schedule, price_sync_schedule
 from pricing_pipeline.defs.sync.sensors import sync_log_reconciler
-from pricing_pipeline.settings import FRESHNESS_FAIL_AFTER, FRESHNESS_WARN_AFTER, settings
+from pricing_pipeline.settings import settings
 
-# Applied once for every asset: shows in the UI. Per-provider freshness (which this policy
-# cannot see on a partitioned asset) is the provider_freshness check.
-FRESHNESS_POLICY = FreshnessPolicy.time_window(fail_window=FRESHNESS_FAIL_AFTER, warn_window=FRESHNESS_WARN_AFTER)
+# No asset-level FreshnessPolicy on the provider-partitioned assets: Dagster judges it by the
+# newest partition, so one fresh provider shows "Passing" over every stale one. Freshness is
+# per provider, in the fresh_<provider> checks on price_freshness (defs/sync/checks.py).
 
 
 # On the assets, not on a job: the catalog's Materialize button, backfills and GraphQL run the
@@ -36,14 +36,11 @@ SYNC_HOOKS = {record_failed_sync, *METRICS_HOOKS}
 def build_definitions(resources: dict) -> Definitions:
     """Everything the code location serves; tests pass their own resource configuration."""
     return Definitions(
-        assets=map_asset_specs(
-            lambda spec: apply_freshness_policy(spec, FRESHNESS_POLICY),
-            [asset.with_hooks(SYNC_HOOKS) for asset in (raw_price_snapshot, normalized_prices, published_prices)],
-        )
+        assets=[asset.with_hooks(SYNC_HOOKS) for asset in (raw_price_snapshot, normalized_prices, published_prices)]
         + [price_freshness, cross_source_prices, price_feeds],
         asset_checks=[
             checks.normalized_prices_checks,
-            checks.provider_freshness,
+            freshness.provider_freshness,
         ],
         jobs=[price_sync_job, freshness_check_job, cross_source_job, price_feeds_job, price_review_job],
         schedules=[price_sync_schedule, price_freshness_schedule, cross_source_schedule],

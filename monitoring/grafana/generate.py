@@ -327,6 +327,22 @@ def scheduler_health(dash: db.Dashboard, lay: Layout) -> None:
         [query('max by (provider) (pricing_oldest_hold_age_seconds{provider=~"$provider"})', "{{provider}}")], "s",
     ), 12, 8))
 
+    # One panel per provider (repeated over $provider), each on its own axis: one chart of
+    # every provider put 13 models next to 5,141 and hid any provider's changes.
+    dash.with_row(lay.row("Each provider's catalog over time"))
+    dash.with_panel(lay.place(graph(
+        "$provider: models", "Models in the provider's last successful sync, over time (one panel per provider).",
+        [query('max(pricing_last_sync_models{provider=~"$provider"})', "models")], "none", min_value=None,
+    ).repeat("provider").repeat_direction("h"), 6, 6))
+    lay._newline()
+    dash.with_panel(lay.place(graph(
+        "$provider: changes, held, quarantined", "Models added / changed / removed by the provider's last successful "
+        "sync, models the price guard holds, models quarantined (unreadable), over time (one panel per provider).",
+        [query('max by (kind) (pricing_last_sync_model_changes{provider=~"$provider"})', "{{kind}}", "A"),
+         query('max(pricing_held_models{provider=~"$provider"})', "held", "B"),
+         query('max(pricing_last_sync_quarantined_models{provider=~"$provider"})', "quarantined", "C")], "none",
+    ).repeat("provider").repeat_direction("h"), 6, 6))
+
     dash.with_row(lay.row("Run queue and daemon"))
     dash.with_panel(lay.place(graph(
         "Oldest queued / in-progress sync run",

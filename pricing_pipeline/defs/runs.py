@@ -11,6 +11,7 @@ the concerns built on it, so no concern imports another for a name.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 
 from dagster import AssetKey, DagsterRun
 from dagster._core.definitions.assets.job.asset_job import IMPLICIT_ASSET_JOB_NAME
@@ -48,8 +49,17 @@ def is_sync_run(run: DagsterRun) -> bool:
 RUN_OUTCOME_TAG = "pricing/run_outcome"
 RUN_USAGE_TAG = "pricing/run_usage"
 # Who asked for the run: "schedule" or "cli" (the CLI writes the feeds itself, once for all
-# its runs, so the after-sync feeds sensor leaves its runs alone). UI runs carry none.
+# its runs, so the after-sync feeds sensor leaves its runs alone); the sync's first step tags
+# the rest "backfill" or "ui" (the UI's buttons, GraphQL), so every sync run says who.
 TRIGGER_TAG = "pricing/trigger"
+BACKFILL_TAG = "dagster/backfill"
+
+
+def untagged_trigger(tags: Mapping[str, str]) -> str | None:
+    """The trigger of a run launched without one (from the UI or a backfill); None when tagged."""
+    if TRIGGER_TAG in tags:
+        return None
+    return "backfill" if BACKFILL_TAG in tags else "ui"
 
 
 def stamped(raw: str | None, run_id: str) -> dict | None:

@@ -40,16 +40,16 @@ def test_partitions_page_and_checks_tabs_render_providers_and_checks(deployment,
 
     page = open_page(browser, f"{base}/assets/published_prices?view=partitions")
     for provider in PROVIDER_NAMES:
-        page.get_by_text(provider, exact=True).first.wait_for(timeout=30_000)
+        page.get_by_text(provider, exact=True).filter(visible=True).first.wait_for(timeout=30_000)
 
     page = open_page(browser, f"{base}/assets/normalized_prices?view=checks")
     for check in ("normalized_prices_schema", "normalized_prices_model_count", "normalized_prices_catalog_replaced"):
-        page.get_by_text(check, exact=True).first.wait_for(timeout=30_000)
+        page.get_by_text(check, exact=True).filter(visible=True).first.wait_for(timeout=30_000)
 
     page = open_page(browser, f"{base}/assets/published_prices?view=checks")
     for check in ("price_guard_price_jump", "price_guard_mass_change"):
-        page.get_by_text(check, exact=True).first.wait_for(timeout=30_000)
+        page.get_by_text(check, exact=True).filter(visible=True).first.wait_for(timeout=30_000)
 
     page = open_page(browser, f"{base}/assets/price_freshness?view=checks")
     for provider in PROVIDER_NAMES:
-        page.get_by_text(f"fresh_{provider}", exact=True).first.wait_for(timeout=30_000)
+        page.get_by_text(f"fresh_{provider}", exact=True).filter(visible=True).first.wait_for(timeout=30_000)

@@ -198,3 +198,14 @@ def test_variable_queries_work_against_real_prometheus(prometheus):
         url = f"{prometheus}/api/v1/label/{label}/values?" + urllib.parse.urlencode({"match[]": metric})
         with urllib.request.urlopen(url, timeout=10) as response:
             assert json.load(response)["status"] == "success", (dashboard, name)
+
+
+def test_each_provider_gets_its_own_catalog_panels():
+    # One chart of every provider put 13 models next to 5,141: repeated per provider instead.
+    dashboard = json.loads((DASHBOARD_DIR / "pricing-sync-scheduler.json").read_text())
+    repeated = {p["title"]: p for p in dashboard["panels"] if p.get("repeat") == "provider"}
+    assert set(repeated) == {"$provider: models", "$provider: changes, held, quarantined"}
+    exprs = " ".join(t["expr"] for p in repeated.values() for t in p["targets"])
+    for metric in ("pricing_last_sync_models", "pricing_last_sync_model_changes", "pricing_held_models",
+                   "pricing_last_sync_quarantined_models"):
+        assert f'{metric}{{provider=~"$provider"}}' in exprs

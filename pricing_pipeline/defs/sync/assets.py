@@ -21,6 +21,7 @@ from dagster import (
 from sqlalchemy.exc import SQLAlchemyError
 
 from pricing_pipeline.defs import markdown
+from pricing_pipeline.defs.runs import TRIGGER_TAG, untagged_trigger
 from pricing_pipeline.defs.sync.guard import GUARD_CHECK_SPECS, guard_results
 from pricing_pipeline.defs.sync.override import GUARD_RESOURCE_DEFS, PriceGuardOverride
 from pricing_pipeline.defs.sync.partitions import provider_partitions
@@ -66,11 +67,21 @@ class RawSnapshot:
 def sync_failure(context: AssetExecutionContext, error: UpstreamError, stage: str) -> Failure:
     """Record the failed attempt (the metrics publisher counts these observations) and turn
     it into a Dagster failure, retried only as far as the error's own retry budget allows."""
+    attempt = context.retry_number + 1
     context.log_event(
         AssetObservation(
             asset_key=context.asset_key,
             partition=context.partition_key,
-            metadata={"error_type": error.error_type, "stage": stage, "attempt": context.retry_number + 1},
+            # Dagster draws every observation alike: the text says it is a failure (already
+            # redacted: UpstreamError redacts its message).
+            description=f"Failed {stage} attempt {attempt} ({error.error_type}): {error}",
+            metadata={
+                "provider": error.provider,
+                "run_id": context.run.run_id,
+                "error_type": error.error_type,
+                "stage": stage,
+                "attempt": attempt,
+            },
         )
     )
     return Failure(
@@ -93,6 +104,9 @@ def raw_price_snapshot(
     provider = context.partition_key
     adapter = get_adapter(provider)
     pricing_db.store.start_sync(provider, context.run.run_id)
+    trigger = untagged_trigger(context.run.tags)
+    if trigger:  # UI and backfill runs: tagged like the schedule's and the CLI's
+        context.instance.add_run_tags(context.run.run_id, {TRIGGER_TAG: trigger})
     try:
         fetched = upstream.fetch(adapter)
         # Archived before parsing: a body we reject is exactly what an operator wants to see.
@@ -240,8 +254,10 @@ price_freshness = AssetSpec(
     deps=[published_prices],
     group_name=GROUP,
     kinds={"sql"},
-    description="How old each provider's published prices are: one check per provider (fresh_<provider>), "
-    "evaluated every 15 minutes by price_freshness_schedule, never inside a sync run.",
+    # No "<provider>" here: the UI renders descriptions as Markdown and swallows it as HTML.
+    description="How old each provider's published prices are, and whether its last sync failed while they "
+    "stay live: one check per provider (`fresh_openrouter`, `fresh_litellm`, ...), evaluated every 15 minutes "
+    "by price_freshness_schedule, never inside a sync run.",
 )
 
 

@@ -1,10 +1,9 @@
 """Blocking checks on the normalized prices: a failing check stops the publish, so the
-previous prices stay live. Plus the per-provider freshness check."""
+previous prices stay live. (The per-provider freshness checks are in freshness.py.)"""
 
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
 from dagster import (
@@ -13,22 +12,20 @@ from dagster import (
     AssetCheckSeverity,
     AssetCheckSpec,
     AssetIn,
-    AssetRecordsFilter,
     MetadataValue,
     multi_asset_check,
 )
 
 from pricing_pipeline.defs.outcomes import RUN_OUTCOME_TAG, RunOutcome, decode_outcome, encode_outcome
-from pricing_pipeline.defs.runs import NORMALIZED_KEY, PUBLISHED_KEY
-from pricing_pipeline.defs.sync.assets import normalized_prices, price_freshness, reasons_markdown
+from pricing_pipeline.defs.runs import NORMALIZED_KEY
+from pricing_pipeline.defs.sync.assets import normalized_prices, reasons_markdown
 from pricing_pipeline.defs.sync.override import GUARD_RESOURCE_DEFS, PriceGuardOverride
 from pricing_pipeline.defs.sync.partitions import provider_partitions
 from pricing_pipeline.defs.sync.resources import PricingDatabase
 from pricing_pipeline.pricing import guard
 from pricing_pipeline.pricing.guard import GuardOverride
 from pricing_pipeline.pricing.records import NormalizedSnapshot, PriceComponent, PriceRecord, PriceTier
-from pricing_pipeline.providers.registry import PROVIDER_NAMES
-from pricing_pipeline.settings import FRESHNESS_FAIL_AFTER, FRESHNESS_WARN_AFTER, settings
+from pricing_pipeline.settings import settings
 
 MAX_LISTED = 25
 
@@ -55,9 +52,11 @@ def record_blocked(context: AssetCheckExecutionContext, pricing_db: PricingDatab
 def offenders_result(offenders: dict[str, str], checked: int, **metadata) -> dict:
     """Pass when nothing offends; otherwise list the offending models (capped) with a count."""
     table = reasons_markdown(dict(sorted(offenders.items())), "model", "problem", limit=MAX_LISTED)
+    provider = metadata.get("provider", "")
     return {
         "passed": not offenders,
         "severity": AssetCheckSeverity.ERROR,
+        "description": None if not offenders else f"{provider}: {len(offenders)} model(s) malformed: nothing is published.",
         "metadata": {
             "models_checked": checked,
             "offending_models": len(offenders),
@@ -288,7 +287,11 @@ SNAPSHOT_CHECKS = (
         for check in SNAPSHOT_CHECKS
     ],
     ins={"normalized_prices": AssetIn(key=normalized_prices.key)},
-    can_subset=True,
+    # Not subsettable: the six checks are one execution set, so Dagster's UI marks them
+    # "cannot execute without materializing the asset" instead of offering "Execute all",
+    # which in 1.13 launches them with no partition (the asset page's button ignores the
+    # checks' partitions) and crashed on loading the snapshot. They run with the asset.
+    can_subset=False,
     resource_defs=GUARD_RESOURCE_DEFS,
     description="The snapshot checks, in one step: a step each bought nothing but loading the snapshot "
     "again and a process's worth of events per check.",
@@ -302,7 +305,9 @@ def normalized_prices_checks(
     selected = {key.name for key in context.selected_asset_check_keys}
     inputs = SnapshotInputs(context.partition_key, normalized_prices, pricing_db, price_guard_override.decision())
     results = [
-        AssetCheckResult(check_name=check.name, asset_key=NORMALIZED_KEY, **check.evaluate(inputs))
+        AssetCheckResult(
+            check_name=check.name, asset_key=NORMALIZED_KEY, **attributed(check.evaluate(inputs), inputs.provider, context.run.run_id)
+        )
         for check in SNAPSHOT_CHECKS
         if check.name in selected
     ]
@@ -310,57 +315,14 @@ def normalized_prices_checks(
     yield from results
 
 
-def freshness_check_name(provider: str) -> str:
-    return f"fresh_{provider}"
-
-
-@multi_asset_check(
-    specs=[
-        AssetCheckSpec(
-            freshness_check_name(provider),
-            asset=price_freshness.key,
-            description=f"{provider} prices were published within {FRESHNESS_FAIL_AFTER} "
-            f"(warning after {FRESHNESS_WARN_AFTER}).",
-        )
-        for provider in PROVIDER_NAMES
-    ],
-    can_subset=True,
-)
-def provider_freshness(context: AssetCheckExecutionContext):
-    """Dagster's FreshnessPolicy judges a partitioned asset by its newest partition, so one
-    fresh provider would hide every stale one; this check looks at each provider."""
-    now = datetime.now(timezone.utc)
-    for check_key in context.selected_asset_check_keys:
-        provider = check_key.name.removeprefix("fresh_")
-        last = last_publish_time(context.instance, provider)
-        age = None if last is None else now - last
-        passed, severity = freshness_verdict(age)
-        yield AssetCheckResult(
-            check_name=check_key.name,
-            asset_key=price_freshness.key,
-            passed=passed,
-            severity=severity,
-            metadata={
-                "provider": provider,
-                "last_published_at": last.isoformat() if last else "never",
-                "age_hours": round(age.total_seconds() / 3600, 2) if age else -1,
-            },
-        )
-
-
-def freshness_verdict(age: timedelta | None) -> tuple[bool, AssetCheckSeverity]:
-    """Fresh; stale (warn after 6 h); too old or never published (fail after 8 h)."""
-    if age is None or age > FRESHNESS_FAIL_AFTER:
-        return False, AssetCheckSeverity.ERROR
-    if age > FRESHNESS_WARN_AFTER:
-        return False, AssetCheckSeverity.WARN
-    return True, AssetCheckSeverity.WARN
-
-
-def last_publish_time(instance, provider: str) -> datetime | None:
-    result = instance.fetch_materializations(
-        AssetRecordsFilter(asset_key=PUBLISHED_KEY, asset_partitions=[provider]), limit=1, ascending=False
+def attributed(result: dict, provider: str, run_id: str) -> dict:
+    """Every result names its provider and run, in its description and its metadata: the UI
+    shows a check's latest result next to other providers' (README, check states)."""
+    description = result.get("description") or (
+        f"{provider}: passed." if result["passed"] else f"{provider}: failed; the metadata lists why."
     )
-    if not result.records:
-        return None
-    return datetime.fromtimestamp(result.records[0].timestamp, tz=timezone.utc)
+    return {
+        **result,
+        "description": f"{description} (run {run_id[:8]})",
+        "metadata": {"provider": provider, **result["metadata"], "run_id": run_id},
+    }

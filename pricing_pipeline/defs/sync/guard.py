@@ -21,7 +21,7 @@ from pricing_pipeline.defs.runs import PUBLISHED_KEY
 from pricing_pipeline.defs.sync.partitions import provider_partitions
 from pricing_pipeline.pricing.guard import RULES, GuardOverride, GuardThresholds
 from pricing_pipeline.pricing.holds import Hold, Verdict
-from pricing_pipeline.pricing.records import PriceRecord
+from pricing_pipeline.pricing.records import PriceRecord, display_id
 from pricing_pipeline.pricing.units import decimal_str
 
 MAX_LISTED = 25
@@ -65,7 +65,10 @@ def guard_results(
         accepted = {m: h for m, h in verdict.accepted.items() if rule in h.rules}
         warned = verdict.warned.get(rule, {})
         if held:
-            description = f"{provider}: {len(held)} model(s) held by {rule}; the rest of the snapshot is published. " + REVIEW_HINT
+            description = (
+                f"{provider}: {len(held)} model(s) held by {rule} ({named(held)}); the rest of the snapshot is "
+                "published. " + REVIEW_HINT
+            )
         elif warned:
             description = (
                 f"{provider}: {len(warned)} implausible price(s) in this reference catalog ({rule}); published with "
@@ -74,7 +77,9 @@ def guard_results(
         elif accepted:
             description = f"{provider}: {len(accepted)} flagged model(s) accepted by {override.accepted_by}: {override.reason}"
         else:
-            description = None
+            description = f"{provider}: passed."
+        # Named in the text too: the UI shows the latest result of any provider first.
+        description = f"{description} (run {run_id[:8]})"
         metadata = {
             "provider": provider,
             "run_id": run_id,
@@ -103,6 +108,14 @@ def guard_results(
             )
         )
     return results
+
+
+def named(models: dict, shown: int = 3) -> str:
+    """The first few model ids (shortened; the UI shows descriptions as plain text), and how
+    many more."""
+    ids = sorted(models)
+    more = f" and {len(ids) - shown} more" if len(ids) > shown else ""
+    return ", ".join(display_id(m, 80) for m in ids[:shown]) + more
 
 
 def holds_markdown(rows: dict[str, Hold], held_since: dict[str, datetime], verdict: Verdict, limit: int = MAX_LISTED) -> str:

@@ -2,7 +2,7 @@ from dagster import AssetSelection, define_asset_job, in_process_executor
 
 from pricing_pipeline.defs.runs import SYNC_JOB_NAME
 from pricing_pipeline.defs.sync.assets import normalized_prices, published_prices, raw_price_snapshot
-from pricing_pipeline.defs.sync.checks import provider_freshness
+from pricing_pipeline.defs.sync.freshness import provider_freshness
 
 # One provider per run. The in-process executor: a sync is three small steps, and the
 # multiprocess executor's per-step interpreter start costs more than the sync itself. The

@@ -1,0 +1,135 @@
+"""Per-provider freshness: one check per provider on ``price_freshness``, evaluated by
+price_freshness_schedule (never inside a sync run). Dagster's asset-level FreshnessPolicy
+judges a partitioned asset by its newest partition, so one fresh provider would hide every
+stale one; these checks look at each provider, and say when its last sync failed while its
+prices are still live."""
+
+from datetime import datetime, timedelta, timezone
+
+from dagster import (
+    AssetCheckExecutionContext,
+    AssetCheckResult,
+    AssetCheckSeverity,
+    AssetCheckSpec,
+    AssetRecordsFilter,
+    multi_asset_check,
+)
+
+from pricing_pipeline.defs.runs import PUBLISHED_KEY
+from pricing_pipeline.defs.sync.assets import price_freshness
+from pricing_pipeline.defs.sync.resources import PricingDatabase
+from pricing_pipeline.providers.registry import PROVIDER_NAMES
+from pricing_pipeline.settings import FRESHNESS_FAIL_AFTER, FRESHNESS_WARN_AFTER
+
+
+def freshness_check_name(provider: str) -> str:
+    return f"fresh_{provider}"
+
+
+def hours(delta: timedelta) -> str:
+    """'8 hours', '1.5 hours': a timedelta's str() reads '8:00:00' in the UI."""
+    value = delta.total_seconds() / 3600
+    return f"{value:g} hour" + ("" if value == 1 else "s")
+
+
+@multi_asset_check(
+    specs=[
+        AssetCheckSpec(
+            freshness_check_name(provider),
+            asset=price_freshness.key,
+            description=f"{provider} prices were published within {hours(FRESHNESS_FAIL_AFTER)} "
+            f"(warning after {hours(FRESHNESS_WARN_AFTER)}).",
+        )
+        for provider in PROVIDER_NAMES
+    ],
+    can_subset=True,
+)
+def provider_freshness(context: AssetCheckExecutionContext, pricing_db: PricingDatabase):
+    now = datetime.now(timezone.utc)
+    for check_key in context.selected_asset_check_keys:
+        provider = check_key.name.removeprefix("fresh_")
+        last = last_publish_time(context.instance, provider)
+        age = None if last is None else now - last
+        passed, severity = freshness_verdict(age)
+        rows = pricing_db.store.sync_rows(provider)
+        failed_sync = last_failed_sync(rows)
+        yield AssetCheckResult(
+            check_name=check_key.name,
+            asset_key=price_freshness.key,
+            passed=passed,
+            severity=severity,
+            description=freshness_text(provider, last, age, failed_sync),
+            metadata={
+                "provider": provider,
+                "run_id": context.run.run_id,
+                "last_published_at": last.isoformat() if last else "never",
+                "age_hours": round(age.total_seconds() / 3600, 2) if age else -1,
+                **(
+                    {
+                        "last_sync": failed_sync["status"],
+                        "last_sync_error_type": failed_sync["error_type"] or "",
+                        "last_sync_run_id": failed_sync["run_id"] or "",
+                    }
+                    if failed_sync
+                    else {"last_sync": "success" if last else "never"}
+                ),
+                **provider_counts(pricing_db, provider, rows),
+            },
+        )
+
+
+def freshness_text(provider: str, last: datetime | None, age: timedelta | None, failed_sync: dict | None) -> str:
+    """What an operator reads first: how old the live prices are, and whether the latest sync
+    failed while they stay live."""
+    if last is None:
+        live = f"{provider}: never published"
+    else:
+        live = f"{provider}: prices live since {last:%Y-%m-%d %H:%M} UTC ({age.total_seconds() / 3600:.1f} h ago)"
+    if not failed_sync:
+        return live + "."
+    failed_at = failed_sync["finished_at"] or failed_sync["started_at"]
+    when = f" at {failed_at:%Y-%m-%d %H:%M} UTC" if failed_at else ""
+    kind = f" ({failed_sync['error_type']})" if failed_sync["error_type"] else ""
+    run = f", run {failed_sync['run_id'][:8]}" if failed_sync["run_id"] else ""
+    return f"{live}; last sync {failed_sync['status']}{when}{kind}{run}."
+
+
+def provider_counts(pricing_db: PricingDatabase, provider: str, rows: list[dict]) -> dict:
+    """The provider's live, held and last-sync counts. A check per provider, so the UI plots each
+    over time on its own axis (Dagster plots a partitioned asset's metadata by partition, one
+    point per provider, never as a provider's history)."""
+    success = next((row for row in reversed(rows) if row["status"] == "success"), None)
+    return {
+        "live_models": len(pricing_db.store.live_model_ids(provider)),
+        "held_models": len(pricing_db.store.held(provider)),
+        **{
+            f"last_sync_{name}": (success or {}).get(f"models_{name}") or 0
+            for name in ("fetched", "added", "changed", "removed")
+        },
+    }
+
+
+def last_failed_sync(rows: list[dict]) -> dict | None:
+    """The provider's latest closed sync log row, when it did not succeed (None otherwise)."""
+    closed = [row for row in rows if row["status"] != "running"]
+    if not closed or closed[-1]["status"] == "success":
+        return None
+    return closed[-1]
+
+
+def freshness_verdict(age: timedelta | None) -> tuple[bool, AssetCheckSeverity]:
+    """Fresh; stale (warn after 6 h); too old or never published (fail after 8 h)."""
+    if age is None or age > FRESHNESS_FAIL_AFTER:
+        return False, AssetCheckSeverity.ERROR
+    if age > FRESHNESS_WARN_AFTER:
+        return False, AssetCheckSeverity.WARN
+    return True, AssetCheckSeverity.WARN
+
+
+def last_publish_time(instance, provider: str) -> datetime | None:
+    result = instance.fetch_materializations(
+        AssetRecordsFilter(asset_key=PUBLISHED_KEY, asset_partitions=[provider]), limit=1, ascending=False
+    )
+    if not result.records:
+        return None
+    return datetime.fromtimestamp(result.records[0].timestamp, tz=timezone.utc)

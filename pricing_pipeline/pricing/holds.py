@@ -159,7 +159,7 @@ def reviewer(
     override: GuardOverride | None = None,
     reference_catalog: bool = False,
     canonical: Callable[[PriceRecord], PriceRecord] = lambda record: record,
-) -> Callable[[Mapping[str, PriceRecord], Mapping[str, StandingHold], frozenset[str]], Verdict]:
+) -> Callable[[Mapping[str, PriceRecord], Mapping[str, StandingHold], frozenset[str] | None], Verdict]:
     """The review a publish runs under its lock, once it has read what is published, the
     standing holds and the baseline (``PricingStore.publish(review=...)``)."""
 

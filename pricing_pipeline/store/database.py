@@ -59,7 +59,7 @@ class PublishResult:
 
 # The price guard's review of a snapshot, run inside the publish under the provider lock:
 # (published records as a comparison needs them, standing holds, baseline model ids) -> Verdict.
-Review = Callable[[Mapping[str, PriceRecord], Mapping[str, StandingHold], frozenset[str]], Verdict]
+Review = Callable[[Mapping[str, PriceRecord], Mapping[str, StandingHold], frozenset[str] | None], Verdict]
 
 
 @dataclass(frozen=True)
@@ -232,7 +232,10 @@ class PricingStore:
             to_publish, verdict = records, None
             fingerprints = live.live_fingerprints(conn, provider)  # the one read of every live row
             if review is not None:
-                baseline = frozenset(_baseline_model_ids(conn, provider)) - set(keep)
+                # The baseline (the models live before the latest publish) only matters when the
+                # snapshot adds or drops a model; most syncs list exactly the live models.
+                same_models = len(records) == len(fingerprints[1]) and all(r.model_id in fingerprints[1] for r in records)
+                baseline = None if same_models else frozenset(_baseline_model_ids(conn, provider)) - set(keep)
                 published = live.published_against(conn, provider, records, fingerprints)
                 verdict = review(published, holds.standing(conn, provider), baseline)
                 withheld = verdict.withheld

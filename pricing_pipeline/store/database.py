@@ -253,7 +253,7 @@ class PricingStore:
                 holds.record_verdict(
                     conn, provider, verdict, {c.model_id for c in diff.changes}, set(quarantined or {}), now, sync_id, run_id
                 )
-            oldest = holds.oldest_hold_since(conn, provider)
+            _, oldest = holds.summary(conn, provider)
             conn.execute(
                 update(sync_log)
                 .where(sync_log.c.id == sync_id)
@@ -279,6 +279,11 @@ class PricingStore:
         """The proposals held for a person (price_holds rows), by provider and model."""
         with self.engine.connect() as conn:
             return holds.rows(conn, provider)
+
+    def hold_summary(self, provider: str) -> tuple[int, datetime | None]:
+        """How many models are held for the provider, and since when the oldest is."""
+        with self.engine.connect() as conn:
+            return holds.summary(conn, provider)
 
     def holds_history(self, provider: str | None = None) -> list[dict[str, Any]]:
         with self.engine.connect() as conn:

@@ -167,7 +167,11 @@ def _log_row(provider, model_id, kind, before, after, now, sync_id, run_id, by, 
     }
 
 
-def oldest_hold_since(conn: Connection, provider: str) -> datetime | None:
-    return conn.execute(
-        select(func.min(price_holds.c.held_since)).where(price_holds.c.provider == provider, price_holds.c.status == HELD)
-    ).scalar()
+def summary(conn: Connection, provider: str) -> tuple[int, datetime | None]:
+    """How many models are held for the provider, and since when the oldest is."""
+    count, oldest = conn.execute(
+        select(func.count(), func.min(price_holds.c.held_since)).where(
+            price_holds.c.provider == provider, price_holds.c.status == HELD
+        )
+    ).one()
+    return count, oldest

@@ -55,8 +55,7 @@ def review_held_prices(context: OpExecutionContext, config: HoldDecision, pricin
         )
     except ReviewError as error:
         raise Failure(description=str(error), metadata={"provider": provider}) from error
-    held = pricing_db.store.held(provider)
-    oldest = min((row["held_since"] for row in held), default=None)
+    held, oldest = pricing_db.store.hold_summary(provider)
     verb = "accepted" if result.decision == "accept" else "rejected"
     context.log.info(f"{provider}: {verb} {len(result.models)} held model(s) ({config.by}: {config.reason})")
     # What the metrics read of the provider's holds (defs/metrics): on the published asset's partition.
@@ -69,7 +68,7 @@ def review_held_prices(context: OpExecutionContext, config: HoldDecision, pricin
                 "review": verb,
                 "models": ", ".join(result.models)[:2000],
                 "published_changes": len(result.changes),
-                "held": len(held),
+                "held": held,
                 **({"oldest_hold_since": oldest.timestamp()} if oldest else {}),
             },
         )

@@ -15,6 +15,9 @@ _DELIBERATE_DAGSTER_FEATURES = (
     # Asset-level resource_defs (beta in 1.13, stable in use since 1.3): binds the guard
     # override where it is used (defs/sync/override.py).
     "Parameter `resource_defs` of function `asset`",
+    # Observable assets (beta in 1.13): price_freshness is observed, never materialized, so its
+    # page lists the job and schedule that evaluate it (defs/sync/freshness.py).
+    "Function `multi_observable_source_asset`",
 )
 for _message in _DELIBERATE_DAGSTER_FEATURES:
     warnings.filterwarnings("ignore", message=_message)

@@ -1,7 +1,7 @@
 """The one entry point: `dagster dev` and `dagster definitions validate` load `defs`. It wires
 the concerns together (hooks, resources), so defs/sync never imports guard/, metrics/ or feeds/."""
 
-from dagster import Definitions, in_process_executor
+from dagster import Definitions, HookContext, failure_hook, in_process_executor
 
 from pricing_pipeline.defs.feeds.assets import price_feeds
 from pricing_pipeline.defs.feeds.resources import FeedsOutput
@@ -9,12 +9,12 @@ from pricing_pipeline.defs.feeds.sensors import price_feeds_after_sync, price_fe
 from pricing_pipeline.defs.guard.assets import cross_source_prices
 from pricing_pipeline.defs.guard.jobs import cross_source_job, cross_source_schedule
 from pricing_pipeline.defs.io_manager import StepOutputIOManager
-from pricing_pipeline.defs.metrics.hooks import METRICS_HOOKS
+from pricing_pipeline.defs.metrics.hooks import metrics_after_failed_step, metrics_after_step
 from pricing_pipeline.defs.metrics.resources import MetricsPublisher, pushgateway_url_config
 from pricing_pipeline.defs.metrics.sensors import METRICS_SENSORS
 from pricing_pipeline.defs.sync import checks, freshness
-from pricing_pipeline.defs.sync.assets import normalized_prices, price_freshness, published_prices, raw_price_snapshot
-from pricing_pipeline.defs.sync.hooks import record_failed_sync
+from pricing_pipeline.defs.sync.assets import normalized_prices, published_prices, raw_price_snapshot
+from pricing_pipeline.defs.sync.hooks import close_failed_sync
 from pricing_pipeline.defs.sync.jobs import freshness_check_job, price_sync_job
 from pricing_pipeline.defs.sync.resources import PricingDatabase, UpstreamApi, database_url_config
 from pricing_pipeline.defs.sync.review import price_review_job
@@ -27,17 +27,28 @@ from pricing_pipeline.settings import settings
 # per provider, in the fresh_<provider> checks on price_freshness (defs/sync/checks.py).
 
 
+@failure_hook(required_resource_keys={"pricing_db", "metrics"})
+def sync_step_failed(context: HookContext) -> None:
+    """Close the provider's sync log row, then record and push the run's outcome. One hook for
+    both: every hook on a step logs an event each step (completed or skipped), and a run's
+    event log is for what an operator reads."""
+    try:
+        close_failed_sync(context)
+    finally:
+        metrics_after_failed_step(context)
+
+
 # On the assets, not on a job: the catalog's Materialize button, backfills and GraphQL run the
 # implicit asset job, and they must close the sync log and record the run's facts too. Wired
 # here, so defs/sync knows nothing of the metrics.
-SYNC_HOOKS = {record_failed_sync, *METRICS_HOOKS}
+SYNC_HOOKS = {metrics_after_step, sync_step_failed}
 
 
 def build_definitions(resources: dict) -> Definitions:
     """Everything the code location serves; tests pass their own resource configuration."""
     return Definitions(
         assets=[asset.with_hooks(SYNC_HOOKS) for asset in (raw_price_snapshot, normalized_prices, published_prices)]
-        + [price_freshness, cross_source_prices, price_feeds],
+        + [freshness.price_freshness, cross_source_prices, price_feeds],
         asset_checks=[
             checks.normalized_prices_checks,
             freshness.provider_freshness,

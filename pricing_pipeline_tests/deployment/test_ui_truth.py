@@ -154,7 +154,23 @@ def test_the_ui_tells_the_truth_in_every_state(synced, browser):  # noqa: F811 (
     page = tab.open(f"{base}/assets/price_freshness?view=checks&checkDetail=fresh_deepinfra")
     page.get_by_text(re.compile(r"deepinfra: prices live since .* UTC \(0\.\d h ago\)\.")).first.wait_for(timeout=WAIT_MS)
     keep(page, "03_fresh_deepinfra_live")
-    text = keep(tab.open(f"{base}/assets/price_freshness"), "04_price_freshness_overview")
+    # The freshness asset's page: its schedule is its automation, and "Observe" lists every
+    # provider at a glance, the failing one included.
+    page = tab.open(f"{base}/assets/price_freshness")
+    page.get_by_text("price_freshness_schedule").first.wait_for(timeout=WAIT_MS)
+    with synced.instance() as instance:
+        before = {r.run_id for r in instance.get_runs()}
+        page.get_by_role("button", name="Observe").first.click()
+
+        def observe_run():
+            runs = [r for r in instance.get_runs() if r.run_id not in before]
+            return runs[0] if runs and runs[0].is_finished else None
+
+        assert synced._wait(observe_run, 120, "the observation launched by Observe").status == DagsterRunStatus.SUCCESS
+    page = tab.open(f"{base}/assets/price_freshness")
+    page.get_by_text(re.compile(r"3 of 8 providers fresh; not fresh: .*vercel")).first.wait_for(timeout=WAIT_MS)
+    text = keep(page, "04_price_freshness_overview")
+    assert "No automations found" not in text
     assert "(fresh_)" not in text and "8:00:00" not in text
 
     # A provider failing, on the fetch asset's events: each failed attempt says so in words.

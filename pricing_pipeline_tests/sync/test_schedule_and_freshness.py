@@ -1,3 +1,4 @@
+import re
 from datetime import datetime, timedelta, timezone
 
 from dagster import AssetCheckSeverity, DagsterInstance, build_schedule_context
@@ -76,3 +77,16 @@ def test_freshness_says_the_last_sync_failed_while_prices_stay_live(
     # the provider's own counts, plotted per provider over time by the UI
     assert fresh.metadata["live_models"].value == fresh.metadata["last_sync_fetched"].value == 88
     assert fresh.metadata["last_sync_added"].value == 88 and fresh.metadata["held_models"].value == 0
+    # the observation lists every provider at a glance, the failing one included
+    observed = next(
+        e.event_specific_data.asset_observation for e in result.all_events if e.event_type_value == "ASSET_OBSERVATION"
+    )
+    assert observed.metadata["summary"].value == (
+        f"1 of {len(PROVIDER_NAMES)} providers fresh; not fresh: "
+        + ", ".join(p for p in PROVIDER_NAMES if p != "deepinfra")
+        + "."
+    )
+    table = observed.metadata["providers"].value.splitlines()
+    deepinfra_row = next(row for row in table if row.startswith("| deepinfra |"))
+    assert re.fullmatch(r"\| deepinfra \| fresh \| \d{4}-\d\d-\d\d \d\d:\d\d UTC \| 0\.0 \| failure \(connection\) \|", deepinfra_row)
+    assert "| openrouter | never published |  |  |  |" in table

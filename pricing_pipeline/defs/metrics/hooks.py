@@ -16,7 +16,7 @@ the push lock after a short wait (the sensors catch up).
 
 from __future__ import annotations
 
-from dagster import HookContext, failure_hook, success_hook
+from dagster import HookContext, success_hook
 
 from pricing_pipeline.defs.metrics import usage
 from pricing_pipeline.defs.metrics.publisher import publish_metrics
@@ -72,10 +72,7 @@ def metrics_after_step(context: HookContext) -> None:
     _after_step(context, failed=False)
 
 
-@failure_hook(required_resource_keys={"metrics"})
 def metrics_after_failed_step(context: HookContext) -> None:
-    """Record the run's resource use and how the step failed; push."""
+    """Record the run's resource use and how the step failed; push. Called by the sync assets'
+    one failure hook (definitions.py); needs the ``metrics`` resource."""
     _after_step(context, failed=True)
-
-
-METRICS_HOOKS = {metrics_after_step, metrics_after_failed_step}

@@ -8,7 +8,6 @@ from datetime import datetime
 from dagster import (
     AssetExecutionContext,
     AssetObservation,
-    AssetSpec,
     Backoff,
     Failure,
     Jitter,
@@ -244,21 +243,6 @@ def published_prices(
             provider, context.run.run_id, verdict, held_since, override, len(records), thresholds
         ),
     )
-
-
-# What the per-provider freshness checks judge. Not materializable: its checks are evaluated
-# by price_freshness_schedule alone, so no sync run (which carries the checks of the assets it
-# materializes) evaluates, or fails to evaluate, another provider's freshness.
-price_freshness = AssetSpec(
-    "price_freshness",
-    deps=[published_prices],
-    group_name=GROUP,
-    kinds={"sql"},
-    # No "<provider>" here: the UI renders descriptions as Markdown and swallows it as HTML.
-    description="How old each provider's published prices are, and whether its last sync failed while they "
-    "stay live: one check per provider (`fresh_openrouter`, `fresh_litellm`, ...), evaluated every 15 minutes "
-    "by price_freshness_schedule, never inside a sync run.",
-)
 
 
 def reasons_markdown(rows: dict, key_header: str, value_header: str, limit: int = MAX_CHANGES_SHOWN) -> str:

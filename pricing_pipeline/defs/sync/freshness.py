@@ -1,8 +1,8 @@
-"""Per-provider freshness: one check per provider on ``price_freshness``, evaluated by
-price_freshness_schedule (never inside a sync run). Dagster's asset-level FreshnessPolicy
-judges a partitioned asset by its newest partition, so one fresh provider would hide every
-stale one; these checks look at each provider, and say when its last sync failed while its
-prices are still live."""
+"""Per-provider freshness: the ``price_freshness`` observation (every provider at a glance)
+and one check per provider on it, both evaluated by price_freshness_schedule (never inside a
+sync run). Dagster's asset-level FreshnessPolicy judges a partitioned asset by its newest
+partition, so one fresh provider would hide every stale one; these look at each provider, and
+say when its last sync failed while its prices are still live."""
 
 from datetime import datetime, timedelta, timezone
 
@@ -11,12 +11,17 @@ from dagster import (
     AssetCheckResult,
     AssetCheckSeverity,
     AssetCheckSpec,
+    AssetExecutionContext,
     AssetRecordsFilter,
+    AssetSpec,
+    MetadataValue,
+    ObserveResult,
     multi_asset_check,
+    multi_observable_source_asset,
 )
 
 from pricing_pipeline.defs.runs import PUBLISHED_KEY
-from pricing_pipeline.defs.sync.assets import price_freshness
+from pricing_pipeline.defs.sync.assets import GROUP, published_prices
 from pricing_pipeline.defs.sync.resources import PricingDatabase
 from pricing_pipeline.providers.registry import PROVIDER_NAMES
 from pricing_pipeline.settings import FRESHNESS_FAIL_AFTER, FRESHNESS_WARN_AFTER
@@ -32,11 +37,62 @@ def hours(delta: timedelta) -> str:
     return f"{value:g} hour" + ("" if value == 1 else "s")
 
 
+# Observable, not materializable: no sync run (which carries the checks of the assets it
+# materializes) evaluates, or fails to evaluate, another provider's freshness. Observed by the
+# job its schedule runs, so the asset page lists that job and schedule as its automation.
+@multi_observable_source_asset(
+    specs=[
+        AssetSpec(
+            "price_freshness",
+            deps=[published_prices],
+            group_name=GROUP,
+            kinds={"sql"},
+            # No "<provider>" here: the UI renders descriptions as Markdown and swallows it as HTML.
+            description="How old each provider's published prices are, and whether its last sync failed while "
+            "they stay live. Each observation lists every provider; one check per provider (`fresh_openrouter`, "
+            "`fresh_litellm`, ...) judges it. Evaluated every 15 minutes by price_freshness_schedule, never "
+            "inside a sync run.",
+        )
+    ],
+)
+def price_freshness(context: AssetExecutionContext, pricing_db: PricingDatabase):
+    """Every provider's freshness in one table: what an operator reads first on the asset page."""
+    now = datetime.now(timezone.utc)
+    rows, not_fresh = [], []
+    for provider in PROVIDER_NAMES:
+        last = last_publish_time(context.instance, provider)
+        age = None if last is None else now - last
+        state = freshness_state(age)
+        if state != "fresh":
+            not_fresh.append(provider)
+        failed_sync = last_failed_sync(pricing_db.store.sync_rows(provider))
+        last_sync = f"{failed_sync['status']} ({failed_sync['error_type'] or 'no error type'})" if failed_sync else ""
+        rows.append(
+            f"| {provider} | {state} | {f'{last:%Y-%m-%d %H:%M} UTC' if last else ''} "
+            f"| {f'{age.total_seconds() / 3600:.1f}' if age else ''} | {last_sync} |"
+        )
+    fresh = len(PROVIDER_NAMES) - len(not_fresh)
+    yield ObserveResult(
+        asset_key="price_freshness",
+        metadata={
+            "summary": f"{fresh} of {len(PROVIDER_NAMES)} providers fresh"
+            + (f"; not fresh: {', '.join(not_fresh)}." if not_fresh else "."),
+            "fresh_providers": fresh,
+            "not_fresh_providers": len(not_fresh),
+            "providers": MetadataValue.md(
+                "| provider | state | prices live since | hours old | last sync, when it failed |\n"
+                "|---|---|---|---|---|\n" + "\n".join(rows)
+            ),
+            "run_id": context.run.run_id,
+        },
+    )
+
+
 @multi_asset_check(
     specs=[
         AssetCheckSpec(
             freshness_check_name(provider),
-            asset=price_freshness.key,
+            asset="price_freshness",
             description=f"{provider} prices were published within {hours(FRESHNESS_FAIL_AFTER)} "
             f"(warning after {hours(FRESHNESS_WARN_AFTER)}).",
         )
@@ -55,7 +111,7 @@ def provider_freshness(context: AssetCheckExecutionContext, pricing_db: PricingD
         failed_sync = last_failed_sync(rows)
         yield AssetCheckResult(
             check_name=check_key.name,
-            asset_key=price_freshness.key,
+            asset_key="price_freshness",
             passed=passed,
             severity=severity,
             description=freshness_text(provider, last, age, failed_sync),
@@ -115,6 +171,14 @@ def last_failed_sync(rows: list[dict]) -> dict | None:
     if not closed or closed[-1]["status"] == "success":
         return None
     return closed[-1]
+
+
+def freshness_state(age: timedelta | None) -> str:
+    """"fresh", "stale" (past the warning age), "too old" or "never published"."""
+    if age is None:
+        return "never published"
+    passed, severity = freshness_verdict(age)
+    return "fresh" if passed else ("stale" if severity == AssetCheckSeverity.WARN else "too old")
 
 
 def freshness_verdict(age: timedelta | None) -> tuple[bool, AssetCheckSeverity]:

@@ -1,16 +1,16 @@
-"""Close the sync log row of a failed run, whatever step failed. Attached to the sync assets
-(not to a job), so every launch path runs it; runs that die without a step failing are
-closed by the sync log reconciler (sensors.py)."""
+"""Close the sync log row of a failed run, whatever step failed. Called by the sync assets'
+failure hook (definitions.py, on the assets, not on a job), so every launch path runs it;
+runs that die without a step failing are closed by the sync log reconciler (sensors.py)."""
 
-from dagster import HookContext, failure_hook
+from dagster import HookContext
 
 from pricing_pipeline.defs.outcomes import classify_failure
 from pricing_pipeline.defs.runs import PARTITION_TAG
 from pricing_pipeline.defs.sync.resources import PricingDatabase
 
 
-@failure_hook(required_resource_keys={"pricing_db"})
-def record_failed_sync(context: HookContext) -> None:
+def close_failed_sync(context: HookContext) -> None:
+    """Needs the ``pricing_db`` resource."""
     run = context.instance.get_run_by_id(context.run_id)
     provider = run.tags.get(PARTITION_TAG) if run else None
     if not provider:

@@ -2,7 +2,7 @@ from dagster import AssetSelection, define_asset_job, in_process_executor
 
 from pricing_pipeline.defs.runs import SYNC_JOB_NAME
 from pricing_pipeline.defs.sync.assets import normalized_prices, published_prices, raw_price_snapshot
-from pricing_pipeline.defs.sync.freshness import provider_freshness
+from pricing_pipeline.defs.sync.freshness import price_freshness, provider_freshness
 
 # One provider per run. The in-process executor: a sync is three small steps, and the
 # multiprocess executor's per-step interpreter start costs more than the sync itself. The
@@ -16,7 +16,9 @@ price_sync_job = define_asset_job(
 
 freshness_check_job = define_asset_job(
     "price_freshness_check_job",
-    selection=AssetSelection.checks(provider_freshness),
+    # The observation too: it lists every provider, and it makes this job (and so its schedule)
+    # the asset's automation on its page.
+    selection=AssetSelection.assets(*price_freshness.keys) | AssetSelection.checks(provider_freshness),
     executor_def=in_process_executor,
-    description="Evaluate every provider's freshness check.",
+    description="Observe every provider's freshness and evaluate its check.",
 )

@@ -19,7 +19,8 @@ from dagster import DagsterInstance, DagsterRunStatus
 
 from pricing_pipeline_tests import process_leaks
 from pricing_pipeline_tests.deployment.conftest import DEPLOYMENT_MARKER, LOCATION, VENV_BIN
-from pricing_pipeline_tests.deployment.test_production_topology import LAUNCH, RELOAD, location_source, probe_params
+from pricing_pipeline_tests.deployment.graphql_documents import LAUNCH_RUN, RELOAD
+from pricing_pipeline_tests.deployment.test_production_topology import location_source, probe_params
 from pricing_pipeline_tests.metrics.conftest import free_port
 from pricing_pipeline_tests.recordings import REPO_ROOT
 
@@ -46,7 +47,7 @@ def wait(predicate, timeout: float, what: str):
 
 
 def code_version_of_next_run(port: int, home) -> str:
-    launched = graphql(port, LAUNCH, executionParams=probe_params())["launchPipelineExecution"]
+    launched = graphql(port, LAUNCH_RUN, executionParams=probe_params())["launchPipelineExecution"]
     assert launched["__typename"] == "LaunchRunSuccess", launched
     run_id = launched["run"]["runId"]
     with DagsterInstance.from_config(str(home)) as instance:

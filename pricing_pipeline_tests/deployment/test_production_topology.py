@@ -18,6 +18,7 @@ from dagster._core.workspace.load_target import WorkspaceFileTarget
 
 from pricing_pipeline import submit
 from pricing_pipeline_tests.deployment.conftest import LOCATION, VENV_BIN
+from pricing_pipeline_tests.deployment.graphql_documents import LAUNCH_RUN, RELOAD
 from pricing_pipeline_tests.deployment.test_run_monitoring import (
     PROVIDER,
     hang_upstream,
@@ -27,22 +28,6 @@ from pricing_pipeline_tests.deployment.test_run_monitoring import (
 from pricing_pipeline_tests.metrics.conftest import free_port
 
 PROBE_JOB = "code_version_probe"
-LAUNCH = """
-mutation Launch($executionParams: ExecutionParams!) {
-  launchPipelineExecution(executionParams: $executionParams) {
-    __typename
-    ... on LaunchRunSuccess { run { runId } }
-    ... on UnauthorizedError { message }
-    ... on PythonError { message }
-  }
-}"""
-RELOAD = """
-mutation Reload($name: String!) {
-  reloadRepositoryLocation(repositoryLocationName: $name) {
-    __typename
-    ... on WorkspaceLocationEntry { locationOrLoadError { __typename ... on PythonError { message } } }
-  }
-}"""
 TERMINATE = """
 mutation Terminate($runId: String!) {
   terminateRun(runId: $runId) {
@@ -83,7 +68,7 @@ def probe_params() -> dict:
 
 
 def launch_probe(deployment, port: int) -> dict:
-    return deployment.graphql(LAUNCH, port=port, executionParams=probe_params())["launchPipelineExecution"]
+    return deployment.graphql(LAUNCH_RUN, port=port, executionParams=probe_params())["launchPipelineExecution"]
 
 
 def code_version_of(deployment, run_id: str) -> str:

@@ -11,35 +11,10 @@ from dagster import AssetCheckKey, AssetKey, DagsterEventType, DagsterRunStatus,
 
 from pricing_pipeline.defs.runs import SYNC_ASSET_KEYS
 from pricing_pipeline.providers.registry import PROVIDER_NAMES
+from pricing_pipeline_tests.deployment.graphql_documents import ASSET_CHECKS, LAUNCH_BACKFILL, LAUNCH_RUN
 from pricing_pipeline_tests.recordings import REPLAY_FILES
 
 SYNC_ASSETS = [{"path": key.path} for key in sorted(SYNC_ASSET_KEYS)]
-
-ASSET_CHECKS = """
-query AssetChecks($keys: [AssetKeyInput!]) {
-  assetNodes(assetKeys: $keys) {
-    assetKey { path }
-    assetChecksOrError { ... on AssetChecks { checks { name jobNames } } }
-  }
-}"""
-
-LAUNCH_RUN = """
-mutation Launch($executionParams: ExecutionParams!) {
-  launchPipelineExecution(executionParams: $executionParams) {
-    __typename
-    ... on LaunchRunSuccess { run { runId } }
-    ... on PythonError { message }
-  }
-}"""
-
-LAUNCH_BACKFILL = """
-mutation Backfill($backfillParams: LaunchBackfillParams!) {
-  launchPartitionBackfill(backfillParams: $backfillParams) {
-    __typename
-    ... on LaunchBackfillSuccess { backfillId }
-    ... on PythonError { message }
-  }
-}"""
 
 
 def ui_check_selection(deployment) -> list[dict]:

@@ -28,11 +28,17 @@ def main(argv: list[str]) -> int:
         return 2
     server = UpstreamServer().start()
     env = dict(os.environ)
+    # A URL already set wins (README's per-provider override): e.g. one provider pointed at a
+    # closed port to watch it fail while the rest replay.
+    kept = [provider for provider in REPLAY_FILES if f"PRICING_{provider.upper()}_URL" in env]
     for provider, path in REPLAY_FILES.items():
-        env[f"PRICING_{provider.upper()}_URL"] = server.serve_file(f"/{provider}", path)
+        env.setdefault(f"PRICING_{provider.upper()}_URL", server.serve_file(f"/{provider}", path))
     for name, value in DUMMY_API_KEYS.items():
         env.setdefault(name, value)
-    print(f"replaying {len(REPLAY_FILES)} providers' recordings from {server.base_url}", file=sys.stderr)
+    replayed = len(REPLAY_FILES) - len(kept)
+    print(f"replaying {replayed} providers' recordings from {server.base_url}", file=sys.stderr)
+    for provider in kept:
+        print(f"{provider}: PRICING_{provider.upper()}_URL is set, so it is not replayed", file=sys.stderr)
     try:
         return run_until_done(command, env)
     finally:
@@ -42,7 +48,10 @@ def main(argv: list[str]) -> int:
 def run_until_done(command: list[str], env: dict) -> int:
     """Run the command to its end. Ctrl-C reaches it through the terminal's process group, so
     here it only waits (subprocess.call would SIGKILL `dagster dev` and orphan its webserver
-    and daemon); a SIGTERM is passed on."""
+    and daemon); a SIGTERM is passed on. A shell starts a background job (`make dev &`) with
+    SIGINT ignored, and `dagster dev` treats SIGTERM as SIGINT, so it would ignore that too:
+    a Python handler here (reset to the default in the child at exec) un-ignores it."""
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     child = subprocess.Popen(command, env=env)
     signal.signal(signal.SIGTERM, lambda signum, frame: child.terminate())
     while True:

@@ -6,6 +6,8 @@ import json
 from decimal import Decimal
 from pathlib import Path
 
+from dagster import TimestampMetadataValue
+
 from pricing_pipeline.defs.sync.guard import check_name
 from pricing_pipeline.pricing.guard import RULES
 from pricing_pipeline.settings import settings
@@ -88,6 +90,7 @@ def test_incidents_are_held_per_model_and_the_rest_publishes(
     [event] = published_in(result)
     metadata = event.event_specific_data.materialization.metadata
     assert metadata["held"].value == 3 and metadata["oldest_hold_since"].value > 0
+    assert isinstance(metadata["oldest_hold_since"], TimestampMetadataValue)  # the UI shows a date, not seconds
 
     # prices.json tells the gateway which live prices are under review
     assert sync_defs.resolve_job_def("price_feeds_job").execute_in_process(instance=dagster_instance).success

@@ -232,7 +232,7 @@ def published_prices(
             "quarantined": len(normalized_prices.quarantined),
             "held": len(held_since),
             "held_this_run": len(verdict.held),
-            **({"oldest_hold_since": result.oldest_hold_since.timestamp()} if result.oldest_hold_since else {}),
+            **({"oldest_hold_since": MetadataValue.timestamp(result.oldest_hold_since.timestamp())} if result.oldest_hold_since else {}),
             "unknown_pricing_keys": len(normalized_prices.unknown_keys),
             "publish_seconds": round(result.duration_seconds, 6),
             "published_at": result.published_at.isoformat(),

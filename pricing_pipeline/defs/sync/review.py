@@ -18,7 +18,7 @@ price_review_job → choose the provider partition, then in the launchpad::
 ``pricing-pipeline accept|reject`` submits the same run.
 """
 
-from dagster import AssetObservation, Config, Failure, OpExecutionContext, in_process_executor, job, op
+from dagster import AssetObservation, Config, Failure, MetadataValue, OpExecutionContext, in_process_executor, job, op
 from pydantic import Field
 
 from pricing_pipeline.defs.runs import PUBLISHED_KEY, REVIEW_JOB_NAME
@@ -69,7 +69,7 @@ def review_held_prices(context: OpExecutionContext, config: HoldDecision, pricin
                 "models": ", ".join(result.models)[:2000],
                 "published_changes": len(result.changes),
                 "held": held,
-                **({"oldest_hold_since": oldest.timestamp()} if oldest else {}),
+                **({"oldest_hold_since": MetadataValue.timestamp(oldest.timestamp())} if oldest else {}),
             },
         )
     )

@@ -153,7 +153,9 @@ def test_the_ui_tells_the_truth_in_every_state(synced, browser):  # noqa: F811 (
     )
     keep(page, "02_fresh_vercel_provider_failing")
     page = tab.open(f"{base}/assets/price_freshness?view=checks&checkDetail=fresh_deepinfra")
-    page.get_by_text(re.compile(r"deepinfra: prices live since .* UTC \(0\.\d h ago\)\.")).first.wait_for(timeout=WAIT_MS)
+    page.get_by_text(
+        re.compile(r"deepinfra: last published .* UTC \(0\.\d h ago\); 1 model\(s\) held for review \(pricing-pipeline held --provider deepinfra\)\.")
+    ).first.wait_for(timeout=WAIT_MS)
     keep(page, "03_fresh_deepinfra_live")
     # The freshness asset's page: its schedule is its automation, and "Observe" lists every
     # provider at a glance, the failing one included.

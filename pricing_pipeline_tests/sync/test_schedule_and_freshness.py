@@ -70,13 +70,16 @@ def test_freshness_says_the_last_sync_failed_while_prices_stay_live(
     result = job.execute_in_process(instance=dagster_instance, raise_on_error=False)
     fresh = next(e for e in result.get_asset_check_evaluations() if e.check_name == "fresh_deepinfra")
     assert fresh.passed  # the live prices are recent: the failed sync does not make them stale
-    assert fresh.description.startswith("deepinfra: prices live since ")
-    assert "; last sync failure at " in fresh.description
-    assert "(connection), run run-that" in fresh.description
+    assert re.fullmatch(
+        r"deepinfra: last published \d{4}-\d\d-\d\d \d\d:\d\d UTC \(0\.0 h ago\); last sync failure at "
+        r"\d{4}-\d\d-\d\d \d\d:\d\d UTC \(connection\), run run-that; the published prices stay live\.",
+        fresh.description,
+    )
     assert fresh.metadata["last_sync"].value == "failure"
     # the provider's own counts, plotted per provider over time by the UI
-    assert fresh.metadata["live_models"].value == fresh.metadata["last_sync_fetched"].value == 88
-    assert fresh.metadata["last_sync_added"].value == 88 and fresh.metadata["held_models"].value == 0
+    assert fresh.metadata["live_models"].value == fresh.metadata["last_success_fetched"].value == 88
+    assert fresh.metadata["last_success_added"].value == 88 and fresh.metadata["held_models"].value == 0
+    assert fresh.metadata["last_success_quarantined"].value == 0
     # the observation lists every provider at a glance, the failing one included
     observed = next(
         e.event_specific_data.asset_observation for e in result.all_events if e.event_type_value == "ASSET_OBSERVATION"
@@ -88,5 +91,5 @@ def test_freshness_says_the_last_sync_failed_while_prices_stay_live(
     )
     table = observed.metadata["providers"].value.splitlines()
     deepinfra_row = next(row for row in table if row.startswith("| deepinfra |"))
-    assert re.fullmatch(r"\| deepinfra \| fresh \| \d{4}-\d\d-\d\d \d\d:\d\d UTC \| 0\.0 \| failure \(connection\) \|", deepinfra_row)
-    assert "| openrouter | never published |  |  |  |" in table
+    assert re.fullmatch(r"\| deepinfra \| fresh \| \d{4}-\d\d-\d\d \d\d:\d\d UTC \| 0\.0 \| 0 \| failure \(connection\) \|", deepinfra_row)
+    assert "| openrouter | never published |  |  | 0 |  |" in table

@@ -47,10 +47,11 @@ def hours(delta: timedelta) -> str:
             deps=[published_prices],
             group_name=GROUP,
             kinds={"sql"},
-            # No "<provider>" here: the UI renders descriptions as Markdown and swallows it as HTML.
+            # Plain text: the asset page renders it as Markdown ("<provider>" vanished as HTML), the
+            # catalog list shows it raw (backticks stayed).
             description="How old each provider's published prices are, and whether its last sync failed while "
-            "they stay live. Each observation lists every provider; one check per provider (`fresh_openrouter`, "
-            "`fresh_litellm`, ...) judges it. Evaluated every 15 minutes by price_freshness_schedule, never "
+            "they stay live. Each observation lists every provider; one check per provider (fresh_openrouter, "
+            "fresh_litellm and so on) judges it. Evaluated every 15 minutes by price_freshness_schedule, never "
             "inside a sync run.",
         )
     ],
@@ -69,7 +70,8 @@ def price_freshness(context: AssetExecutionContext, pricing_db: PricingDatabase)
         last_sync = f"{failed_sync['status']} ({failed_sync['error_type'] or 'no error type'})" if failed_sync else ""
         rows.append(
             f"| {provider} | {state} | {f'{last:%Y-%m-%d %H:%M} UTC' if last else ''} "
-            f"| {f'{age.total_seconds() / 3600:.1f}' if age else ''} | {last_sync} |"
+            f"| {f'{age.total_seconds() / 3600:.1f}' if age else ''} | {len(pricing_db.store.held(provider))} "
+            f"| {last_sync} |"
         )
     fresh = len(PROVIDER_NAMES) - len(not_fresh)
     yield ObserveResult(
@@ -80,8 +82,8 @@ def price_freshness(context: AssetExecutionContext, pricing_db: PricingDatabase)
             "fresh_providers": fresh,
             "not_fresh_providers": len(not_fresh),
             "providers": MetadataValue.md(
-                "| provider | state | prices live since | hours old | last sync, when it failed |\n"
-                "|---|---|---|---|---|\n" + "\n".join(rows)
+                "| provider | state | last published | hours ago | held models | last sync, when it failed |\n"
+                "|---|---|---|---|---|---|\n" + "\n".join(rows)
             ),
             "run_id": context.run.run_id,
         },
@@ -109,12 +111,13 @@ def provider_freshness(context: AssetCheckExecutionContext, pricing_db: PricingD
         passed, severity = freshness_verdict(age)
         rows = pricing_db.store.sync_rows(provider)
         failed_sync = last_failed_sync(rows)
+        counts = provider_counts(pricing_db, provider, rows)
         yield AssetCheckResult(
             check_name=check_key.name,
             asset_key="price_freshness",
             passed=passed,
             severity=severity,
-            description=freshness_text(provider, last, age, failed_sync),
+            description=freshness_text(provider, last, age, failed_sync, counts["held_models"]),
             metadata={
                 "provider": provider,
                 "run_id": context.run.run_id,
@@ -129,29 +132,37 @@ def provider_freshness(context: AssetCheckExecutionContext, pricing_db: PricingD
                     if failed_sync
                     else {"last_sync": "success" if last else "never"}
                 ),
-                **provider_counts(pricing_db, provider, rows),
+                **counts,
             },
         )
 
 
-def freshness_text(provider: str, last: datetime | None, age: timedelta | None, failed_sync: dict | None) -> str:
-    """What an operator reads first: how old the live prices are, and whether the latest sync
-    failed while they stay live."""
+def freshness_text(
+    provider: str, last: datetime | None, age: timedelta | None, failed_sync: dict | None, held: int = 0
+) -> str:
+    """What an operator reads first: when the provider last published (a sync that changes
+    nothing publishes too), whether its latest sync failed while those prices stay live, and
+    whether models wait for a person."""
     if last is None:
-        live = f"{provider}: never published"
+        text = f"{provider}: never published"
     else:
-        live = f"{provider}: prices live since {last:%Y-%m-%d %H:%M} UTC ({age.total_seconds() / 3600:.1f} h ago)"
-    if not failed_sync:
-        return live + "."
-    failed_at = failed_sync["finished_at"] or failed_sync["started_at"]
-    when = f" at {failed_at:%Y-%m-%d %H:%M} UTC" if failed_at else ""
-    kind = f" ({failed_sync['error_type']})" if failed_sync["error_type"] else ""
-    run = f", run {failed_sync['run_id'][:8]}" if failed_sync["run_id"] else ""
-    return f"{live}; last sync {failed_sync['status']}{when}{kind}{run}."
+        text = f"{provider}: last published {last:%Y-%m-%d %H:%M} UTC ({age.total_seconds() / 3600:.1f} h ago)"
+    if failed_sync:
+        failed_at = failed_sync["finished_at"] or failed_sync["started_at"]
+        when = f" at {failed_at:%Y-%m-%d %H:%M} UTC" if failed_at else ""
+        kind = f" ({failed_sync['error_type']})" if failed_sync["error_type"] else ""
+        run = f", run {failed_sync['run_id'][:8]}" if failed_sync["run_id"] else ""
+        text += f"; last sync {failed_sync['status']}{when}{kind}{run}"
+        if last is not None:
+            text += "; the published prices stay live"
+    if held:
+        text += f"; {held} model(s) held for review (pricing-pipeline held --provider {provider})"
+    return text + "."
 
 
 def provider_counts(pricing_db: PricingDatabase, provider: str, rows: list[dict]) -> dict:
-    """The provider's live, held and last-sync counts. A check per provider, so the UI plots each
+    """The provider's live and held models, and its last *successful* sync's counts (named so:
+    a failed or blocked sync publishes nothing). A check per provider, so the UI plots each
     over time on its own axis (Dagster plots a partitioned asset's metadata by partition, one
     point per provider, never as a provider's history)."""
     success = next((row for row in reversed(rows) if row["status"] == "success"), None)
@@ -159,8 +170,8 @@ def provider_counts(pricing_db: PricingDatabase, provider: str, rows: list[dict]
         "live_models": len(pricing_db.store.live_model_ids(provider)),
         "held_models": len(pricing_db.store.held(provider)),
         **{
-            f"last_sync_{name}": (success or {}).get(f"models_{name}") or 0
-            for name in ("fetched", "added", "changed", "removed")
+            f"last_success_{name}": (success or {}).get(f"models_{name}") or 0
+            for name in ("fetched", "added", "changed", "removed", "quarantined")
         },
     }
 

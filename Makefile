@@ -44,13 +44,17 @@ endif
 # `make dev REPLAY=../shared/fixtures/providers`: the webserver, the daemon (the schedule) and
 # every run they start inherit the replay server's provider URLs. Without REPLAY, say at start
 # when there is no internet (every sync would fail). DEV_ARGS: more `dagster dev` options (-p PORT).
+# Started from DAGSTER_HOME: `dagster dev` warns that a dagster.yaml in its working directory
+# "will not be used" when DAGSTER_HOME is elsewhere, though DAGSTER_HOME links to that very file.
 DEV_ARGS ?=
+DEV = cd $(DAGSTER_HOME) && PYTHONPATH=$(CURDIR)
+DAGSTER_DEV = $(CURDIR)/$(VENV)/bin/dagster dev -w $(CURDIR)/workspace.yaml $(DEV_ARGS)
 dev: install dagster-home
 ifeq ($(REPLAY),)
 	@$(VENV)/bin/python -m pricing_dev.online
-	$(VENV)/bin/dagster dev $(DEV_ARGS)
+	$(DEV) $(DAGSTER_DEV)
 else
-	PRICING_RECORDINGS_DIR=$(abspath $(REPLAY)) $(VENV)/bin/python -m pricing_dev.replay -- $(VENV)/bin/dagster dev $(DEV_ARGS)
+	$(DEV) PRICING_RECORDINGS_DIR=$(abspath $(REPLAY)) $(CURDIR)/$(VENV)/bin/python -m pricing_dev.replay -- $(DAGSTER_DEV)
 endif
 
 test: install tools

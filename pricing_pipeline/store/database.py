@@ -58,8 +58,11 @@ class PublishResult:
 
 
 # The price guard's review of a snapshot, run inside the publish under the provider lock:
-# (published records as a comparison needs them, standing holds, baseline model ids) -> Verdict.
-Review = Callable[[Mapping[str, PriceRecord], Mapping[str, StandingHold], frozenset[str] | None], Verdict]
+# (published records as a comparison needs them, standing holds, baseline model ids, the
+# snapshot records that are new or may have moved) -> Verdict.
+Review = Callable[
+    [Mapping[str, PriceRecord], Mapping[str, StandingHold], frozenset[str] | None, list[PriceRecord]], Verdict
+]
 
 
 @dataclass(frozen=True)
@@ -185,11 +188,11 @@ class PricingStore:
         """``published_records`` for comparing with a snapshot, without reading back the
         models whose prices did not change (they map to the snapshot's own record)."""
         with self.engine.connect() as conn:
-            return live.published_against(conn, provider, snapshot)
+            return dict(live.compare(conn, provider, snapshot).published)
 
     def live_model_ids(self, provider: str) -> set[str]:
         with self.engine.connect() as conn:
-            return set(live.live_fingerprints(conn, provider)[1])
+            return set(live.live_fingerprints(conn, provider)[0])
 
     def baseline_model_ids(self, provider: str) -> set[str]:
         """The models live just before the provider's latest successful publish (what the
@@ -229,19 +232,19 @@ class PricingStore:
             # After the lock: a publish that waited for another must not date its rows before it.
             now = published_at or _now()
             keep = dict(quarantined or {})
-            to_publish, verdict = records, None
-            fingerprints = live.live_fingerprints(conn, provider)  # the one read of every live row
+            comparison = live.compare(conn, provider, records)  # the one read of every live row
+            withheld: set[str] = set()
+            verdict = None
             if review is not None:
                 # The baseline (the models live before the latest publish) only matters when the
                 # snapshot adds or drops a model; most syncs list exactly the live models.
-                same_models = len(records) == len(fingerprints[1]) and all(r.model_id in fingerprints[1] for r in records)
-                baseline = None if same_models else frozenset(_baseline_model_ids(conn, provider)) - set(keep)
-                published = live.published_against(conn, provider, records, fingerprints)
-                verdict = review(published, holds.standing(conn, provider), baseline)
+                baseline = None if comparison.same_models else frozenset(_baseline_model_ids(conn, provider)) - set(keep)
+                verdict = review(comparison.published, holds.standing(conn, provider), baseline, comparison.moved)
                 withheld = verdict.withheld
-                to_publish = [r for r in records if r.model_id not in withheld]
                 keep.update({m: "held by the price guard" for m in withheld})
-            diff, known, unfingerprinted = live.diff_against_live(conn, provider, to_publish, keep, fingerprints)
+            diff, unfingerprinted = comparison.diff(withheld, keep)
+            known = comparison.known(c.model_id for c in diff.changes)
+            del comparison  # its by-id map and read-back records (5 MB at 100k models) are not needed for the writes
             override = verdict.override if verdict is not None else None
             if override is not None and override.active:
                 acceptance = Acceptance(override.accepted_by, override.reason)

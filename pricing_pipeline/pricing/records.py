@@ -18,14 +18,13 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import hashlib
 import operator
-import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from pricing_pipeline.pricing.fingerprint import price_digest
 from pricing_pipeline.pricing.units import decimal_str
 
 # The price columns every record carries, in USD per 1M tokens or USD per unit.
@@ -43,32 +42,6 @@ _tier_fields = operator.attrgetter(*TOKEN_PRICE_FIELDS)
 # Units of component prices. "m" = per million: tokens, characters and pixels are priced
 # per million of them, like the per-token prices every provider page shows per 1M.
 USD_PER_MTOK = "usd_per_mtok"
-# Model ids: at most this long (the schema's model_id columns are VARCHAR of this length), no
-# control characters (NUL, newlines, ...), no surrounding whitespace (adapters strip it).
-MODEL_ID_MAX_LENGTH = 400
-DISPLAY_ID_LENGTH = 120
-
-
-def model_id_problem(model_id: str) -> str | None:
-    """Why an (already stripped) upstream model id cannot be stored, or None."""
-    if not model_id:
-        return "empty model id"
-    if len(model_id) > MODEL_ID_MAX_LENGTH:
-        return f"model id of {len(model_id)} characters (at most {MODEL_ID_MAX_LENGTH})"
-    if any(unicodedata.category(c) in ("Cc", "Cs") or c in "\u2028\u2029" for c in model_id):
-        return "model id contains control characters"
-    return None
-
-
-def display_id(model_id: str, limit: int = DISPLAY_ID_LENGTH) -> str:
-    """An upstream id safe to show anywhere: control characters escaped, truncated with its
-    length (a 10 KB id stays a readable line)."""
-    shown = "".join(c if c.isprintable() else f"\\x{ord(c):02x}" if ord(c) < 256 else f"\\u{ord(c):04x}" for c in model_id)
-    if len(shown) > limit:
-        shown = f"{shown[:limit]}…({len(model_id)} characters)"
-    return shown
-
-
 UNITS = {
     USD_PER_MTOK: "USD per 1M tokens",
     "usd_per_mchar": "USD per 1M characters",
@@ -262,6 +235,7 @@ class PriceTier:
             out[name] = decimal_str(getattr(self, name))
         return out
 
+
 class _ComputedOnce:
     """Values a record computes once (it is immutable), kept in slots: a cache in the
     instance ``__dict__`` cost about 0.8 KB per record (80 MB at 100k models) and made the
@@ -342,7 +316,12 @@ class PriceRecord(_ComputedOnce):
         re-sync finds its changed models without reading whole records back."""
         fingerprint = getattr(self, "_price_fingerprint", None)
         if fingerprint is None:  # the first call; the publish asks for every record's
-            fingerprint = _fingerprint(self)
+            fingerprint = price_digest(
+                _price_fields(self),
+                [(tier.min_context_tokens, _tier_fields(tier)) for tier in self.tiers],
+                sorted((c.identity(), c.usd) for c in self.extra_components) if self.extra_components else (),
+                (self.variable_pricing, self.model_type, self.upstream_provider, self.upstream_model_id),
+            )
             object.__setattr__(self, "_price_fingerprint", fingerprint)
         return fingerprint
 
@@ -413,44 +392,7 @@ class PriceRecord(_ComputedOnce):
         return dataclasses.replace(self, **changes)
 
 
-def _fingerprint(record: PriceRecord) -> str:
-    if record.tiers or record.extra_components:
-        return _digest(record)
-    # Most records are six prices and four plain attributes, and a catalog shares a few hundred
-    # Decimal objects between its models (units.round_price): the digest of the very same
-    # objects is computed once. Keyed by identity, since equal Decimals may print differently
-    # (1.0, 1); the entry keeps its objects alive, so no id is reused while it exists.
-    plain = (*_price_fields(record), record.variable_pricing, record.model_type,
-             record.upstream_provider, record.upstream_model_id)
-    key = tuple(map(id, plain))
-    known = _DIGESTS_OF_SAME_OBJECTS.get(key)
-    if known is not None:
-        return known[0]
-    if len(_DIGESTS_OF_SAME_OBJECTS) >= 4096:
-        _DIGESTS_OF_SAME_OBJECTS.clear()
-    digest = _digest(record)
-    _DIGESTS_OF_SAME_OBJECTS[key] = (digest, plain)
-    return digest
-
-
-_DIGESTS_OF_SAME_OBJECTS: dict[tuple[int, ...], tuple[str, tuple]] = {}
-
-
-def _digest(record: PriceRecord) -> str:
-    canonical = repr((
-        _price_fields(record),
-        [(tier.min_context_tokens, _tier_fields(tier)) for tier in record.tiers],
-        sorted((c.identity(), c.usd) for c in record.extra_components) if record.extra_components else (),
-        record.variable_pricing,
-        record.model_type,
-        record.upstream_provider,
-        record.upstream_model_id,
-    ))
-    return hashlib.blake2b(canonical.encode(), digest_size=16).hexdigest()
-
-
 _RECORD_FIELDS = tuple(f.name for f in dataclasses.fields(PriceRecord))
-
 
 
 @dataclass(frozen=True)

@@ -173,6 +173,8 @@ def reviewer(
     standing holds, the baseline and the records that moved (``PricingStore.publish(review=...)``)."""
 
     def judge(published, standing, baseline, moved=None):
-        return review(published, snapshot, thresholds, baseline, standing, override, reference_catalog, canonical, moved)
+        return review(
+            published, snapshot, thresholds, baseline, standing, override, reference_catalog, canonical, moved
+        )
 
     return judge

@@ -14,7 +14,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, and_, create_engine, event, func, insert, or_, select, text, update
+from sqlalchemy import Engine, and_, create_engine, event, insert, or_, select, text, update
 from sqlalchemy.engine import Connection
 
 from pricing_pipeline.pricing.diff import SnapshotDiff
@@ -199,7 +199,7 @@ class PricingStore:
         count checks compare a snapshot with); the live models when there was no publish
         before it."""
         with self.engine.connect() as conn:
-            return _baseline_model_ids(conn, provider)
+            return live.baseline_model_ids(conn, provider)
 
     def publish(
         self,
@@ -238,7 +238,9 @@ class PricingStore:
             if review is not None:
                 # The baseline (the models live before the latest publish) only matters when the
                 # snapshot adds or drops a model; most syncs list exactly the live models.
-                baseline = None if comparison.same_models else frozenset(_baseline_model_ids(conn, provider)) - set(keep)
+                baseline = None
+                if not comparison.same_models:
+                    baseline = frozenset(live.baseline_model_ids(conn, provider)) - set(keep)
                 verdict = review(comparison.published, holds.standing(conn, provider), baseline, comparison.moved)
                 withheld = verdict.withheld
                 keep.update({m: "held by the price guard" for m in withheld})
@@ -407,23 +409,6 @@ def _lock_provider(conn: Connection, provider: str) -> None:
         # pysqlite begins lazily at the first write, so the diff's reads would run outside
         # the write lock; take it up front.
         conn.exec_driver_sql("BEGIN IMMEDIATE")
-
-
-def _baseline_model_ids(conn: Connection, provider: str) -> set[str]:
-    last = conn.execute(
-        select(func.max(sync_log.c.started_at)).where(sync_log.c.provider == provider, sync_log.c.status == "success")
-    ).scalar()
-    if last is not None:
-        before = select(model_prices.c.model_id).where(
-            model_prices.c.provider == provider,
-            model_prices.c.first_seen_at < last,
-            or_(model_prices.c.removed_at.is_(None), model_prices.c.removed_at >= last),
-        )
-        ids = set(conn.execute(before).scalars())
-        if ids:
-            return ids
-    live_now = select(model_prices.c.model_id).where(model_prices.c.provider == provider, model_prices.c.removed_at.is_(None))
-    return set(conn.execute(live_now).scalars())
 
 
 def _live_records(conn: Connection, provider: str) -> dict[str, PriceRecord]:

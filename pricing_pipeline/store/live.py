@@ -10,14 +10,14 @@ from dataclasses import dataclass
 from itertools import chain, filterfalse
 from operator import attrgetter
 
-from sqlalchemy import select
+from sqlalchemy import func, or_, select
 from sqlalchemy.engine import Connection
 
 from pricing_pipeline.pricing.diff import PriceChange, SnapshotDiff
 from pricing_pipeline.pricing.records import PriceComponent, PriceRecord
 from pricing_pipeline.store import bulk
 from pricing_pipeline.store.rows import row_component, row_record
-from pricing_pipeline.store.schema import model_prices, price_components
+from pricing_pipeline.store.schema import model_prices, price_components, sync_log
 
 _BY_MODEL_ID = attrgetter("model_id")
 
@@ -65,7 +65,9 @@ class Comparison:
 
     def known(self, model_ids: Iterable[str]) -> set[str]:
         """Those of ``model_ids`` that have a row, live or removed."""
-        return {m for m in model_ids if m in self.stored or m in self.gone or (m in self.snapshot and m not in self.new)}
+        return {
+            m for m in model_ids if m in self.stored or m in self.gone or (m in self.snapshot and m not in self.new)
+        }
 
 
 class _Published(Mapping[str, PriceRecord]):
@@ -147,6 +149,27 @@ def _fingerprint_rows(conn: Connection, provider: str) -> Iterator[tuple[str, st
         yield from cursor
     finally:
         cursor.close()
+
+
+def baseline_model_ids(conn: Connection, provider: str) -> set[str]:
+    """The models live just before the provider's latest successful publish; the live ones
+    when there was none."""
+    last = conn.execute(
+        select(func.max(sync_log.c.started_at)).where(sync_log.c.provider == provider, sync_log.c.status == "success")
+    ).scalar()
+    if last is not None:
+        before = select(model_prices.c.model_id).where(
+            model_prices.c.provider == provider,
+            model_prices.c.first_seen_at < last,
+            or_(model_prices.c.removed_at.is_(None), model_prices.c.removed_at >= last),
+        )
+        ids = set(conn.execute(before).scalars())
+        if ids:
+            return ids
+    live_now = select(model_prices.c.model_id).where(
+        model_prices.c.provider == provider, model_prices.c.removed_at.is_(None)
+    )
+    return set(conn.execute(live_now).scalars())
 
 
 def records_of(conn: Connection, provider: str, model_ids: Iterable[str]) -> dict[str, PriceRecord]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import logging
 import os
 import time
 import zlib
@@ -16,12 +17,13 @@ from typing import Any
 
 from sqlalchemy import Engine, and_, create_engine, event, insert, or_, select, text, update
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import SQLAlchemyError
 
 from pricing_pipeline.pricing.diff import SnapshotDiff
 from pricing_pipeline.pricing.holds import StandingHold, Verdict
 from pricing_pipeline.pricing.records import PriceComponent, PriceRecord
 from pricing_pipeline.redaction import redact
-from pricing_pipeline.store import holds, live, migrations, write
+from pricing_pipeline.store import bulk, holds, live, migrations, write
 from pricing_pipeline.store import review as hold_review
 from pricing_pipeline.store.rows import row_component, row_record
 from pricing_pipeline.store.schema import (
@@ -33,6 +35,11 @@ from pricing_pipeline.store.schema import (
     sync_log,
 )
 from pricing_pipeline.store.write import Acceptance
+
+# A publish that changed this many models refreshes the planner's statistics afterwards.
+ANALYZE_AFTER_CHANGES = 10_000
+
+log = logging.getLogger(__name__)
 
 
 def default_database_url() -> str:
@@ -276,7 +283,17 @@ class PricingStore:
                     error=None,
                 )
             )
+        if len(diff.changes) >= ANALYZE_AFTER_CHANGES:  # a first publish of a big catalog, a mass change
+            self._refresh_statistics()
         return PublishResult(sync_id, diff, len(records), now, time.perf_counter() - started, verdict, oldest)
+
+    def _refresh_statistics(self) -> None:
+        # Best effort: the publish is committed; only the next one's query plans depend on it.
+        try:
+            with self.engine.begin() as conn:
+                bulk.refresh_statistics(conn, (model_prices, price_history, price_components, price_changes))
+        except SQLAlchemyError as error:
+            log.warning("planner statistics not refreshed after a bulk publish (%s)", type(error).__name__)
 
     # --- the price guard's holds ------------------------------------------------------
 

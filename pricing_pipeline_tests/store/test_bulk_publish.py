@@ -6,11 +6,13 @@ the diff's one read of the moved models."""
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
+import pytest
 import sqlalchemy as sa
 
 from pricing_pipeline.pricing.diff import diff_snapshot
 from pricing_pipeline.pricing.holds import Verdict
 from pricing_pipeline.pricing.records import PriceComponent, PriceRecord, PriceTier
+from pricing_pipeline.store import database
 from pricing_pipeline.store.schema import model_prices
 
 T0 = datetime(2026, 6, 9, 12, 0, tzinfo=timezone.utc)
@@ -142,3 +144,18 @@ def test_a_reviewed_publish_reads_the_moved_models_back_once_and_reviews_only_th
     assert seen["baseline"] == {f"m{i:05d}" for i in range(300)}  # it adds and drops models
     assert [c.model_id for c in result.diff.changed] == changed and len(result.diff.removed) == 10
     assert sum("FROM price_components" in s for s in statements) == 1  # the guard and the diff share one read
+
+
+def test_a_bulk_publish_leaves_the_planner_statistics_current(store, monkeypatch):
+    if store.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite's planner uses the indexes without statistics")
+
+    def estimated_rows():
+        with store.engine.connect() as conn:
+            return conn.execute(sa.text("SELECT reltuples FROM pg_class WHERE relname = 'model_prices'")).scalar_one()
+
+    monkeypatch.setattr(database, "ANALYZE_AFTER_CHANGES", 100)
+    store.publish("p", catalog(99), run_id="r1", published_at=T0)
+    assert estimated_rows() <= 0  # never analyzed: the planner guesses from the table's size
+    store.publish("p", catalog(250), run_id="r2", published_at=T0 + timedelta(hours=1))  # 151 added
+    assert estimated_rows() == 250

@@ -199,7 +199,7 @@ class PricingStore:
 
     def live_model_ids(self, provider: str) -> set[str]:
         with self.engine.connect() as conn:
-            return set(live.live_fingerprints(conn, provider)[0])
+            return live.live_model_ids(conn, provider)
 
     def baseline_model_ids(self, provider: str) -> set[str]:
         """The models live just before the provider's latest successful publish (what the

@@ -166,10 +166,12 @@ def baseline_model_ids(conn: Connection, provider: str) -> set[str]:
         ids = set(conn.execute(before).scalars())
         if ids:
             return ids
-    live_now = select(model_prices.c.model_id).where(
-        model_prices.c.provider == provider, model_prices.c.removed_at.is_(None)
-    )
-    return set(conn.execute(live_now).scalars())
+    return live_model_ids(conn, provider)
+
+
+def live_model_ids(conn: Connection, provider: str) -> set[str]:
+    query = select(model_prices.c.model_id).where(model_prices.c.provider == provider, model_prices.c.removed_at.is_(None))
+    return set(conn.execute(query).scalars())
 
 
 def records_of(conn: Connection, provider: str, model_ids: Iterable[str]) -> dict[str, PriceRecord]:

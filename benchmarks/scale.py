@@ -15,7 +15,8 @@ OpenRouter-shaped catalog (three token prices per model), then
   (``execute_in_process``, the filesystem IO manager passing the body and the snapshot between
   steps), the catalog fetched over HTTP from a local server in the parent process.
 
-Prints one table; the metrics heartbeat's cost is benchmarks/metrics_collect.py.
+Prints one table, with issue 13's targets for 100k models on PostgreSQL in its first row;
+the metrics heartbeat's cost is benchmarks/metrics_collect.py.
 """
 
 from __future__ import annotations
@@ -43,6 +44,9 @@ from pricing_pipeline.store import PricingStore
 from pricing_pipeline.store import holds as stored_holds
 
 PUBLISH_TABLES = ("model_prices", "price_history", "price_components", "price_changes")
+# Issue 13, for 100k models on PostgreSQL: the publish of an unchanged and of a 1%-changed
+# re-sync, and every peak RSS.
+TARGETS = {"unchanged": 1.0, "changed": 1.5, "peak_rss_mb": 300}
 
 
 def catalog(models: int, changed_every: int | None = None) -> bytes:
@@ -222,6 +226,9 @@ def main() -> None:
     print("| database | models | parse + normalize | first publish | unchanged re-sync | 1% changed | COPY | first / COPY "
           "| peak RSS | peak RSS, first sync run | peak RSS, re-sync run |")
     print("|---|---|---|---|---|---|---|---|---|---|---|")
+    rss = f"< {TARGETS['peak_rss_mb']} MB"
+    print(f"| target (issue 13): postgres | 100,000 | | | < {TARGETS['unchanged']:g} s | < {TARGETS['changed']:g} s | | "
+          f"| {rss} | {rss} | {rss} |")
     for backend in backends:
         for models in (int(s) for s in args.sizes.split(",")):
             r = run_child(models, backend, args.postgres)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 
-from pricing_pipeline.pricing.records import display_id
+from pricing_pipeline.pricing.model_ids import display_id
 
 # Inline Markdown's active characters inside a table cell (a cell never starts a line, so
 # list and heading markers are inert there; parentheses do nothing without brackets).

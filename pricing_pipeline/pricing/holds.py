@@ -105,17 +105,22 @@ def review(
     override: GuardOverride | None = None,
     reference_catalog: bool = False,
     canonical: Callable[[PriceRecord], PriceRecord] = lambda record: record,
+    moved: list[PriceRecord] | None = None,
 ) -> Verdict:
     """Judge every model of a snapshot against what is published. ``standing`` holds and
     rejections come from earlier runs; ``canonical`` maps a snapshot record to the record as
-    the store would give it back (so a proposal's key is the same before and after storing)."""
+    the store would give it back (so a proposal's key is the same before and after storing).
+    ``moved``: the snapshot records that are new or may have changed, when the caller knows
+    them (the store compared fingerprints); by default those ``published`` does not map to
+    themselves."""
     snapshot = list(snapshot)
     standing = standing or {}
     override = override or GuardOverride()
     # The rules judge new and moved models only; a model the store mapped to the snapshot's own
-    # record (published_against: same fingerprint) is unchanged, so they never see the 99% of
-    # a big catalog that did not move. The mass-change rule counts ids and sees them all.
-    moved = [record for record in snapshot if published.get(record.model_id) is not record]
+    # record (same fingerprint) is unchanged, so they never see the 99% of a big catalog that
+    # did not move. The mass-change rule counts ids and sees them all.
+    if moved is None:
+        moved = [record for record in snapshot if published.get(record.model_id) is not record]
     results = {
         name: spec.evaluate(published, snapshot if spec.needs_baseline else moved, thresholds, baseline)
         for name, spec in RULES.items()
@@ -129,8 +134,12 @@ def review(
             continue
         for model_id, reason in offenders.items():
             flags[model_id].append(Flag(name, reason))
-    by_id = {record.model_id: record for record in snapshot}
     rejected = {m: s for m, s in standing.items() if s.status == REJECTED}
+    # Flagged models are moved ones (or gone from the snapshot); a rejected one may be back at
+    # the published prices, so only then is the whole snapshot looked up.
+    by_id = {record.model_id: record for record in moved}
+    if any(m not in by_id for m in rejected):
+        by_id = {record.model_id: record for record in snapshot}
     for model_id in sorted(set(flags) | set(rejected)):
         proposed = by_id.get(model_id)
         before = published.get(model_id)
@@ -159,11 +168,13 @@ def reviewer(
     override: GuardOverride | None = None,
     reference_catalog: bool = False,
     canonical: Callable[[PriceRecord], PriceRecord] = lambda record: record,
-) -> Callable[[Mapping[str, PriceRecord], Mapping[str, StandingHold], frozenset[str] | None], Verdict]:
+) -> Callable[..., Verdict]:
     """The review a publish runs under its lock, once it has read what is published, the
-    standing holds and the baseline (``PricingStore.publish(review=...)``)."""
+    standing holds, the baseline and the records that moved (``PricingStore.publish(review=...)``)."""
 
-    def judge(published, standing, baseline):
-        return review(published, snapshot, thresholds, baseline, standing, override, reference_catalog, canonical)
+    def judge(published, standing, baseline, moved=None):
+        return review(
+            published, snapshot, thresholds, baseline, standing, override, reference_catalog, canonical, moved
+        )
 
     return judge

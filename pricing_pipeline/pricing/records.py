@@ -18,14 +18,13 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import hashlib
 import operator
-import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from pricing_pipeline.pricing.fingerprint import price_digest
 from pricing_pipeline.pricing.units import decimal_str
 
 # The price columns every record carries, in USD per 1M tokens or USD per unit.
@@ -43,32 +42,6 @@ _tier_fields = operator.attrgetter(*TOKEN_PRICE_FIELDS)
 # Units of component prices. "m" = per million: tokens, characters and pixels are priced
 # per million of them, like the per-token prices every provider page shows per 1M.
 USD_PER_MTOK = "usd_per_mtok"
-# Model ids: at most this long (the schema's model_id columns are VARCHAR of this length), no
-# control characters (NUL, newlines, ...), no surrounding whitespace (adapters strip it).
-MODEL_ID_MAX_LENGTH = 400
-DISPLAY_ID_LENGTH = 120
-
-
-def model_id_problem(model_id: str) -> str | None:
-    """Why an (already stripped) upstream model id cannot be stored, or None."""
-    if not model_id:
-        return "empty model id"
-    if len(model_id) > MODEL_ID_MAX_LENGTH:
-        return f"model id of {len(model_id)} characters (at most {MODEL_ID_MAX_LENGTH})"
-    if any(unicodedata.category(c) in ("Cc", "Cs") or c in "\u2028\u2029" for c in model_id):
-        return "model id contains control characters"
-    return None
-
-
-def display_id(model_id: str, limit: int = DISPLAY_ID_LENGTH) -> str:
-    """An upstream id safe to show anywhere: control characters escaped, truncated with its
-    length (a 10 KB id stays a readable line)."""
-    shown = "".join(c if c.isprintable() else f"\\x{ord(c):02x}" if ord(c) < 256 else f"\\u{ord(c):04x}" for c in model_id)
-    if len(shown) > limit:
-        shown = f"{shown[:limit]}…({len(model_id)} characters)"
-    return shown
-
-
 UNITS = {
     USD_PER_MTOK: "USD per 1M tokens",
     "usd_per_mchar": "USD per 1M characters",
@@ -262,8 +235,17 @@ class PriceTier:
             out[name] = decimal_str(getattr(self, name))
         return out
 
-@dataclass(frozen=True)
-class PriceRecord:
+
+class _ComputedOnce:
+    """Values a record computes once (it is immutable), kept in slots: a cache in the
+    instance ``__dict__`` cost about 0.8 KB per record (80 MB at 100k models) and made the
+    cyclic GC walk them all."""
+
+    __slots__ = ("_components", "_price_key", "_price_fingerprint")
+
+
+@dataclass(frozen=True, slots=True)
+class PriceRecord(_ComputedOnce):
     """One model's prices at one source.
 
     ``provider`` is the source we fetched (the Dagster partition). Catalog sources
@@ -298,33 +280,32 @@ class PriceRecord:
 
     def components(self) -> tuple[PriceComponent, ...]:
         """Every known price of the model (fields, tiers and extras), sorted by identity."""
-        return self._components
-
-    @functools.cached_property
-    def _components(self) -> tuple[PriceComponent, ...]:
-        # Computed once per (immutable) record: the diff, the guard and the store all ask.
-        out = [_field_component(name, value) for name, value in self.prices().items() if value is not None]
-        for tier in self.tiers:
-            for name in TOKEN_PRICE_FIELDS:
-                value = getattr(tier, name)
-                if value is not None:
-                    out.append(_field_component(name, value, tier.min_context_tokens))
-        out.extend(self.extra_components)
-        return tuple(sorted(out, key=PriceComponent.identity))
+        components = getattr(self, "_components", None)
+        if components is None:  # the first call: the diff, the guard and the store all ask
+            out = [_field_component(name, value) for name, value in self.prices().items() if value is not None]
+            for tier in self.tiers:
+                for name in TOKEN_PRICE_FIELDS:
+                    value = getattr(tier, name)
+                    if value is not None:
+                        out.append(_field_component(name, value, tier.min_context_tokens))
+            out.extend(self.extra_components)
+            components = tuple(sorted(out, key=PriceComponent.identity))
+            object.__setattr__(self, "_components", components)  # frozen: set once, never changes
+        return components
 
     def price_key(self) -> tuple:
         """What a price change is: every priced attribute, nothing cosmetic."""
-        return self._price_key
-
-    @functools.cached_property
-    def _price_key(self) -> tuple:
-        return (
-            tuple((c.identity(), c.usd) for c in self.components()),
-            self.variable_pricing,
-            self.model_type,
-            self.upstream_provider,
-            self.upstream_model_id,
-        )
+        key = getattr(self, "_price_key", None)
+        if key is None:
+            key = (
+                tuple((c.identity(), c.usd) for c in self.components()),
+                self.variable_pricing,
+                self.model_type,
+                self.upstream_provider,
+                self.upstream_model_id,
+            )
+            object.__setattr__(self, "_price_key", key)
+        return key
 
     def price_fingerprint(self) -> str:
         """A digest of what :meth:`price_key` is computed from (every price field, tier and
@@ -333,22 +314,23 @@ class PriceRecord:
         the same way (an adapter's), so a differing digest is only a candidate change, which
         the store confirms against the published record. Stored with the live row, so a
         re-sync finds its changed models without reading whole records back."""
-        return self._price_fingerprint
+        fingerprint = getattr(self, "_price_fingerprint", None)
+        if fingerprint is None:  # the first call; the publish asks for every record's
+            fingerprint = price_digest(
+                _price_fields(self),
+                [(tier.min_context_tokens, _tier_fields(tier)) for tier in self.tiers],
+                sorted((c.identity(), c.usd) for c in self.extra_components) if self.extra_components else (),
+                (self.variable_pricing, self.model_type, self.upstream_provider, self.upstream_model_id),
+            )
+            object.__setattr__(self, "_price_fingerprint", fingerprint)
+        return fingerprint
 
-    @functools.cached_property
-    def _price_fingerprint(self) -> str:
-        # Once per (immutable) record: the guard's read of the published prices and the publish
-        # diff both compare every record's digest (about 8 MB at 100k models).
-        canonical = repr((
-            _price_fields(self),
-            [(tier.min_context_tokens, _tier_fields(tier)) for tier in self.tiers],
-            sorted((c.identity(), c.usd) for c in self.extra_components) if self.extra_components else (),
-            self.variable_pricing,
-            self.model_type,
-            self.upstream_provider,
-            self.upstream_model_id,
-        ))
-        return hashlib.blake2b(canonical.encode(), digest_size=16).hexdigest()
+    def __setstate__(self, state: Any) -> None:
+        # A pickle written before records had slots (a step output of an older run) holds the
+        # instance dict, computed values included; a newer one the field values in order.
+        values = [state[name] for name in _RECORD_FIELDS] if isinstance(state, dict) else state
+        for name, value in zip(_RECORD_FIELDS, values, strict=True):
+            object.__setattr__(self, name, value)
 
     def description(self) -> dict[str, Any]:
         """What the record says besides its id and prices, JSON-safe (the store's columns too)."""
@@ -408,6 +390,9 @@ class PriceRecord:
 
     def replace(self, **changes: Any) -> PriceRecord:
         return dataclasses.replace(self, **changes)
+
+
+_RECORD_FIELDS = tuple(f.name for f in dataclasses.fields(PriceRecord))
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,8 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from pricing_pipeline.pricing.modality import apply_unit_rules
-from pricing_pipeline.pricing.records import NormalizedSnapshot, PriceRecord, display_id, model_id_problem
+from pricing_pipeline.pricing.model_ids import display_id, model_id_problem
+from pricing_pipeline.pricing.records import NormalizedSnapshot, PriceRecord
 from pricing_pipeline.providers import _http, json_body
 from pricing_pipeline.providers.errors import InvalidResponse, UpstreamError
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import logging
 import os
 import time
 import zlib
@@ -14,14 +15,15 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, and_, create_engine, event, func, insert, or_, select, text, update
+from sqlalchemy import Engine, and_, create_engine, event, insert, or_, select, text, update
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import SQLAlchemyError
 
 from pricing_pipeline.pricing.diff import SnapshotDiff
 from pricing_pipeline.pricing.holds import StandingHold, Verdict
 from pricing_pipeline.pricing.records import PriceComponent, PriceRecord
 from pricing_pipeline.redaction import redact
-from pricing_pipeline.store import holds, live, migrations, write
+from pricing_pipeline.store import bulk, holds, live, migrations, write
 from pricing_pipeline.store import review as hold_review
 from pricing_pipeline.store.rows import row_component, row_record
 from pricing_pipeline.store.schema import (
@@ -33,6 +35,11 @@ from pricing_pipeline.store.schema import (
     sync_log,
 )
 from pricing_pipeline.store.write import Acceptance
+
+# A publish that changed this many models refreshes the planner's statistics afterwards.
+ANALYZE_AFTER_CHANGES = 10_000
+
+log = logging.getLogger(__name__)
 
 
 def default_database_url() -> str:
@@ -58,8 +65,11 @@ class PublishResult:
 
 
 # The price guard's review of a snapshot, run inside the publish under the provider lock:
-# (published records as a comparison needs them, standing holds, baseline model ids) -> Verdict.
-Review = Callable[[Mapping[str, PriceRecord], Mapping[str, StandingHold], frozenset[str] | None], Verdict]
+# (published records as a comparison needs them, standing holds, baseline model ids, the
+# snapshot records that are new or may have moved) -> Verdict.
+Review = Callable[
+    [Mapping[str, PriceRecord], Mapping[str, StandingHold], frozenset[str] | None, list[PriceRecord]], Verdict
+]
 
 
 @dataclass(frozen=True)
@@ -185,18 +195,18 @@ class PricingStore:
         """``published_records`` for comparing with a snapshot, without reading back the
         models whose prices did not change (they map to the snapshot's own record)."""
         with self.engine.connect() as conn:
-            return live.published_against(conn, provider, snapshot)
+            return dict(live.compare(conn, provider, snapshot).published)
 
     def live_model_ids(self, provider: str) -> set[str]:
         with self.engine.connect() as conn:
-            return set(live.live_fingerprints(conn, provider)[1])
+            return live.live_model_ids(conn, provider)
 
     def baseline_model_ids(self, provider: str) -> set[str]:
         """The models live just before the provider's latest successful publish (what the
         count checks compare a snapshot with); the live models when there was no publish
         before it."""
         with self.engine.connect() as conn:
-            return _baseline_model_ids(conn, provider)
+            return live.baseline_model_ids(conn, provider)
 
     def publish(
         self,
@@ -229,19 +239,21 @@ class PricingStore:
             # After the lock: a publish that waited for another must not date its rows before it.
             now = published_at or _now()
             keep = dict(quarantined or {})
-            to_publish, verdict = records, None
-            fingerprints = live.live_fingerprints(conn, provider)  # the one read of every live row
+            comparison = live.compare(conn, provider, records)  # the one read of every live row
+            withheld: set[str] = set()
+            verdict = None
             if review is not None:
                 # The baseline (the models live before the latest publish) only matters when the
                 # snapshot adds or drops a model; most syncs list exactly the live models.
-                same_models = len(records) == len(fingerprints[1]) and all(r.model_id in fingerprints[1] for r in records)
-                baseline = None if same_models else frozenset(_baseline_model_ids(conn, provider)) - set(keep)
-                published = live.published_against(conn, provider, records, fingerprints)
-                verdict = review(published, holds.standing(conn, provider), baseline)
+                baseline = None
+                if not comparison.same_models:
+                    baseline = frozenset(live.baseline_model_ids(conn, provider)) - set(keep)
+                verdict = review(comparison.published, holds.standing(conn, provider), baseline, comparison.moved)
                 withheld = verdict.withheld
-                to_publish = [r for r in records if r.model_id not in withheld]
                 keep.update({m: "held by the price guard" for m in withheld})
-            diff, known, unfingerprinted = live.diff_against_live(conn, provider, to_publish, keep, fingerprints)
+            diff, unfingerprinted = comparison.diff(withheld, keep)
+            known = comparison.known(c.model_id for c in diff.changes)
+            del comparison  # its by-id map and read-back records (5 MB at 100k models) are not needed for the writes
             override = verdict.override if verdict is not None else None
             if override is not None and override.active:
                 acceptance = Acceptance(override.accepted_by, override.reason)
@@ -271,7 +283,17 @@ class PricingStore:
                     error=None,
                 )
             )
+        if len(diff.changes) >= ANALYZE_AFTER_CHANGES:  # a first publish of a big catalog, a mass change
+            self._refresh_statistics()
         return PublishResult(sync_id, diff, len(records), now, time.perf_counter() - started, verdict, oldest)
+
+    def _refresh_statistics(self) -> None:
+        # Best effort: the publish is committed; only the next one's query plans depend on it.
+        try:
+            with self.engine.begin() as conn:
+                bulk.refresh_statistics(conn, (model_prices, price_history, price_components, price_changes))
+        except SQLAlchemyError as error:
+            log.warning("planner statistics not refreshed after a bulk publish (%s)", type(error).__name__)
 
     # --- the price guard's holds ------------------------------------------------------
 
@@ -404,23 +426,6 @@ def _lock_provider(conn: Connection, provider: str) -> None:
         # pysqlite begins lazily at the first write, so the diff's reads would run outside
         # the write lock; take it up front.
         conn.exec_driver_sql("BEGIN IMMEDIATE")
-
-
-def _baseline_model_ids(conn: Connection, provider: str) -> set[str]:
-    last = conn.execute(
-        select(func.max(sync_log.c.started_at)).where(sync_log.c.provider == provider, sync_log.c.status == "success")
-    ).scalar()
-    if last is not None:
-        before = select(model_prices.c.model_id).where(
-            model_prices.c.provider == provider,
-            model_prices.c.first_seen_at < last,
-            or_(model_prices.c.removed_at.is_(None), model_prices.c.removed_at >= last),
-        )
-        ids = set(conn.execute(before).scalars())
-        if ids:
-            return ids
-    live_now = select(model_prices.c.model_id).where(model_prices.c.provider == provider, model_prices.c.removed_at.is_(None))
-    return set(conn.execute(live_now).scalars())
 
 
 def _live_records(conn: Connection, provider: str) -> dict[str, PriceRecord]:

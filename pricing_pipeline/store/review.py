@@ -87,7 +87,7 @@ def decide(
     ).inserted_primary_key[0]
     changes: list[PriceChange] = []
     if decision == "accept":
-        known, live_prints = live.live_fingerprints(conn, provider)
+        live_prints, gone = live.live_fingerprints(conn, provider)
         before = live.records_of(conn, provider, [m for m in chosen_ids if m in live_prints])
         for model_id, proposed in holds.proposals(held[m] for m in chosen_ids).items():
             current = before.get(model_id)
@@ -99,6 +99,7 @@ def decide(
             elif current.price_key() != proposed.price_key():
                 changes.append(PriceChange(model_id, "changed", current, proposed))
         acceptance = Acceptance(accepted_by=by, reason=reason)
+        known = {c.model_id for c in changes if c.model_id in live_prints or c.model_id in gone}
         apply_changes(conn, provider, changes, now, sync_id, run_id, {c.model_id: acceptance for c in changes}, known)
         holds.resolve(conn, provider, chosen_ids, "accepted", now, by, reason, run_id)
     else:

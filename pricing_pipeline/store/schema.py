@@ -17,7 +17,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-from pricing_pipeline.pricing.records import MODEL_ID_MAX_LENGTH
+from pricing_pipeline.pricing.model_ids import MODEL_ID_MAX_LENGTH
 from pricing_pipeline.store.types import ExactDecimal, UtcDateTime
 
 metadata = MetaData()

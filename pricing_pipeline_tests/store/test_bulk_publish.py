@@ -1,14 +1,18 @@
 """The publish's bulk path on both backends: the diff from fingerprints is the diff of whole
-records, the number of statements does not grow with the number of models, and rows written
-before fingerprints existed are compared in full once."""
+records, the number of statements does not grow with the number of models, rows written
+before fingerprints existed are compared in full once, and the price guard's review shares
+the diff's one read of the moved models."""
 
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
+import pytest
 import sqlalchemy as sa
 
 from pricing_pipeline.pricing.diff import diff_snapshot
+from pricing_pipeline.pricing.holds import Verdict
 from pricing_pipeline.pricing.records import PriceComponent, PriceRecord, PriceTier
+from pricing_pipeline.store import database
 from pricing_pipeline.store.schema import model_prices
 
 T0 = datetime(2026, 6, 9, 12, 0, tzinfo=timezone.utc)
@@ -119,3 +123,39 @@ def test_published_against_a_snapshot_reads_back_only_what_may_have_changed(stor
     assert len(unchanged) == 300 - 40 and all(published[m] is by_id[m] for m in unchanged)
     assert all(published[m] is not by_id.get(m) for m in set(published) - set(unchanged))
     assert reads <= 4  # the fingerprints, then the few changed models' rows and components
+
+
+def test_a_reviewed_publish_reads_the_moved_models_back_once_and_reviews_only_them(store):
+    store.publish("p", catalog(300), run_id="r1", published_at=T0)
+    before = store.published_records("p")
+    snapshot = catalog(320, changed=40, removed=10)
+    seen = {}
+
+    def review(published, standing, baseline, moved):
+        seen.update(published=dict(published), moved=[r.model_id for r in moved], baseline=baseline)
+        return Verdict({})
+
+    statements = []
+    sa.event.listen(store.engine, "before_cursor_execute", lambda *args: statements.append(args[2]))
+    result = store.publish("p", snapshot, run_id="r2", published_at=T0 + timedelta(hours=1), review=review)
+    changed = [f"m{i:05d}" for i in range(10, 40)]
+    assert seen["moved"] == [f"m{i:05d}" for i in range(300, 320)] + changed  # new, then changed; not the 260 others
+    assert seen["published"] == before  # every live model, the 10 the snapshot drops too
+    assert seen["baseline"] == {f"m{i:05d}" for i in range(300)}  # it adds and drops models
+    assert [c.model_id for c in result.diff.changed] == changed and len(result.diff.removed) == 10
+    assert sum("FROM price_components" in s for s in statements) == 1  # the guard and the diff share one read
+
+
+def test_a_bulk_publish_leaves_the_planner_statistics_current(store, monkeypatch):
+    if store.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite's planner uses the indexes without statistics")
+
+    def estimated_rows():
+        with store.engine.connect() as conn:
+            return conn.execute(sa.text("SELECT reltuples FROM pg_class WHERE relname = 'model_prices'")).scalar_one()
+
+    monkeypatch.setattr(database, "ANALYZE_AFTER_CHANGES", 100)
+    store.publish("p", catalog(99), run_id="r1", published_at=T0)
+    assert estimated_rows() <= 0  # never analyzed: the planner guesses from the table's size
+    store.publish("p", catalog(250), run_id="r2", published_at=T0 + timedelta(hours=1))  # 151 added
+    assert estimated_rows() == 250

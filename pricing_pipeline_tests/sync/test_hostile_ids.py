@@ -10,7 +10,7 @@ import json
 
 import markdown_it
 
-from pricing_pipeline.pricing.records import display_id
+from pricing_pipeline.pricing.model_ids import display_id
 
 MARKDOWN_ID = "evil/`x`[phish](http://evil.example/)|<b>bold</b>"
 

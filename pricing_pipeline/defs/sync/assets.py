@@ -27,7 +27,8 @@ from pricing_pipeline.defs.sync.partitions import provider_partitions
 from pricing_pipeline.defs.sync.resources import PricingDatabase, UpstreamApi
 from pricing_pipeline.pricing.diff import SnapshotDiff
 from pricing_pipeline.pricing.holds import reviewer
-from pricing_pipeline.pricing.records import NormalizedSnapshot, PriceRecord, display_id
+from pricing_pipeline.pricing.model_ids import display_id
+from pricing_pipeline.pricing.records import NormalizedSnapshot, PriceRecord
 from pricing_pipeline.providers import json_body
 from pricing_pipeline.providers._http import public_url
 from pricing_pipeline.providers.errors import UpstreamError

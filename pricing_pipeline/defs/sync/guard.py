@@ -21,7 +21,8 @@ from pricing_pipeline.defs.runs import PUBLISHED_KEY
 from pricing_pipeline.defs.sync.partitions import provider_partitions
 from pricing_pipeline.pricing.guard import RULES, GuardOverride, GuardThresholds
 from pricing_pipeline.pricing.holds import Hold, Verdict
-from pricing_pipeline.pricing.records import PriceRecord, display_id
+from pricing_pipeline.pricing.model_ids import display_id
+from pricing_pipeline.pricing.records import PriceRecord
 from pricing_pipeline.pricing.units import decimal_str
 
 MAX_LISTED = 25

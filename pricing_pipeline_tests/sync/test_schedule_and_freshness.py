@@ -1,7 +1,7 @@
 import re
 from datetime import datetime, timedelta, timezone
 
-from dagster import AssetCheckSeverity, DagsterInstance, build_schedule_context
+from dagster import AssetCheckSeverity, DagsterInstance, TimestampMetadataValue, build_schedule_context
 
 from pricing_pipeline.defs.sync.freshness import freshness_verdict, provider_freshness
 from pricing_pipeline.defs.sync.jobs import SYNC_JOB_NAME
@@ -76,6 +76,7 @@ def test_freshness_says_the_last_sync_failed_while_prices_stay_live(
         fresh.description,
     )
     assert fresh.metadata["last_sync"].value == "failure"
+    assert isinstance(fresh.metadata["last_published_at"], TimestampMetadataValue)  # the UI shows a date
     # the provider's own counts, plotted per provider over time by the UI
     assert fresh.metadata["live_models"].value == fresh.metadata["last_success_fetched"].value == 88
     assert fresh.metadata["last_success_added"].value == 88 and fresh.metadata["held_models"].value == 0

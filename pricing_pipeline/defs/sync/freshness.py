@@ -121,7 +121,7 @@ def provider_freshness(context: AssetCheckExecutionContext, pricing_db: PricingD
             metadata={
                 "provider": provider,
                 "run_id": context.run.run_id,
-                "last_published_at": last.isoformat() if last else "never",
+                **({"last_published_at": MetadataValue.timestamp(last)} if last else {}),
                 "age_hours": round(age.total_seconds() / 3600, 2) if age else -1,
                 **(
                     {

@@ -4,6 +4,7 @@ sync run). Dagster's asset-level FreshnessPolicy judges a partitioned asset by i
 partition, so one fresh provider would hide every stale one; these look at each provider, and
 say when its last sync failed while its prices are still live."""
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
 from dagster import (
@@ -59,31 +60,19 @@ def hours(delta: timedelta) -> str:
 def price_freshness(context: AssetExecutionContext, pricing_db: PricingDatabase):
     """Every provider's freshness in one table: what an operator reads first on the asset page."""
     now = datetime.now(timezone.utc)
-    rows, not_fresh = [], []
-    for provider in PROVIDER_NAMES:
-        last = last_publish_time(context.instance, provider)
-        age = None if last is None else now - last
-        state = freshness_state(age)
-        if state != "fresh":
-            not_fresh.append(provider)
-        failed_sync = last_failed_sync(pricing_db.store.sync_rows(provider))
-        last_sync = f"{failed_sync['status']} ({failed_sync['error_type'] or 'no error type'})" if failed_sync else ""
-        rows.append(
-            f"| {provider} | {state} | {f'{last:%Y-%m-%d %H:%M} UTC' if last else ''} "
-            f"| {f'{age.total_seconds() / 3600:.1f}' if age else ''} | {len(pricing_db.store.held(provider))} "
-            f"| {last_sync} |"
-        )
-    fresh = len(PROVIDER_NAMES) - len(not_fresh)
+    states = [ProviderFreshness.read(context.instance, pricing_db, provider, now) for provider in PROVIDER_NAMES]
+    not_fresh = [state.provider for state in states if state.state != "fresh"]
+    fresh = len(states) - len(not_fresh)
     yield ObserveResult(
         asset_key="price_freshness",
         metadata={
-            "summary": f"{fresh} of {len(PROVIDER_NAMES)} providers fresh"
+            "summary": f"{fresh} of {len(states)} providers fresh"
             + (f"; not fresh: {', '.join(not_fresh)}." if not_fresh else "."),
             "fresh_providers": fresh,
             "not_fresh_providers": len(not_fresh),
             "providers": MetadataValue.md(
                 "| provider | state | last published | hours ago | held models | last sync, when it failed |\n"
-                "|---|---|---|---|---|---|\n" + "\n".join(rows)
+                "|---|---|---|---|---|---|\n" + "\n".join(state.table_row() for state in states)
             ),
             "run_id": context.run.run_id,
         },
@@ -105,24 +94,20 @@ def price_freshness(context: AssetExecutionContext, pricing_db: PricingDatabase)
 def provider_freshness(context: AssetCheckExecutionContext, pricing_db: PricingDatabase):
     now = datetime.now(timezone.utc)
     for check_key in context.selected_asset_check_keys:
-        provider = check_key.name.removeprefix("fresh_")
-        last = last_publish_time(context.instance, provider)
-        age = None if last is None else now - last
-        passed, severity = freshness_verdict(age)
-        rows = pricing_db.store.sync_rows(provider)
-        failed_sync = last_failed_sync(rows)
-        counts = provider_counts(pricing_db, provider, rows)
+        state = ProviderFreshness.read(context.instance, pricing_db, check_key.name.removeprefix("fresh_"), now)
+        passed, severity = freshness_verdict(state.age)
+        failed_sync = state.failed_sync
         yield AssetCheckResult(
             check_name=check_key.name,
             asset_key="price_freshness",
             passed=passed,
             severity=severity,
-            description=freshness_text(provider, last, age, failed_sync, counts["held_models"]),
+            description=freshness_text(state.provider, state.last, state.age, failed_sync, state.counts["held_models"]),
             metadata={
-                "provider": provider,
+                "provider": state.provider,
                 "run_id": context.run.run_id,
-                **({"last_published_at": MetadataValue.timestamp(last)} if last else {}),
-                "age_hours": round(age.total_seconds() / 3600, 2) if age else -1,
+                **({"last_published_at": MetadataValue.timestamp(state.last)} if state.last else {}),
+                "age_hours": round(state.age.total_seconds() / 3600, 2) if state.age else -1,
                 **(
                     {
                         "last_sync": failed_sync["status"],
@@ -130,11 +115,45 @@ def provider_freshness(context: AssetCheckExecutionContext, pricing_db: PricingD
                         "last_sync_run_id": failed_sync["run_id"] or "",
                     }
                     if failed_sync
-                    else {"last_sync": "success" if last else "never"}
+                    else {"last_sync": "success" if state.last else "never"}
                 ),
-                **counts,
+                **state.counts,
             },
         )
+
+
+@dataclass(frozen=True)
+class ProviderFreshness:
+    """One provider's freshness as the observation and its check both read it."""
+
+    provider: str
+    last: datetime | None  # its last publish
+    age: timedelta | None
+    failed_sync: dict | None  # its latest closed sync log row, when that did not succeed
+    counts: dict
+
+    @classmethod
+    def read(cls, instance, pricing_db: PricingDatabase, provider: str, now: datetime) -> "ProviderFreshness":
+        last = last_publish_time(instance, provider)
+        rows = pricing_db.store.sync_rows(provider)
+        return cls(
+            provider,
+            last,
+            None if last is None else now - last,
+            last_failed_sync(rows),
+            provider_counts(pricing_db, provider, rows),
+        )
+
+    @property
+    def state(self) -> str:
+        return freshness_state(self.age)
+
+    def table_row(self) -> str:
+        failed = self.failed_sync
+        last_sync = f"{failed['status']} ({failed['error_type'] or 'no error type'})" if failed else ""
+        published = f"{self.last:%Y-%m-%d %H:%M} UTC" if self.last else ""
+        hours_ago = f"{self.age.total_seconds() / 3600:.1f}" if self.age else ""
+        return f"| {self.provider} | {self.state} | {published} | {hours_ago} | {self.counts['held_models']} | {last_sync} |"
 
 
 def freshness_text(

@@ -118,13 +118,18 @@ def review(
     override = override or GuardOverride()
     # The rules judge new and moved models only; a model the store mapped to the snapshot's own
     # record (same fingerprint) is unchanged, so they never see the 99% of a big catalog that
-    # did not move. The mass-change rule counts ids and sees them all.
+    # did not move. The mass-change rule counts ids and sees them all. A rule that only warns on
+    # a reference catalog judges every listed price as if new: its warning stands while the
+    # implausible price is live, instead of reading "passed" on the next sync.
     if moved is None:
         moved = [record for record in snapshot if published.get(record.model_id) is not record]
-    results = {
-        name: spec.evaluate(published, snapshot if spec.needs_baseline else moved, thresholds, baseline)
-        for name, spec in RULES.items()
-    }
+
+    def evaluate(spec) -> dict[str, str]:
+        if reference_catalog and not spec.judges_changes:
+            return spec.evaluate({}, snapshot, thresholds, baseline)
+        return spec.evaluate(published, snapshot if spec.needs_baseline else moved, thresholds, baseline)
+
+    results = {name: evaluate(spec) for name, spec in RULES.items()}
     verdict = Verdict(results, override=override)
     flags: dict[str, list[Flag]] = defaultdict(list)
     for name, offenders in results.items():

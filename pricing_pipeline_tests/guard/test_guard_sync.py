@@ -224,6 +224,9 @@ def test_the_real_litellm_unit_mistakes_are_reported_but_do_not_block_the_refere
     )
     assert len(store.published_records("litellm")) > 2900
     assert store.held("litellm") == []
+    # the next sync lists the same prices: they are still live, so the warning stands
+    again = evaluations(run_sync("litellm"))["price_guard_price_bounds"]
+    assert not again.passed and again.metadata["flagged_models"].value == len(LITELLM_UNIT_MISTAKES)
 
 
 def test_a_sudden_unit_change_in_a_reference_catalog_is_still_held(replay, upstream, run_sync, store):

@@ -24,6 +24,7 @@ from pricing_pipeline.pricing.holds import Hold, Verdict
 from pricing_pipeline.pricing.model_ids import display_id
 from pricing_pipeline.pricing.records import PriceRecord
 from pricing_pipeline.pricing.units import decimal_str
+from pricing_pipeline.providers.registry import ADAPTERS
 
 MAX_LISTED = 25
 CHECK_PREFIX = "price_guard_"
@@ -37,11 +38,24 @@ def check_name(rule: str) -> str:
     return CHECK_PREFIX + rule
 
 
+REFERENCE_CATALOGS = [name for name, adapter in ADAPTERS.items() if adapter.upstream.reference_catalog]
+
+
+def check_description(spec) -> str:
+    text = spec.description + " Flagged models are held for a person (a warning); the rest publishes."
+    if not spec.judges_changes:
+        text += (
+            f" On a reference catalog ({', '.join(REFERENCE_CATALOGS)}) nothing is held: every listed price is "
+            "judged each sync, and the result warns while an implausible one stays listed."
+        )
+    return text
+
+
 GUARD_CHECK_SPECS = [
     AssetCheckSpec(
         check_name(name),
         asset=PUBLISHED_KEY,
-        description=spec.description + " Flagged models are held for a person (a warning); the rest publishes.",
+        description=check_description(spec),
         partitions_def=provider_partitions,
     )
     for name, spec in RULES.items()

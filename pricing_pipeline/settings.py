@@ -21,7 +21,7 @@ from pathlib import Path
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from pricing_pipeline.pricing.guard import GuardThresholds
+from pricing_pipeline.pricing.guard_settings import GuardThresholds
 from pricing_pipeline.pricing.matching import DEFAULT_TOLERANCE
 
 # Freshness is a product promise, not a setting: the alert rules, SLOs and dashboards say the

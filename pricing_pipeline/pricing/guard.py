@@ -42,26 +42,20 @@ What is judged:
   - a context tier below its base price / ``max_tier_drop_ratio`` (10) or above it x
     ``max_tier_rise_ratio`` (500); real tiers run from base/1.24 to base x133.
 
-Thresholds are a :class:`GuardThresholds`; :meth:`GuardThresholds.from_env` reads
-``PRICING_GUARD_<FIELD>`` overrides (e.g. ``PRICING_GUARD_MAX_JUMP_RATIO=20``).
-
-The operator's override (:class:`GuardOverride`) accepts offenders of one sync run: listed
-models or all, always with a reason and a name, which the change log records.
+Thresholds and the operator's override live in :mod:`pricing.guard_settings`.
 """
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from dataclasses import dataclass
+from decimal import Decimal
 
+from pricing_pipeline.pricing.guard_settings import GuardThresholds
 from pricing_pipeline.pricing.records import PER_MILLION_UNITS, TOKEN_PRICE_FIELDS, USD_PER_MTOK, PriceRecord
 from pricing_pipeline.pricing.units import PRICE_BOUNDS, decimal_str
 
 Offenders = dict[str, str]
-
-ENV_PREFIX = "PRICING_GUARD_"
 
 LABELS = {
     "input_usd_per_mtok": "input",
@@ -72,49 +66,6 @@ LABELS = {
 # Service tiers that are discounts on the standard price: above it on a new model is a
 # contradiction (priority is a surcharge and may be above).
 DISCOUNT_TIERS = ("batch", "flex")
-
-
-@dataclass(frozen=True)
-class GuardThresholds:
-    max_jump_ratio: Decimal = Decimal(10)
-    max_token_price: Decimal = Decimal(1000)  # USD per 1M tokens
-    min_token_price: Decimal = Decimal("0.0001")  # USD per 1M tokens, for non-zero prices
-    max_unit_price: Decimal = Decimal(50)  # USD per request / per image
-    max_input_output_ratio: Decimal = Decimal(50)
-    max_output_input_ratio: Decimal = Decimal(500)
-    max_cache_read_input_ratio: Decimal = Decimal(10)
-    max_tier_drop_ratio: Decimal = Decimal(10)
-    max_tier_rise_ratio: Decimal = Decimal(500)
-    # Mass change, sized on the real day-over-day recordings: OpenRouter (22 days, 336-400
-    # models) adds 0-2 and removes 0-6 models on most days, but +29 (8%) on 07-28, -32 (9.5%)
-    # on 07-31 and +63 (18.6%) on 08-07; an 18-day gap adds up to 75 (22%), a 21-day gap 77
-    # (22.5%). models.dev 06-09 → 06-10: 16 added, 28 removed of 5,153. Additions above 30%
-    # and removals above 20% of the established models (and more than 10 models) are held as
-    # a group: the rest of the snapshot publishes.
-    max_added_ratio: Decimal = Decimal("0.3")
-    max_removed_ratio: Decimal = Decimal("0.2")
-    min_mass_change_models: Decimal = Decimal(10)
-    # A catalog replaced (wrong endpoint, another provider's list): more than half of the
-    # established models gone *and* more unknown models than half of them added. Cannot be
-    # judged per model: blocks the whole snapshot.
-    catalog_replaced_ratio: Decimal = Decimal("0.5")
-
-    @classmethod
-    def from_env(cls, environ: Mapping[str, str]) -> GuardThresholds:
-        """Defaults, overridden by ``PRICING_GUARD_<FIELD>`` variables (positive numbers); the
-        settings (settings.py) pass the process environment."""
-        values: dict[str, Decimal] = {}
-        for f in dataclasses.fields(cls):
-            name = ENV_PREFIX + f.name.upper()
-            if name in environ:
-                try:
-                    value = Decimal(environ[name].strip())
-                except InvalidOperation:
-                    raise ValueError(f"{name}={environ[name]!r} is not a number") from None
-                if not value.is_finite() or value <= 0:
-                    raise ValueError(f"{name}={environ[name]!r} must be a positive number")
-                values[f.name] = value
-        return cls(**values)
 
 
 # --- the components of a record ---------------------------------------------------------
@@ -468,41 +419,3 @@ def evaluate(
 
 def offending_models(results: Mapping[str, Offenders]) -> set[str]:
     return {model_id for offenders in results.values() for model_id in offenders}
-
-
-# --- the operator's override ------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class GuardOverride:
-    """An operator's acceptance of offenders for one provider run.
-
-    ``accept_models`` lists model ids to accept; ``accept_all`` accepts every offender (and
-    marks every change of the run as accepted). Both need a ``reason`` and ``accepted_by``.
-    """
-
-    accept_models: frozenset[str] = field(default_factory=frozenset)
-    accept_all: bool = False
-    reason: str = ""
-    accepted_by: str = ""
-
-    @property
-    def active(self) -> bool:
-        return self.accept_all or bool(self.accept_models)
-
-    def problem(self) -> str | None:
-        """Why this override cannot be used, or None."""
-        if not self.active:
-            return None
-        missing = [name for name in ("reason", "accepted_by") if not getattr(self, name).strip()]
-        if missing:
-            return (
-                "the price guard override accepts "
-                + ("all offenders" if self.accept_all else f"{len(self.accept_models)} model(s)")
-                + f" but has no {' and no '.join(missing)}: an accepted price change must say who "
-                "accepted it and why"
-            )
-        return None
-
-    def accepts(self, model_id: str) -> bool:
-        return self.problem() is None and (self.accept_all or model_id in self.accept_models)

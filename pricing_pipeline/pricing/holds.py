@@ -29,7 +29,8 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from pricing_pipeline.pricing.guard import RULES, GuardOverride, GuardThresholds, Offenders
+from pricing_pipeline.pricing.guard import RULES, Offenders
+from pricing_pipeline.pricing.guard_settings import GuardOverride, GuardThresholds
 from pricing_pipeline.pricing.records import PriceRecord
 
 REMOVED = "removed"

@@ -11,7 +11,8 @@ from decimal import Decimal
 
 import pytest
 
-from pricing_pipeline.pricing.guard import GuardOverride, GuardThresholds, catalog_replaced
+from pricing_pipeline.pricing.guard import catalog_replaced
+from pricing_pipeline.pricing.guard_settings import GuardOverride, GuardThresholds
 from pricing_pipeline.pricing.holds import reviewer
 from pricing_pipeline.pricing.records import PriceRecord
 from pricing_pipeline.providers.registry import get_adapter

@@ -6,7 +6,8 @@ from decimal import Decimal
 import pytest
 
 from pricing_pipeline.pricing.diff import diff_snapshot
-from pricing_pipeline.pricing.guard import RULES, GuardOverride, GuardThresholds, evaluate, offending_models
+from pricing_pipeline.pricing.guard import RULES, evaluate, offending_models
+from pricing_pipeline.pricing.guard_settings import GuardOverride, GuardThresholds
 from pricing_pipeline.pricing.records import PriceRecord, PriceTier
 from pricing_pipeline.providers.registry import get_adapter
 from pricing_pipeline_tests.guard.conftest import MODELSDEV_DAY1, MODELSDEV_DAY2

@@ -180,7 +180,7 @@ def test_a_failed_refresh_keeps_the_prices_it_has(tmp_path, payloads, caplog):
 
 def test_an_accepted_hold_is_picked_up(store, db_url):
     """A person's accept of a held price publishes without a sync: the book follows it too."""
-    from pricing_pipeline.pricing.guard import GuardThresholds
+    from pricing_pipeline.pricing.guard_settings import GuardThresholds
     from pricing_pipeline.pricing.holds import reviewer
     from pricing_pipeline.pricing.records import PriceRecord
     from pricing_pipeline.store import holds

@@ -4,7 +4,8 @@ from decimal import Decimal
 
 import pytest
 
-from pricing_pipeline.pricing.guard import GuardThresholds, bounds_problem, components
+from pricing_pipeline.pricing.guard import bounds_problem, components
+from pricing_pipeline.pricing.guard_settings import GuardThresholds
 from pricing_pipeline.pricing.records import PriceComponent, PriceRecord
 
 

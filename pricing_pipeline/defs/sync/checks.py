@@ -23,7 +23,7 @@ from pricing_pipeline.defs.sync.override import GUARD_RESOURCE_DEFS, PriceGuardO
 from pricing_pipeline.defs.sync.partitions import provider_partitions
 from pricing_pipeline.defs.sync.resources import PricingDatabase
 from pricing_pipeline.pricing import guard
-from pricing_pipeline.pricing.guard import GuardOverride
+from pricing_pipeline.pricing.guard_settings import GuardOverride
 from pricing_pipeline.pricing.records import NormalizedSnapshot, PriceComponent, PriceRecord, PriceTier
 from pricing_pipeline.settings import settings
 

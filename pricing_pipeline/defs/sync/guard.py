@@ -19,7 +19,8 @@ from dagster import AssetCheckResult, AssetCheckSeverity, AssetCheckSpec, Metada
 from pricing_pipeline.defs import markdown
 from pricing_pipeline.defs.runs import PUBLISHED_KEY
 from pricing_pipeline.defs.sync.partitions import provider_partitions
-from pricing_pipeline.pricing.guard import RULES, GuardOverride, GuardThresholds
+from pricing_pipeline.pricing.guard import RULES
+from pricing_pipeline.pricing.guard_settings import GuardOverride, GuardThresholds
 from pricing_pipeline.pricing.holds import Hold, Verdict
 from pricing_pipeline.pricing.model_ids import display_id
 from pricing_pipeline.pricing.records import PriceRecord

@@ -22,7 +22,7 @@ from __future__ import annotations
 from dagster import ConfigurableResource
 from pydantic import Field
 
-from pricing_pipeline.pricing.guard import GuardOverride
+from pricing_pipeline.pricing.guard_settings import GuardOverride
 
 OVERRIDE_RESOURCE_KEY = "price_guard_override"
 

@@ -5,17 +5,14 @@ from __future__ import annotations
 import gzip
 import hashlib
 import logging
-import os
 import time
-import zlib
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, and_, create_engine, event, insert, or_, select, text, update
+from sqlalchemy import Engine, and_, insert, or_, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -34,23 +31,13 @@ from pricing_pipeline.store.schema import (
     raw_snapshots,
     sync_log,
 )
+from pricing_pipeline.store.engine import create_engine_for, lock_provider
 from pricing_pipeline.store.write import Acceptance
 
 # A publish that changed this many models refreshes the planner's statistics afterwards.
 ANALYZE_AFTER_CHANGES = 10_000
 
 log = logging.getLogger(__name__)
-
-
-def default_database_url() -> str:
-    """PRICING_DATABASE_URL, else an SQLite file beside the Dagster instance (or in ./.pricing)."""
-    url = os.environ.get("PRICING_DATABASE_URL")
-    if url:
-        return url
-    home = os.environ.get("DAGSTER_HOME")
-    folder = Path(home) if home else Path.cwd() / ".pricing"
-    folder.mkdir(parents=True, exist_ok=True)
-    return f"sqlite:///{(folder / 'pricing.db').resolve()}"
 
 
 @dataclass(frozen=True)
@@ -82,7 +69,7 @@ class PublishedPrice:
 class PricingStore:
     def __init__(self, url: str, engine: Engine | None = None):
         self.url = url
-        self.engine = engine or _create_engine(url)
+        self.engine = engine or create_engine_for(url)
 
     # --- schema ------------------------------------------------------------------------
 
@@ -235,7 +222,7 @@ class PricingStore:
         sync_id = self.start_sync(provider, run_id)
         started = time.perf_counter()
         with self.engine.begin() as conn:
-            _lock_provider(conn, provider)
+            lock_provider(conn, provider)
             # After the lock: a publish that waited for another must not date its rows before it.
             now = published_at or _now()
             keep = dict(quarantined or {})
@@ -328,7 +315,7 @@ class PricingStore:
         """Accept (publish the stored proposals, audited) or reject held proposals, under the
         provider lock (store/review.py)."""
         with self.engine.begin() as conn:
-            _lock_provider(conn, provider)
+            lock_provider(conn, provider)
             return hold_review.decide(conn, provider, decision, model_ids, by, reason, run_id, expected)
 
     # --- queries -----------------------------------------------------------------------
@@ -400,32 +387,6 @@ class PricingStore:
 
 def _now() -> datetime:
     return datetime.now(timezone.utc)
-
-
-def _create_engine(url: str) -> Engine:
-    if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": 30})
-
-        @event.listens_for(engine, "connect")
-        def _sqlite_pragmas(dbapi_connection, _record):
-            cursor = dbapi_connection.cursor()
-            cursor.execute("PRAGMA foreign_keys=ON")
-            cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.close()
-
-        return engine
-    return create_engine(url, pool_pre_ping=True)
-
-
-def _lock_provider(conn: Connection, provider: str) -> None:
-    """Serialize concurrent publishes of one provider, so the diff is computed against what
-    is really published. Must be the transaction's first statement."""
-    if conn.dialect.name == "postgresql":
-        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": zlib.crc32(provider.encode())})
-    elif conn.dialect.name == "sqlite":
-        # pysqlite begins lazily at the first write, so the diff's reads would run outside
-        # the write lock; take it up front.
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def _live_records(conn: Connection, provider: str) -> dict[str, PriceRecord]:

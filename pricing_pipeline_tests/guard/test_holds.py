@@ -17,7 +17,7 @@ from pricing_pipeline.pricing.holds import reviewer
 from pricing_pipeline.pricing.records import PriceRecord
 from pricing_pipeline.providers.registry import get_adapter
 from pricing_pipeline.store import holds as stored_holds
-from pricing_pipeline.store.database import _lock_provider
+from pricing_pipeline.store.engine import lock_provider
 from pricing_pipeline.store.review import ReviewError
 from pricing_pipeline_tests.recordings import recording
 
@@ -183,7 +183,7 @@ def test_an_accept_and_a_publish_of_one_provider_are_serialized_by_its_lock(stor
     sync(store, catalog(m3=("1", "200")), "r2")
     done = []
     with store.engine.begin() as conn:  # a publish of this provider in progress
-        _lock_provider(conn, P)
+        lock_provider(conn, P)
         accept = threading.Thread(
             target=lambda: done.append(store.decide_holds(P, "accept", ["m3"], "jane", "checked", run_id="review-1")))
         accept.start()

@@ -22,12 +22,11 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
-import sqlalchemy as sa
 
+from benchmarks.databases import ThrowawayDatabases
 from pricing_dev.recordings import REPLAY_FILES
 from pricing_pipeline.pricing.cost import Usage, request_cost
 from pricing_pipeline.pricing.feeds import litellm_cost_map, litellm_key
@@ -149,17 +148,8 @@ def main() -> None:
         tmp = tempfile.TemporaryDirectory()
         yield "SQLite", f"sqlite:///{Path(tmp.name) / 'pricing.db'}", tmp.cleanup
         if args.postgres:
-            admin = sa.create_engine(args.postgres, isolation_level="AUTOCOMMIT")
-            name = f"pricing_bench_{uuid.uuid4().hex[:8]}"
-            with admin.connect() as conn:
-                conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-
-            def drop():
-                with admin.connect() as conn:
-                    conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-                admin.dispose()
-
-            yield "PostgreSQL", args.postgres.rsplit("/", 1)[0] + f"/{name}", drop
+            databases = ThrowawayDatabases(args.postgres)
+            yield "PostgreSQL", databases.create("pricing_bench"), databases.drop_all
 
     load_at_scale([int(s) for s in args.sizes.split(",") if s], databases)
 

@@ -55,6 +55,7 @@ from dagster._time import datetime_from_timestamp, get_current_datetime
 from prometheus_client import push_to_gateway
 from prometheus_client.exposition import generate_latest
 
+from benchmarks.databases import ThrowawayDatabases
 from pricing_pipeline.defs.metrics.derivation import collect_state
 from pricing_pipeline.defs.metrics.exposition import state_registry
 from pricing_pipeline.defs.metrics.publisher import sync_schedule_info
@@ -236,21 +237,13 @@ def main() -> None:
     reuse = bool(args.keep and (Path(args.keep) / "dagster.yaml").exists())
     tmp = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="metrics-bench-"))
     tmp.mkdir(parents=True, exist_ok=True)
-    db_name = None
-    admin = None
+    databases = ThrowawayDatabases(args.postgres) if args.postgres else None
     try:
         config = ""
-        if args.postgres:
-            import sqlalchemy as sa
-
-            admin = sa.create_engine(args.postgres, isolation_level="AUTOCOMMIT")
-            db_name = f"dagster_bench_{uuid.uuid4().hex[:8]}"
-            with admin.connect() as conn:
-                conn.execute(sa.text(f'CREATE DATABASE "{db_name}"'))
-                # Seeding writes events one commit each: do not wait for the disk (reads are
-                # what is measured).
-                conn.execute(sa.text(f'ALTER DATABASE "{db_name}" SET synchronous_commit = off'))
-            url = args.postgres.rsplit("/", 1)[0] + f"/{db_name}"
+        if databases is not None:
+            # Seeding writes events one commit each: do not wait for the disk (reads are what
+            # is measured).
+            url = databases.create("dagster_bench", synchronous_commit="off")
             config = f"storage:\n  postgres:\n    postgres_url: {url}\n"
         if not reuse:
             (tmp / "dagster.yaml").write_text(config + "telemetry:\n  enabled: false\n")
@@ -303,12 +296,8 @@ def main() -> None:
     finally:
         if not args.keep:
             shutil.rmtree(tmp, ignore_errors=True)
-        if db_name and admin is not None:
-            import sqlalchemy as sa
-
-            with admin.connect() as conn:
-                conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)'))
-            admin.dispose()
+        if databases is not None:
+            databases.drop_all()
 
 
 if __name__ == "__main__":

@@ -35,6 +35,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
+from benchmarks.databases import ThrowawayDatabases
 from pricing_dev.upstream_server import Route, UpstreamServer
 from pricing_pipeline.defs.metrics import usage
 from pricing_pipeline.providers.registry import get_adapter
@@ -167,16 +168,11 @@ def run_child(models: int, backend: str, admin: str | None) -> dict:
         # Written here, so the child's memory holds the bodies, not the lists they came from.
         Path(folder, "catalog.json").write_bytes(catalog(models))
         Path(folder, "changed.json").write_bytes(catalog(models, changed_every=100))
-        if backend == "sqlite":
-            urls, run_url, drop = [f"sqlite:///{Path(folder) / 'bench.db'}"], None, []
+        databases = ThrowawayDatabases(admin) if backend != "sqlite" else None
+        if databases is None:
+            urls, run_url = [f"sqlite:///{Path(folder) / 'bench.db'}"], None
         else:
-            engine = sa.create_engine(admin, isolation_level="AUTOCOMMIT")
-            names = [f"pricing_scale_{uuid.uuid4().hex[:8]}" for _ in range(3)]  # core, COPY floor, sync run
-            with engine.connect() as conn:
-                for name in names:
-                    conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-            *urls, run_url = [admin.rsplit("/", 1)[0] + f"/{name}" for name in names]
-            drop = names
+            *urls, run_url = [databases.create("pricing_scale") for _ in range(3)]  # core, COPY floor, sync run
         try:
             out = child_output([sys.executable, "-m", "benchmarks.scale", "--child", folder, *urls])
             with tempfile.TemporaryDirectory() as home:
@@ -194,10 +190,8 @@ def run_child(models: int, backend: str, admin: str | None) -> dict:
                     upstream.stop()
             return out
         finally:
-            if drop:
-                with engine.connect() as conn:
-                    for name in drop:
-                        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            if databases is not None:
+                databases.drop_all()
 
 
 def child_output(command: list[str], env: dict | None = None) -> dict:

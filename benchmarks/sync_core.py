@@ -16,8 +16,8 @@ import time
 import uuid
 from pathlib import Path
 
-import sqlalchemy as sa
 
+from benchmarks.databases import ThrowawayDatabases
 from pricing_dev.recordings import RECORDINGS_DIR, REPLAY_FILES
 from pricing_pipeline.providers.registry import ADAPTERS
 from pricing_pipeline.store import PricingStore
@@ -73,18 +73,11 @@ def main():
 
     bench_publish("SQLite", sqlite_url)
 
-    admin = sa.create_engine(args.postgres, isolation_level="AUTOCOMMIT")
+    databases = ThrowawayDatabases(args.postgres)
 
     def postgres_url():
-        name = f"pricing_bench_{uuid.uuid4().hex[:8]}"
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-
-        def drop():
-            with admin.connect() as conn:
-                conn.execute(sa.text(f'DROP DATABASE "{name}" WITH (FORCE)'))
-
-        return args.postgres.rsplit("/", 1)[0] + f"/{name}", drop
+        url = databases.create("pricing_bench")
+        return url, lambda: databases.drop(url)
 
     bench_publish("PostgreSQL", postgres_url)
 

@@ -20,13 +20,12 @@ import statistics
 import subprocess
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
-import sqlalchemy as sa
 import yaml
 from dagster import DagsterInstance, RunsFilter
 
+from benchmarks.databases import ThrowawayDatabases
 from pricing_dev.recordings import DUMMY_API_KEYS, REPLAY_FILES
 from pricing_dev.upstream_server import UpstreamServer
 from pricing_pipeline.defs.sync.schedules import price_sync_schedule
@@ -37,12 +36,6 @@ BIN = Path(os.environ.get("VIRTUAL_ENV", REPO / ".venv")) / "bin"
 SCHEDULE_TAG = "dagster/schedule_name"
 
 
-def create_database(admin: sa.Engine, name: str) -> str:
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    return admin.url.set(database=name).render_as_string(hide_password=False)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--ticks", type=int, default=2)
@@ -50,10 +43,8 @@ def main() -> None:
     parser.add_argument("--dagster-yaml", type=Path, default=REPO / "dagster.yaml",
                         help="the instance config to measure (default: the shipped one)")
     args = parser.parse_args()
-    admin = sa.create_engine(args.postgres, isolation_level="AUTOCOMMIT")
-    suffix = uuid.uuid4().hex[:8]
-    names = [f"tick_dagster_{suffix}", f"tick_prices_{suffix}"]
-    storage_url, prices_url = (create_database(admin, name) for name in names)
+    databases = ThrowawayDatabases(args.postgres)
+    storage_url, prices_url = databases.create("tick_dagster"), databases.create("tick_prices")
     home = Path(tempfile.mkdtemp(prefix="tick-bench-"))
     config = yaml.safe_load(args.dagster_yaml.read_text())
     config["storage"] = {"postgres": {"postgres_url": storage_url}}
@@ -99,9 +90,7 @@ def main() -> None:
         for process in processes:
             process.wait(timeout=60)
         upstream.stop()
-        with admin.connect() as conn:
-            for name in names:
-                conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        databases.drop_all()
         shutil.rmtree(home, ignore_errors=True)
 
 

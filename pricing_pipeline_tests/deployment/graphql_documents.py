@@ -34,3 +34,13 @@ mutation Backfill($backfillParams: LaunchBackfillParams!) {
     ... on PythonError { message }
   }
 }"""
+
+TERMINATE = """
+mutation Terminate($runId: String!) {
+  terminateRun(runId: $runId) {
+    __typename
+    ... on TerminateRunFailure { message }
+    ... on UnauthorizedError { message }
+    ... on PythonError { message }
+  }
+}"""

@@ -18,7 +18,7 @@ from dagster._core.workspace.load_target import WorkspaceFileTarget
 
 from pricing_pipeline import submit
 from pricing_pipeline_tests.deployment.conftest import LOCATION, VENV_BIN
-from pricing_pipeline_tests.deployment.graphql_documents import LAUNCH_RUN, RELOAD
+from pricing_pipeline_tests.deployment.graphql_documents import LAUNCH_RUN, RELOAD, TERMINATE
 from pricing_pipeline_tests.deployment.test_run_monitoring import (
     PROVIDER,
     hang_upstream,
@@ -28,16 +28,6 @@ from pricing_pipeline_tests.deployment.test_run_monitoring import (
 from pricing_pipeline_tests.metrics.conftest import free_port
 
 PROBE_JOB = "code_version_probe"
-TERMINATE = """
-mutation Terminate($runId: String!) {
-  terminateRun(runId: $runId) {
-    __typename
-    ... on TerminateRunFailure { message }
-    ... on UnauthorizedError { message }
-    ... on PythonError { message }
-  }
-}"""
-
 
 def location_source(version: str) -> str:
     """The code location the code server serves: ours, plus a job that logs which code it runs."""

@@ -29,6 +29,7 @@ from pricing_pipeline_tests.metrics.conftest import free_port
 
 PROBE_JOB = "code_version_probe"
 
+
 def location_source(version: str) -> str:
     """The code location the code server serves: ours, plus a job that logs which code it runs."""
     return textwrap.dedent(f'''

@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import logging
 import sys
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from dagster import DagsterEventType
 from dagster._core.definitions.run_request import InstigatorType
 from dagster._core.remote_origin import InProcessCodeLocationOrigin
 from dagster._core.scheduler.instigation import TickStatus
@@ -38,8 +40,23 @@ def daemon_instance(tmp_path):
 
 @pytest.fixture
 def workspace(daemon_instance, replay, pushgateway, sqlite_url, monkeypatch):
-    monkeypatch.setenv("PRICING_DATABASE_URL", sqlite_url)
     monkeypatch.setenv("PRICING_PUSHGATEWAY_URL", pushgateway.url)
+    with daemon_workspace(daemon_instance, sqlite_url, monkeypatch) as context:
+        yield context
+
+
+@pytest.fixture
+def workspace_publishing_off(daemon_instance, replay, sqlite_url, monkeypatch):
+    # Empty, as unset is to the deployment (pushgateway_url_config): daemon_defs is loaded once
+    # per process, so its EnvVar stays and resolves to "".
+    monkeypatch.setenv("PRICING_PUSHGATEWAY_URL", "")
+    with daemon_workspace(daemon_instance, sqlite_url, monkeypatch) as context:
+        yield context
+
+
+@contextmanager
+def daemon_workspace(daemon_instance, sqlite_url, monkeypatch):
+    monkeypatch.setenv("PRICING_DATABASE_URL", sqlite_url)
     publisher_module.reset_history()
     origin = LoadableTargetOrigin(
         executable_path=sys.executable,
@@ -56,6 +73,24 @@ def workspace(daemon_instance, replay, pushgateway, sqlite_url, monkeypatch):
 def sensor_iteration(workspace, at: datetime) -> None:
     with freeze_time(at):
         list(execute_sensor_iteration(workspace, logger, None, None))
+
+
+def sensor_state(instance, name: str):
+    return next(s for s in instance.all_instigator_state(instigator_type=InstigatorType.SENSOR) if s.name == name)
+
+
+def sensor_ticks(instance, name: str):
+    state = sensor_state(instance, name)
+    return instance.get_ticks(state.instigator_origin_id, state.selector_id)
+
+
+def metrics_sensor_notes(instance, run_id: str) -> list[str]:
+    """What the sensor daemon wrote into a run's log when a metrics sensor handled the run."""
+    return [
+        entry.message
+        for entry in instance.all_logs(run_id)
+        if (entry.message or "").startswith('Sensor "pricing_metrics_') and "acted on run status" in entry.message
+    ]
 
 
 # The small catalogs publish; the big ones are refused (404, not retried) to keep the test
@@ -110,10 +145,7 @@ def test_scheduled_runs_and_daemon_sensors(workspace, daemon_instance, pushgatew
             assert pushgateway.value("pricing_last_sync_models", provider=provider) > 0
         # The run workers recorded their resource use (in this test, in this process).
         assert pushgateway.value("pricing_sync_cpu_seconds", provider=provider) > 0
-    ticks = instance.get_ticks(
-        next(s for s in instance.all_instigator_state(instigator_type=InstigatorType.SENSOR) if s.name == "pricing_metrics_on_sync_success").instigator_origin_id,
-        next(s for s in instance.all_instigator_state(instigator_type=InstigatorType.SENSOR) if s.name == "pricing_metrics_on_sync_success").selector_id,
-    )
+    ticks = sensor_ticks(instance, "pricing_metrics_on_sync_success")
     assert ticks[0].status != TickStatus.FAILURE, ticks[0].error
     # Further ticks process the remaining runs' events: the same values.
     values = pushgateway.values()
@@ -121,6 +153,12 @@ def test_scheduled_runs_and_daemon_sensors(workspace, daemon_instance, pushgatew
     assert {k: v for k, v in pushgateway.values().items() if k[0] != HEARTBEAT_METRIC} == {
         k: v for k, v in values.items() if k[0] != HEARTBEAT_METRIC
     }
+    # Publishing is on: each sync run's log says which sensor pushed for it.
+    for run in sync_runs:
+        outcome = "success" if run.tags["dagster/partition"] in SUCCEEDS else "failure"
+        assert metrics_sensor_notes(instance, run.run_id) == [
+            f'Sensor "pricing_metrics_on_sync_{outcome}" acted on run status {outcome.upper()} of run {run.run_id}.'
+        ]
 
     # Someone stops the schedule (UI / `dagster schedule stop`): the next heartbeat says so.
     schedule = (
@@ -135,3 +173,39 @@ def test_scheduled_runs_and_daemon_sensors(workspace, daemon_instance, pushgatew
     instance.start_schedule(schedule)
     sensor_iteration(workspace, now + timedelta(seconds=244))
     assert pushgateway.value("pricing_scheduler_enabled") == 1
+
+
+def test_run_status_sensors_skip_and_say_why_when_publishing_is_off(
+    workspace_publishing_off, daemon_instance, sqlite_url
+):
+    """No Pushgateway: the run-status sensors skip with the reason, so no run's log says a
+    metrics sensor acted on it, and the cursor still moves past every finished run."""
+    from dagster._core.definitions.run_status_sensor_definition import RunStatusSensorCursor
+
+    from pricing_pipeline.definitions import build_definitions
+    from pricing_pipeline.defs.metrics.resources import PUBLISHING_OFF
+    from pricing_pipeline.defs.runs import TRIGGER_TAG
+    from pricing_pipeline.defs.sync.resources import PricingDatabase, UpstreamApi
+
+    instance, workspace = daemon_instance, workspace_publishing_off
+    now = datetime.now(UTC)
+    sensor_iteration(workspace, now)  # the run-status sensors set their cursors
+    defs = build_definitions({"pricing_db": PricingDatabase(url=sqlite_url), "upstream": UpstreamApi()})
+    job = defs.resolve_job_def("price_sync_job")
+    # Tagged cli: the feeds sensor leaves them alone, so these are the only runs.
+    runs = [
+        job.execute_in_process(partition_key=provider, instance=instance, tags={TRIGGER_TAG: "cli"}).run_id
+        for provider in ("chutes", "novita")
+    ]
+    # A tick ends at the first run a sensor skips: one run per tick.
+    for tick in range(1, len(runs) + 1):
+        sensor_iteration(workspace, now + timedelta(seconds=31 * tick))
+
+    for run_id in runs:
+        assert metrics_sensor_notes(instance, run_id) == []
+    ticks = sensor_ticks(instance, "pricing_metrics_on_sync_success")
+    assert [(t.status, t.skip_reason) for t in ticks[: len(runs)]] == [(TickStatus.SKIPPED, PUBLISHING_OFF)] * len(runs)
+    cursor = RunStatusSensorCursor.from_json(sensor_state(instance, "pricing_metrics_on_sync_success").instigator_data.cursor)
+    # the index of run status changes (SQLite shards the event log per run)
+    [last_success] = instance.fetch_run_status_changes(DagsterEventType.RUN_SUCCESS, limit=1, ascending=False).records
+    assert (last_success.event_log_entry.run_id, cursor.record_id) == (runs[-1], last_success.storage_id)

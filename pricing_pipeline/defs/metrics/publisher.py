@@ -35,7 +35,7 @@ from prometheus_client import push_to_gateway, pushadd_to_gateway
 
 from pricing_pipeline.defs.metrics.derivation import MetricsState, collect_state
 from pricing_pipeline.defs.metrics.exposition import state_registry
-from pricing_pipeline.defs.metrics.resources import MetricsPublisher
+from pricing_pipeline.defs.metrics.resources import PUBLISHING_OFF, MetricsPublisher
 from pricing_pipeline.defs.metrics.run_facts import ScheduleInfo
 from pricing_pipeline.defs.sync.schedules import price_sync_schedule
 from pricing_pipeline.providers._http import public_url
@@ -125,7 +125,7 @@ def publish_metrics(
     """Compute the state from ``instance`` and push it. Never raises."""
     log = log or logger
     if not publisher.enabled:
-        return PushResult(False, "PRICING_PUSHGATEWAY_URL is not set: metrics publishing is off.")
+        return PushResult(False, PUBLISHING_OFF)
     started = time.monotonic()
     target = public_url(publisher.pushgateway_url)
     # The sensors' record of their own pushes (the hook's POSTs, in a run, do not count).

@@ -9,11 +9,14 @@ from pydantic import PrivateAttr
 
 from pricing_pipeline.defs.metrics import usage
 
+# Every metrics sensor's skip reason when there is nowhere to push.
+PUBLISHING_OFF = "metrics publishing is off: PRICING_PUSHGATEWAY_URL is not set"
+
 
 class MetricsPublisher(ConfigurableResource):
     """Where the metrics of monitoring/METRICS.md are pushed: a Prometheus Pushgateway
-    (``PRICING_PUSHGATEWAY_URL``). Empty URL: publishing is off and the sensors and hooks of
-    ``pricing_pipeline.defs.metrics`` do nothing."""
+    (``PRICING_PUSHGATEWAY_URL``). Empty URL: publishing is off, the hooks of
+    ``pricing_pipeline.defs.metrics`` do nothing and its sensors skip, saying so."""
 
     pushgateway_url: str = ""
     job: str = "pricing_pipeline"

@@ -16,7 +16,7 @@ from dagster import (
 
 from pricing_pipeline.defs.instigators import running_sensor
 from pricing_pipeline.defs.metrics.publisher import publish_for_finished_run, publish_metrics
-from pricing_pipeline.defs.metrics.resources import MetricsPublisher
+from pricing_pipeline.defs.metrics.resources import PUBLISHING_OFF, MetricsPublisher
 from pricing_pipeline.defs.metrics.run_facts import pool_connections
 from pricing_pipeline.defs.runs import is_sync_run
 from pricing_pipeline.settings import settings
@@ -42,11 +42,18 @@ def pricing_metrics_heartbeat(context: SensorEvaluationContext, metrics: Metrics
     return SkipReason(result.message)
 
 
-def _on_run_finished(context: RunStatusSensorContext, metrics: MetricsPublisher) -> None:
-    """Returns nothing, so the sensor goes on with the other runs that finished in this tick."""
+def _on_run_finished(context: RunStatusSensorContext, metrics: MetricsPublisher) -> SkipReason | None:
+    """None when publishing is on: the sensor goes on with the other runs that finished in this
+    tick, and Dagster notes "Sensor ... acted on run status" in each run's log. A SkipReason when
+    it is off, so no run's log claims an action: the tick reads skipped with the reason and the
+    cursor moves past this run only (Dagster ends the tick at the first non-None return; the
+    next run waits for the next tick, harmless with nothing to do). ``metrics.enabled`` is
+    fixed for a tick, so a tick never mixes the two (Dagster fails a tick that does)."""
+    if not metrics.enabled:
+        return SkipReason(PUBLISHING_OFF)
     run = context.dagster_run
-    if not metrics.enabled or not is_sync_run(run):
-        return
+    if not is_sync_run(run):
+        return None
     record = context.instance.get_run_record_by_id(run.run_id)
     publish_for_finished_run(
         context.instance,
@@ -55,6 +62,7 @@ def _on_run_finished(context: RunStatusSensorContext, metrics: MetricsPublisher)
         log=context.log,
         location_name=_location_name(context),
     )
+    return None
 
 
 # monitor_all_code_locations, not monitored_jobs=[price_sync_job]: sync runs also come from

@@ -127,19 +127,26 @@ def run_sync(args: argparse.Namespace) -> int:
     target, target_args = submit.workspace_target(Path(args.workspace))
     store = open_store()
     started = time.perf_counter()
+    cli_tags = {TRIGGER_TAG: "cli"}
     with DagsterInstance.get() as instance:
         with submit.workspace_context(instance, target) as workspace, \
                 submit.daemon_for(instance, target_args, home / "pricing-cli" / "daemon.log") as daemon:
             run_ids = {
-                provider: submit.submit_sync_run(instance, workspace, provider, {TRIGGER_TAG: "cli"})
-                for provider in providers
+                provider: submit.submit_sync_run(instance, workspace, provider, cli_tags) for provider in providers
             }
             statuses = submit.wait_for_runs(instance, list(run_ids.values()), args.timeout, daemon)
+            reconcile_sync_log(instance, store)  # before freshness reads each provider's last sync
+            follow_ups = []
             if any(status == DagsterRunStatus.SUCCESS for status in statuses.values()):
                 # the feeds after the CLI's syncs (the daemon's sensor leaves CLI runs to us)
-                feeds = submit.submit_run(instance, workspace, "price_feeds_job", {TRIGGER_TAG: "cli"})
-                submit.wait_for_runs(instance, [feeds], args.timeout, daemon)
-        reconcile_sync_log(instance, store)
+                follow_ups.append(submit.submit_run(instance, workspace, "price_feeds_job", cli_tags))
+            freshness_run, freshness_note = submit_freshness_run(instance, workspace, run_ids.values(), statuses,
+                                                                 cli_tags)
+            follow_ups += [freshness_run] if freshness_run else []
+            if follow_ups:  # side by side: freshness does not read the feeds
+                finished = submit.wait_for_runs(instance, follow_ups, args.timeout, daemon)
+                if freshness_run:
+                    freshness_note = freshness_run_note(freshness_run, finished.get(freshness_run))
         rows = [sync_summary(provider, run_id, statuses.get(run_id), store, instance) for provider, run_id in run_ids.items()]
     print_table(rows, ["provider", "status", "models", "added", "changed", "removed", "held", "quarantined", "seconds",
                        "error", "run_id"])
@@ -148,7 +155,46 @@ def run_sync(args: argparse.Namespace) -> int:
     if any(row["error_type"] == "connection" for row in rows):
         print("hint: no connection to the provider API. Without internet, replay the recorded responses: "
               "make sync REPLAY=../shared/fixtures/providers", file=sys.stderr)
+    if freshness_note:
+        print(freshness_note, file=sys.stderr)
+    # the syncs decide the exit status; freshness is only reported earlier than its schedule would
     return 0 if all(row["status"] == "success" for row in rows) else 1
+
+
+FRESHNESS_LATER = "price_freshness_schedule evaluates it at its next tick"
+
+
+def submit_freshness_run(instance, workspace, sync_run_ids, statuses, tags: dict[str, str]
+                         ) -> tuple[str | None, str | None]:
+    """Submit one price_freshness_check_job run once every sync run has finished, so each
+    provider's fresh_<provider> check has a result now rather than at the schedule's next tick
+    (up to 15 minutes). Returns its run id, or a one-line note saying why there is none."""
+    from dagster import DagsterRunStatus
+
+    from pricing_pipeline import submit
+    from pricing_pipeline.defs.runs import FRESHNESS_CHECK_JOB_NAME
+
+    finished = {DagsterRunStatus.SUCCESS, DagsterRunStatus.FAILURE, DagsterRunStatus.CANCELED}
+    unfinished = sum(statuses.get(run_id) not in finished for run_id in sync_run_ids)
+    if unfinished:  # judged now, it would miss what these runs publish
+        return None, f"freshness not evaluated: {unfinished} sync run(s) unfinished; {FRESHNESS_LATER}"
+    try:
+        return submit.submit_run(instance, workspace, FRESHNESS_CHECK_JOB_NAME, tags), None
+    except Exception as error:  # never the command's failure: the syncs' outcome is
+        reason = (str(error).strip().splitlines() or [""])[0][:200]
+        return None, f"freshness not evaluated: {type(error).__name__}: {reason}; {FRESHNESS_LATER}"
+
+
+def freshness_run_note(run_id: str, status) -> str | None:
+    """One line when the freshness run did not succeed (its log is in the UI), else None."""
+    from dagster import DagsterRunStatus
+
+    from pricing_pipeline.defs.runs import FRESHNESS_CHECK_JOB_NAME
+
+    if status == DagsterRunStatus.SUCCESS:
+        return None
+    state = status.value.lower() if status else "unknown"
+    return f"freshness: {FRESHNESS_CHECK_JOB_NAME} run {run_id} did not succeed ({state}); {FRESHNESS_LATER}"
 
 
 def sync_summary(provider: str, run_id: str, run_status, store, instance) -> dict[str, Any]:

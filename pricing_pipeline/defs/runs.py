@@ -22,6 +22,8 @@ SYNC_JOB_NAME = "price_sync_job"
 # A person's accept / reject of held models (defs/sync/review.py): publishes, but syncs nothing.
 REVIEW_JOB_NAME = "price_review_job"
 SYNC_JOB_NAMES = (SYNC_JOB_NAME, IMPLICIT_ASSET_JOB_NAME)
+# Observes price_freshness and evaluates every fresh_<provider> check (its schedule, the CLI's sync).
+FRESHNESS_CHECK_JOB_NAME = "price_freshness_check_job"
 PARTITION_TAG = "dagster/partition"
 RAW_SNAPSHOT_KEY = AssetKey("raw_price_snapshot")
 NORMALIZED_KEY = AssetKey("normalized_prices")
@@ -49,8 +51,9 @@ def is_sync_run(run: DagsterRun) -> bool:
 RUN_OUTCOME_TAG = "pricing/run_outcome"
 RUN_USAGE_TAG = "pricing/run_usage"
 # Who asked for the run: "schedule" or "cli" (the CLI writes the feeds itself, once for all
-# its runs, so the after-sync feeds sensor leaves its runs alone); the sync's first step tags
-# the rest "backfill" or "ui" (the UI's buttons, GraphQL), so every sync run says who.
+# its runs, so the after-sync feeds sensor leaves its runs alone; its feeds and freshness runs
+# say "cli" too); the sync's first step tags the rest "backfill" or "ui" (the UI's buttons,
+# GraphQL), so every sync run says who.
 TRIGGER_TAG = "pricing/trigger"
 BACKFILL_TAG = "dagster/backfill"
 

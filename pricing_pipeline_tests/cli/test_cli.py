@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from pricing_pipeline.providers.registry import PROVIDER_NAMES
 from pricing_pipeline_tests.recordings import REPO_ROOT
 
 CLI = [sys.executable, "-m", "pricing_pipeline.cli"]
@@ -40,7 +41,8 @@ def cli(env, *args, check=True):
 
 
 def test_sync_then_query_prices_and_changes(cli_env):
-    out = cli(cli_env, "sync", "--provider", "deepinfra", "--provider", "openrouter").stdout
+    synced = cli(cli_env, "sync", "--provider", "deepinfra", "--provider", "openrouter")
+    out = synced.stdout
     lines = [line.split() for line in out.strip().splitlines()]
     assert lines[0][:9] == ["provider", "status", "models", "added", "changed", "removed", "held", "quarantined", "seconds"]
     assert [line[:8] for line in lines[1:]] == [
@@ -60,6 +62,24 @@ def test_sync_then_query_prices_and_changes(cli_env):
         others = [r.job_name for r in instance.get_runs() if r not in runs]
         assert others.count("price_feeds_job") == 1
         assert set(others) <= {"price_feeds_job", "price_freshness_check_job", "price_cross_source_job"}
+        # then freshness, once, so the UI shows every provider's check now rather than at the
+        # schedule's next tick: all eight checks, judged after the two publishes
+        [freshness] = [
+            r for r in instance.get_runs()
+            if r.job_name == "price_freshness_check_job" and r.tags.get("pricing/trigger") == "cli"
+        ]
+        checks = {
+            evaluation.check_name: evaluation.passed
+            for evaluation in (
+                record.event_log_entry.dagster_event.event_specific_data
+                for record in instance.get_records_for_run(
+                    freshness.run_id, of_type=DagsterEventType.ASSET_CHECK_EVALUATION
+                ).records
+            )
+        }
+        assert checks == {f"fresh_{p}": p in ("deepinfra", "openrouter") for p in PROVIDER_NAMES}
+        assert "freshness" not in synced.stderr  # a note only when it could not be evaluated
+        runs.append(freshness)
         assert all(r.remote_job_origin.location_name == "pricing_pipeline" for r in runs)
         assert all(r.tags["pricing/trigger"] == "cli" for r in runs)
         for run in runs:
@@ -156,6 +176,31 @@ def test_offline_sync_fails_fast_with_the_summary_first_and_a_replay_hint(cli_en
     error_types = {row["provider"]: row["error_type"] for row in store.sync_rows()}
     store.dispose()
     assert error_types["novita"] == "configuration" and error_types["openrouter"] == "connection"
+
+
+def test_freshness_that_cannot_be_evaluated_is_one_line_never_an_error(monkeypatch):
+    """The sync's evaluation of freshness is a courtesy (the schedule does it anyway): whatever
+    keeps it from running is one line for stderr, never an exception or the exit status."""
+    from dagster import DagsterRunStatus
+
+    from pricing_pipeline import cli as command
+    from pricing_pipeline import submit
+
+    later = "price_freshness_schedule evaluates it at its next tick"
+
+    def code_server_gone(*args, **kwargs):
+        raise RuntimeError("code server unreachable\nTraceback ...")
+
+    monkeypatch.setattr(submit, "submit_run", code_server_gone)
+    finished = {"a": DagsterRunStatus.SUCCESS, "b": DagsterRunStatus.FAILURE}
+    assert command.submit_freshness_run(None, None, ["a", "b"], finished, {}) == (
+        None, f"freshness not evaluated: RuntimeError: code server unreachable; {later}")
+    still_running = {**finished, "c": DagsterRunStatus.STARTED}
+    assert command.submit_freshness_run(None, None, ["a", "b", "c"], still_running, {}) == (
+        None, f"freshness not evaluated: 1 sync run(s) unfinished; {later}")
+    assert command.freshness_run_note("r1", DagsterRunStatus.SUCCESS) is None
+    assert command.freshness_run_note("r1", DagsterRunStatus.FAILURE) == (
+        f"freshness: price_freshness_check_job run r1 did not succeed (failure); {later}")
 
 
 def test_unknown_provider_is_a_usage_error(cli_env):

@@ -1,5 +1,6 @@
 """Per-provider freshness: the ``price_freshness`` observation (every provider at a glance)
-and one check per provider on it, both evaluated by price_freshness_schedule (never inside a
+and one check per provider on it, both evaluated by price_freshness_check_job, which
+price_freshness_schedule runs and ``pricing-pipeline sync`` runs after its syncs (never inside a
 sync run). Dagster's asset-level FreshnessPolicy judges a partitioned asset by its newest
 partition, so one fresh provider would hide every stale one; these look at each provider, and
 say when its last sync failed while its prices are still live."""
@@ -52,8 +53,8 @@ def hours(delta: timedelta) -> str:
             # catalog list shows it raw (backticks stayed).
             description="How old each provider's published prices are, and whether its last sync failed while "
             "they stay live. Each observation lists every provider; one check per provider (fresh_openrouter, "
-            "fresh_litellm and so on) judges it. Evaluated every 15 minutes by price_freshness_schedule, never "
-            "inside a sync run.",
+            "fresh_litellm and so on) judges it. Evaluated every 15 minutes by price_freshness_schedule and after "
+            "each pricing-pipeline sync command, never inside a sync run.",
         )
     ],
 )

@@ -1,6 +1,6 @@
 from dagster import AssetSelection, define_asset_job, in_process_executor
 
-from pricing_pipeline.defs.runs import SYNC_JOB_NAME
+from pricing_pipeline.defs.runs import FRESHNESS_CHECK_JOB_NAME, SYNC_JOB_NAME
 from pricing_pipeline.defs.sync.assets import normalized_prices, published_prices, raw_price_snapshot
 from pricing_pipeline.defs.sync.freshness import price_freshness, provider_freshness
 
@@ -15,7 +15,7 @@ price_sync_job = define_asset_job(
 )
 
 freshness_check_job = define_asset_job(
-    "price_freshness_check_job",
+    FRESHNESS_CHECK_JOB_NAME,
     # The observation too: it lists every provider, and it makes this job (and so its schedule)
     # the asset's automation on its page.
     selection=AssetSelection.assets(*price_freshness.keys) | AssetSelection.checks(provider_freshness),

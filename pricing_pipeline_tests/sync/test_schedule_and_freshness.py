@@ -88,9 +88,9 @@ def test_freshness_says_the_last_sync_failed_while_prices_stay_live(
     assert observed.metadata["summary"].value == (
         f"1 of {len(PROVIDER_NAMES)} providers fresh; not fresh: "
         + ", ".join(p for p in PROVIDER_NAMES if p != "deepinfra")
-        + "."
+        + "; last sync failed: deepinfra."
     )
     table = observed.metadata["providers"].value.splitlines()
     deepinfra_row = next(row for row in table if row.startswith("| deepinfra |"))
-    assert re.fullmatch(r"\| deepinfra \| fresh \| \d{4}-\d\d-\d\d \d\d:\d\d UTC \| 0\.0 \| 0 \| failure \(connection\) \|", deepinfra_row)
+    assert re.fullmatch(r"\| deepinfra \| fresh \| \d{4}-\d\d-\d\d \d\d:\d\d UTC \| 0\.0 \| 0 \| failure at \d{4}-\d\d-\d\d \d\d:\d\d UTC \(connection\) \|", deepinfra_row)
     assert "| openrouter | never published |  |  | 0 |  |" in table

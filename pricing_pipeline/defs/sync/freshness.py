@@ -63,12 +63,15 @@ def price_freshness(context: AssetExecutionContext, pricing_db: PricingDatabase)
     now = datetime.now(timezone.utc)
     states = [ProviderFreshness.read(context.instance, pricing_db, provider, now) for provider in PROVIDER_NAMES]
     not_fresh = [state.provider for state in states if state.state != "fresh"]
+    failing = [state.provider for state in states if state.failed_sync]
     fresh = len(states) - len(not_fresh)
+    summary = f"{fresh} of {len(states)} providers fresh" + (f"; not fresh: {', '.join(not_fresh)}" if not_fresh else "")
+    # Fresh prices can sit beside a failing sync (the last publish is recent): say so at a glance.
+    summary += f"; last sync failed: {', '.join(failing)}." if failing else "."
     yield ObserveResult(
         asset_key="price_freshness",
         metadata={
-            "summary": f"{fresh} of {len(states)} providers fresh"
-            + (f"; not fresh: {', '.join(not_fresh)}." if not_fresh else "."),
+            "summary": summary,
             "fresh_providers": fresh,
             "not_fresh_providers": len(not_fresh),
             "providers": MetadataValue.md(
@@ -151,7 +154,11 @@ class ProviderFreshness:
 
     def table_row(self) -> str:
         failed = self.failed_sync
-        last_sync = f"{failed['status']} ({failed['error_type'] or 'no error type'})" if failed else ""
+        last_sync = ""
+        if failed:
+            failed_at = failed["finished_at"] or failed["started_at"]
+            when = f" at {failed_at:%Y-%m-%d %H:%M} UTC" if failed_at else ""
+            last_sync = f"{failed['status']}{when} ({failed['error_type'] or 'no error type'})"
         published = f"{self.last:%Y-%m-%d %H:%M} UTC" if self.last else ""
         hours_ago = f"{self.age.total_seconds() / 3600:.1f}" if self.age else ""
         return f"| {self.provider} | {self.state} | {published} | {hours_ago} | {self.counts['held_models']} | {last_sync} |"

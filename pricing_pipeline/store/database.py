@@ -188,6 +188,10 @@ class PricingStore:
         with self.engine.connect() as conn:
             return live.live_model_ids(conn, provider)
 
+    def live_model_count(self, provider: str) -> int:
+        with self.engine.connect() as conn:
+            return live.live_model_count(conn, provider)
+
     def baseline_model_ids(self, provider: str) -> set[str]:
         """The models live just before the provider's latest successful publish (what the
         count checks compare a snapshot with); the live models when there was no publish

@@ -174,6 +174,11 @@ def live_model_ids(conn: Connection, provider: str) -> set[str]:
     return set(conn.execute(query).scalars())
 
 
+def live_model_count(conn: Connection, provider: str) -> int:
+    query = select(func.count()).where(model_prices.c.provider == provider, model_prices.c.removed_at.is_(None))
+    return conn.execute(query).scalar_one()
+
+
 def records_of(conn: Connection, provider: str, model_ids: Iterable[str]) -> dict[str, PriceRecord]:
     """The live records of these models, by id."""
     out: dict[str, PriceRecord] = {}

@@ -106,7 +106,7 @@ def provider_freshness(context: AssetCheckExecutionContext, pricing_db: PricingD
             asset_key="price_freshness",
             passed=passed,
             severity=severity,
-            description=freshness_text(state.provider, state.last, state.age, failed_sync, state.counts["held_models"]),
+            description=state.description(),
             metadata={
                 "provider": state.provider,
                 "run_id": context.run.run_id,
@@ -152,39 +152,41 @@ class ProviderFreshness:
     def state(self) -> str:
         return freshness_state(self.age)
 
+    @property
+    def failed_when(self) -> str:
+        """" at <time>" of the failed last sync ("" when it has no time)."""
+        failed_at = self.failed_sync["finished_at"] or self.failed_sync["started_at"]
+        return f" at {utc_minute(failed_at)}" if failed_at else ""
+
     def table_row(self) -> str:
         failed = self.failed_sync
-        last_sync = ""
-        if failed:
-            failed_at = failed["finished_at"] or failed["started_at"]
-            when = f" at {failed_at:%Y-%m-%d %H:%M} UTC" if failed_at else ""
-            last_sync = f"{failed['status']}{when} ({failed['error_type'] or 'no error type'})"
-        published = f"{self.last:%Y-%m-%d %H:%M} UTC" if self.last else ""
+        last_sync = f"{failed['status']}{self.failed_when} ({failed['error_type'] or 'no error type'})" if failed else ""
+        published = utc_minute(self.last) if self.last else ""
         hours_ago = f"{self.age.total_seconds() / 3600:.1f}" if self.age else ""
         return f"| {self.provider} | {self.state} | {published} | {hours_ago} | {self.counts['held_models']} | {last_sync} |"
 
+    def description(self) -> str:
+        """What an operator reads first: when the provider last published (a sync that changes
+        nothing publishes too), whether its latest sync failed while those prices stay live,
+        and whether models wait for a person."""
+        provider, failed, held = self.provider, self.failed_sync, self.counts["held_models"]
+        if self.last is None:
+            text = f"{provider}: never published"
+        else:
+            text = f"{provider}: last published {utc_minute(self.last)} ({self.age.total_seconds() / 3600:.1f} h ago)"
+        if failed:
+            kind = f" ({failed['error_type']})" if failed["error_type"] else ""
+            run = f", run {failed['run_id'][:8]}" if failed["run_id"] else ""
+            text += f"; last sync {failed['status']}{self.failed_when}{kind}{run}"
+            if self.last is not None:
+                text += "; the published prices stay live"
+        if held:
+            text += f"; {held} model(s) held for review (pricing-pipeline held --provider {provider})"
+        return text + "."
 
-def freshness_text(
-    provider: str, last: datetime | None, age: timedelta | None, failed_sync: dict | None, held: int = 0
-) -> str:
-    """What an operator reads first: when the provider last published (a sync that changes
-    nothing publishes too), whether its latest sync failed while those prices stay live, and
-    whether models wait for a person."""
-    if last is None:
-        text = f"{provider}: never published"
-    else:
-        text = f"{provider}: last published {last:%Y-%m-%d %H:%M} UTC ({age.total_seconds() / 3600:.1f} h ago)"
-    if failed_sync:
-        failed_at = failed_sync["finished_at"] or failed_sync["started_at"]
-        when = f" at {failed_at:%Y-%m-%d %H:%M} UTC" if failed_at else ""
-        kind = f" ({failed_sync['error_type']})" if failed_sync["error_type"] else ""
-        run = f", run {failed_sync['run_id'][:8]}" if failed_sync["run_id"] else ""
-        text += f"; last sync {failed_sync['status']}{when}{kind}{run}"
-        if last is not None:
-            text += "; the published prices stay live"
-    if held:
-        text += f"; {held} model(s) held for review (pricing-pipeline held --provider {provider})"
-    return text + "."
+
+def utc_minute(moment: datetime) -> str:
+    return f"{moment:%Y-%m-%d %H:%M} UTC"
 
 
 def provider_counts(pricing_db: PricingDatabase, provider: str, rows: list[dict]) -> dict:
@@ -194,8 +196,8 @@ def provider_counts(pricing_db: PricingDatabase, provider: str, rows: list[dict]
     point per provider, never as a provider's history)."""
     success = next((row for row in reversed(rows) if row["status"] == "success"), None)
     return {
-        "live_models": len(pricing_db.store.live_model_ids(provider)),
-        "held_models": len(pricing_db.store.held(provider)),
+        "live_models": pricing_db.store.live_model_count(provider),
+        "held_models": pricing_db.store.hold_summary(provider)[0],
         **{
             f"last_success_{name}": (success or {}).get(f"models_{name}") or 0
             for name in ("fetched", "added", "changed", "removed", "quarantined")

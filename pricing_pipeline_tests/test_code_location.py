@@ -7,8 +7,11 @@ import socket
 import subprocess
 import time
 import urllib.request
+import uuid
 from pathlib import Path
 
+from pricing_pipeline_tests import process_leaks
+from pricing_pipeline_tests.deployment.conftest import DEPLOYMENT_MARKER
 from pricing_pipeline_tests.recordings import REPO_ROOT
 
 DAGSTER = str(Path(os.sys.executable).parent / "dagster")
@@ -46,11 +49,11 @@ def graphql(port: int, query: str) -> dict:
 
 def test_dagster_dev_loads_the_code_location(tmp_path):
     (tmp_path / "dagster.yaml").symlink_to(REPO_ROOT / "dagster.yaml")
-    port = free_port()
+    port, token = free_port(), uuid.uuid4().hex
     process = subprocess.Popen(
         [DAGSTER, "dev", "--host", "127.0.0.1", "--port", str(port)],
         cwd=REPO_ROOT,
-        env={**os.environ, "DAGSTER_HOME": str(tmp_path)},
+        env={**os.environ, "DAGSTER_HOME": str(tmp_path), DEPLOYMENT_MARKER: token},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         # dagster dev copies SIGINT's handler to SIGTERM; reset it so SIGTERM stops it
@@ -90,6 +93,9 @@ def test_dagster_dev_loads_the_code_location(tmp_path):
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait()
+        # The code servers dagster dev started may outlive it until their heartbeat times out
+        # (30-45 s), as in test_dagster_dev_reload: stop this test's own, not the session's.
+        process_leaks.leaked_processes(token, grace_seconds=5, marker=DEPLOYMENT_MARKER)
 
 
 def test_instance_runs_at_most_one_sync_per_provider_at_a_time(tmp_path):

@@ -28,9 +28,10 @@ from pathlib import Path
 
 from benchmarks.databases import ThrowawayDatabases
 from pricing_dev.recordings import REPLAY_FILES
-from pricing_pipeline.pricing.cost import Usage, request_cost
+from pricing_pipeline.gateway.cost import request_cost
+from pricing_pipeline.pricing.cost import Usage
 from pricing_pipeline.pricing.feeds import litellm_cost_map, litellm_key
-from pricing_pipeline.pricing.pricebook import PriceBook
+from pricing_pipeline.gateway.pricebook import PriceBook
 from pricing_pipeline.providers.registry import get_adapter
 from pricing_pipeline.store import PricingStore
 

@@ -14,6 +14,7 @@ from typing import Any
 
 from pricing_pipeline import cli_holds
 from pricing_pipeline.cli_support import PRICE_JSON_KEYS, ensure_dagster_home, open_store, price_json, print_table
+from pricing_pipeline.pricing.endpoints import endpoint_model, is_endpoint_id
 from pricing_pipeline.pricing.records import SERVICE_TIERS
 from pricing_pipeline.providers.registry import PROVIDER_NAMES
 from pricing_pipeline.settings import settings
@@ -56,6 +57,9 @@ def main(argv: list[str] | None = None) -> int:
                       help="when the request ran (default now; no offset: UTC); its UTC weekday picks weekday windows")
     cost.add_argument("--service-tier", choices=SERVICE_TIERS, default="standard")
     cost.add_argument("--region", metavar="R", help="a regional price, where the model has one")
+    cost.add_argument("--upstream-provider", metavar="NAME",
+                      help="the endpoint that served the request: the provider the response names (OpenRouter's "
+                      "`provider`, e.g. Azure) or an endpoint tag (azure/eu); default: the model's headline price")
     cost.add_argument("--format", choices=("table", "json"), default="table", help="output format")
 
     handlers = cli_holds.add_commands(commands)
@@ -148,8 +152,8 @@ def run_sync(args: argparse.Namespace) -> int:
                 if freshness_run:
                     freshness_note = freshness_run_note(freshness_run, finished.get(freshness_run))
         rows = [sync_summary(provider, run_id, statuses.get(run_id), store, instance) for provider, run_id in run_ids.items()]
-    print_table(rows, ["provider", "status", "models", "added", "changed", "removed", "held", "quarantined", "seconds",
-                       "error", "run_id"])
+    print_table(rows, ["provider", "status", "models", "added", "changed", "removed", "held", "quarantined",
+                       "endpoints_failed", "seconds", "error", "run_id"])
     sys.stdout.flush()  # the table first, then the notes
     print(f"{len(rows)} run(s) in {time.perf_counter() - started:.1f}s; logs: Dagster UI (make dev) → Runs", file=sys.stderr)
     if any(row["error_type"] == "connection" for row in rows):
@@ -218,6 +222,8 @@ def sync_summary(provider: str, run_id: str, run_status, store, instance) -> dic
         # held back by the price guard (decide with `held` / `accept` / `reject`), and unreadable entries
         "held": log.get("models_held"),
         "quarantined": log.get("models_quarantined"),
+        # models whose endpoint prices could not be fetched (they kept the ones they had)
+        "endpoints_failed": log.get("endpoint_fetch_failures"),
         "seconds": seconds,
         "error": error.splitlines()[0][:100] if error else "",
         "error_type": log.get("error_type"),
@@ -229,8 +235,18 @@ def sync_summary(provider: str, run_id: str, run_status, store, instance) -> dic
 
 
 def show_prices(args: argparse.Namespace) -> int:
-    published = open_store().prices(provider=args.provider, model_id=args.model, at=args.at)
-    records = [price_json(p.record, p.valid_from) for p in published]
+    store = open_store()
+    published = store.prices(provider=args.provider, model_id=args.model, at=args.at)
+    if args.model:
+        published += store.prices(provider=args.provider, model_id=args.model, at=args.at, endpoints=True)
+    endpoints: dict[tuple[str, str], list] = {}
+    for price in published:
+        if is_endpoint_id(price.record.model_id):
+            endpoints.setdefault((price.record.provider, endpoint_model(price.record.model_id)), []).append(price)
+    records = [
+        price_json(p.record, p.valid_from, endpoints.get((p.record.provider, p.record.model_id), ()))
+        for p in published if not is_endpoint_id(p.record.model_id)
+    ]
     if args.format == "json":
         json.dump(records, sys.stdout, indent=2)
         print()
@@ -287,13 +303,14 @@ def show_changes(args: argparse.Namespace) -> int:
 
 
 def show_cost(args: argparse.Namespace) -> int:
-    from pricing_pipeline.pricing.cost import CostError, Usage, request_cost
+    from pricing_pipeline.gateway.cost import request_cost
+    from pricing_pipeline.pricing.cost import CostError, Usage
 
     usage = Usage(**{field: getattr(args, flag.replace("-", "_")) for flag, field in COST_USAGE_FLAGS.items()},
                   seconds=args.seconds)
     try:
         cost = request_cost(args.provider, args.model, usage, at=args.at, service_tier=args.service_tier,
-                            region=args.region, store=open_store())
+                            region=args.region, store=open_store(), upstream_provider=args.upstream_provider)
     except CostError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
@@ -303,7 +320,8 @@ def show_cost(args: argparse.Namespace) -> int:
         print()
         return 0
     print_table(result["lines"], ["component", "quantity", "unit", "unit_price_usd", "usd", "tier", "service_tier", "valid_from"])
-    print(f"total_usd {result['total_usd']}  ({cost.provider}/{cost.model_id} at {result['at']})")
+    endpoint = f" at endpoint {cost.upstream_provider} ({cost.upstream_tag})" if cost.upstream_tag else " (headline price)"
+    print(f"total_usd {result['total_usd']}  ({cost.provider}/{cost.model_id}{endpoint} at {result['at']})")
     return 0
 
 

@@ -44,15 +44,42 @@ def open_store():
     return store
 
 
-def price_json(record, valid_from: datetime | None) -> dict[str, Any]:
-    """A price record as `prices` prints it (also `held`'s published and proposed)."""
-    return {
+def price_json(record, valid_from: datetime | None, endpoints=()) -> dict[str, Any]:
+    """A price record as `prices` prints it (also `held`'s published and proposed). Its
+    ``components`` are the model's own (``upstream_provider`` null) followed by those of its
+    ``endpoints`` (PublishedPrices of its endpoint records), each naming its endpoint."""
+    out = {
         "provider": record.provider,
         "model_id": record.model_id,
         **{key: decimal_str(getattr(record, key)) for key in PRICE_JSON_KEYS[2:6]},
         "valid_from": valid_from.isoformat() if valid_from else None,
         "model_type": record.model_type,
-        "components": [c.to_json() for c in record.components()],
+        "components": component_json(record),
+    }
+    if record.upstream_tag:  # an endpoint record of its own (a held endpoint)
+        out.update(endpoint_json(record, valid_from))
+    if endpoints:
+        out["endpoints"] = [endpoint_json(p.record, p.valid_from) for p in endpoints]
+        for price in endpoints:
+            out["components"] += component_json(price.record)
+    return out
+
+
+def component_json(record) -> list[dict[str, Any]]:
+    upstream = {"upstream_provider": record.upstream_provider if record.upstream_tag else None,
+                "upstream_tag": record.upstream_tag}
+    return [{**c.to_json(), **upstream} for c in record.components()]
+
+
+def endpoint_json(record, valid_from: datetime | None) -> dict[str, Any]:
+    """Which endpoint a record prices, and its listed discount (already in its prices)."""
+    discount = record.raw.get("discount") if isinstance(record.raw, dict) else None
+    return {
+        "upstream_provider": record.upstream_provider,
+        "upstream_tag": record.upstream_tag,
+        "quantization": record.quantization,
+        "discount": None if discount is None else str(discount),
+        "valid_from": valid_from.isoformat() if valid_from else None,
     }
 
 

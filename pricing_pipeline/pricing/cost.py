@@ -33,7 +33,7 @@ all raise a :class:`CostError` saying which.
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 
 from pricing_pipeline.pricing.records import PER_MILLION_UNITS, SERVICE_TIERS, USD_PER_MTOK, PriceComponent, TimeWindow
@@ -101,6 +101,9 @@ class CostLine:
     window_utc: TimeWindow | None
     service_tier: str
     valid_from: datetime
+    # The endpoint whose price was billed (pricing/endpoints.py); None: the headline price.
+    upstream_provider: str | None = None
+    upstream_tag: str | None = None
 
     def to_json(self) -> dict:
         return {
@@ -113,6 +116,8 @@ class CostLine:
             "window_utc": self.window_utc.to_json() if self.window_utc else None,
             "service_tier": self.service_tier,
             "valid_from": self.valid_from.isoformat(),
+            "upstream_provider": self.upstream_provider,
+            "upstream_tag": self.upstream_tag,
         }
 
 
@@ -123,6 +128,8 @@ class RequestCost:
     at: datetime
     total_usd: Decimal
     lines: tuple[CostLine, ...]
+    upstream_provider: str | None = None
+    upstream_tag: str | None = None
 
     def to_json(self) -> dict:
         return {
@@ -130,6 +137,8 @@ class RequestCost:
             "model_id": self.model_id,
             "at": self.at.isoformat(),
             "total_usd": format(self.total_usd, "f"),
+            "upstream_provider": self.upstream_provider,
+            "upstream_tag": self.upstream_tag,
             "lines": [line.to_json() for line in self.lines],
         }
 
@@ -202,12 +211,15 @@ class ListedPrices:
     """The prices of one published record, live over ``[valid_from, valid_to)``.
     ``request_cost`` builds one per request from the database; the price book once per publish."""
 
-    __slots__ = ("components", "variable_pricing", "valid_from", "valid_to")
+    __slots__ = ("components", "variable_pricing", "valid_from", "valid_to", "upstream_provider", "upstream_tag")
 
     def __init__(self, components: IndexedComponents, variable_pricing: bool, valid_from: datetime,
-                 valid_to: datetime | None = None):
+                 valid_to: datetime | None = None, upstream_provider: str | None = None,
+                 upstream_tag: str | None = None):
         self.components, self.variable_pricing = components, variable_pricing
         self.valid_from, self.valid_to = valid_from, valid_to
+        # set on an endpoint's prices: the lines say which endpoint was billed
+        self.upstream_provider, self.upstream_tag = upstream_provider, upstream_tag
 
 
 def pick(candidates: tuple, prompt_tokens: int, at: datetime) -> PriceComponent | None:
@@ -246,6 +258,7 @@ def bill(
         offered = sorted(prices.service_tiers)
         raise ServiceTierUnavailable(f"{provider}/{model_id} has no {service_tier} prices (offers: {', '.join(offered)})")
     prompt_tokens, valid_from = usage.input_tokens, listed.valid_from
+    upstream = (listed.upstream_provider, listed.upstream_tag)
     lines: list[CostLine] = []
 
     def add(quantity, names: tuple[str, ...], unit: str, what: str) -> None:
@@ -259,7 +272,8 @@ def bill(
         quantity = Decimal(quantity)
         amount = quantity * component.usd / PER_QUANTITY.get(unit, 1)
         lines.append(CostLine(component.component, quantity, unit, component.usd, amount,
-                              component.min_context_tokens, component.window, component.service_tier, valid_from))
+                              component.min_context_tokens, component.window, component.service_tier, valid_from,
+                              *upstream))
 
     remaining = {"input": usage.input_tokens, "output": usage.output_tokens}
     for field, names, parent in TOKEN_PARTS:
@@ -283,7 +297,7 @@ def bill(
             raise UnknownPrice(f"{provider}/{model_id} has no price for {field.replace('_', ' ')}")
     if len(lines) > 1:
         lines.sort(key=_line_order)
-    return RequestCost(provider, model_id, at, sum((line.usd for line in lines), Decimal(0)), tuple(lines))
+    return RequestCost(provider, model_id, at, sum((line.usd for line in lines), Decimal(0)), tuple(lines), *upstream)
 
 
 _LINE_ORDER: dict[str, int] = {}
@@ -310,36 +324,3 @@ def not_listed(
     return NotListedAt(
         f"{provider}/{model_id} was not listed at {at.isoformat()} (listed from {first_listed.isoformat()} to {until})"
     )
-
-
-def request_cost(
-    provider: str,
-    model_id: str,
-    usage: Usage,
-    at: datetime | None = None,
-    service_tier: str = "standard",
-    region: str | None = None,
-    store=None,
-) -> RequestCost:
-    """The cost of ``usage`` on ``provider``'s ``model_id`` with the prices live at ``at``
-    (default now), in exact Decimal USD, with one line per billed component. Reads the
-    database on every call; the gateway's hot path is the price book (pricebook.py), which
-    answers the same from memory."""
-    from pricing_pipeline.providers.registry import PROVIDER_NAMES
-
-    check_request(provider, service_tier, PROVIDER_NAMES)
-    if store is None:
-        from pricing_pipeline.store import PricingStore, default_database_url
-
-        store = PricingStore(default_database_url())
-    at = (at or datetime.now(UTC)).astimezone(UTC)
-    published = store.prices(provider=provider, model_id=model_id, at=at)
-    if not published:
-        history = store.history(provider, model_id)
-        raise not_listed(provider, model_id, at, history[0].valid_from if history else None,
-                         history[-1].valid_to if history else None)
-    price = published[0]
-    record = price.record
-    components = IndexedComponents(record.components())
-    listed = ListedPrices(components, record.variable_pricing, price.valid_from, price.valid_to)
-    return bill(provider, model_id, listed, usage, at, service_tier, region)

@@ -188,5 +188,6 @@ def apply_unit_rules(record: PriceRecord, keys_name_units: bool) -> PriceRecord:
     return PriceRecord.from_components(
         record.provider, record.model_id, components,
         upstream_provider=record.upstream_provider, upstream_model_id=record.upstream_model_id,
+        upstream_tag=record.upstream_tag, quantization=record.quantization,
         model_type=record.model_type, raw=record.raw, unknown_keys=tuple(record.unknown_keys) + tuple(notes),
     )

@@ -272,6 +272,10 @@ class PriceRecord(_ComputedOnce):
     upstream_model_id: str | None = None
     model_type: str | None = None
     extra_components: tuple[PriceComponent, ...] = ()
+    # One upstream endpoint of a model (pricing/endpoints.py): its tag (``azure/eu``) and
+    # quantization (``fp8``); None on a model's own (headline) record.
+    upstream_tag: str | None = None
+    quantization: str | None = None
     raw: Any = field(default=None, compare=False, hash=False)
     unknown_keys: tuple[str, ...] = field(default=(), compare=False, hash=False)
 
@@ -303,6 +307,8 @@ class PriceRecord(_ComputedOnce):
                 self.model_type,
                 self.upstream_provider,
                 self.upstream_model_id,
+                self.upstream_tag,
+                self.quantization,
             )
             object.__setattr__(self, "_price_key", key)
         return key
@@ -320,7 +326,9 @@ class PriceRecord(_ComputedOnce):
                 _price_fields(self),
                 [(tier.min_context_tokens, _tier_fields(tier)) for tier in self.tiers],
                 sorted((c.identity(), c.usd) for c in self.extra_components) if self.extra_components else (),
-                (self.variable_pricing, self.model_type, self.upstream_provider, self.upstream_model_id),
+                (self.variable_pricing, self.model_type, self.upstream_provider, self.upstream_model_id)
+                # only on endpoint records: every digest stored before endpoints existed stays valid
+                + ((self.upstream_tag, self.quantization) if self.upstream_tag or self.quantization else ()),
             )
             object.__setattr__(self, "_price_fingerprint", fingerprint)
         return fingerprint
@@ -340,6 +348,8 @@ class PriceRecord(_ComputedOnce):
             "upstream_provider": self.upstream_provider,
             "upstream_model_id": self.upstream_model_id,
             "model_type": self.model_type,
+            "upstream_tag": self.upstream_tag,
+            "quantization": self.quantization,
         }
 
     def to_json(self) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import SQLAlchemyError
 
 from pricing_pipeline.pricing.diff import SnapshotDiff
+from pricing_pipeline.pricing.endpoints import endpoints_prefix
 from pricing_pipeline.pricing.holds import StandingHold, Verdict
 from pricing_pipeline.pricing.records import PriceComponent, PriceRecord
 from pricing_pipeline.redaction import redact
@@ -325,9 +326,13 @@ class PricingStore:
     # --- queries -----------------------------------------------------------------------
 
     def prices(
-        self, provider: str | None = None, model_id: str | None = None, at: datetime | None = None
+        self, provider: str | None = None, model_id: str | None = None, at: datetime | None = None,
+        endpoints: bool = False,
     ) -> list[PublishedPrice]:
-        """Live prices, or the prices that were live at instant ``at``."""
+        """Live prices, or the prices that were live at instant ``at``; ``endpoints``: those of
+        ``model_id``'s endpoints (pricing/endpoints.py) instead of the model's own."""
+        if endpoints:
+            model_id = endpoints_prefix(model_id)
         if at is None:
             table = model_prices
             query = select(table).where(table.c.removed_at.is_(None))
@@ -337,11 +342,11 @@ class PricingStore:
         if provider:
             query = query.where(table.c.provider == provider)
         if model_id:
-            query = query.where(table.c.model_id == model_id)
+            query = query.where(_model_is(table, model_id, endpoints))
         query = query.order_by(table.c.provider, table.c.model_id)
         with self.engine.connect() as conn:
             rows = list(conn.execute(query).mappings())
-            components = _components(conn, provider, model_id, at)
+            components = _components(conn, provider, model_id, at, endpoints)
         return [
             PublishedPrice(
                 row_record(row, components.get((row["provider"], row["model_id"]), ())),
@@ -406,16 +411,25 @@ def _live_at(table, at: datetime):
     return and_(table.c.valid_from <= at, or_(table.c.valid_to.is_(None), table.c.valid_to > at))
 
 
+def _model_is(table, model_id: str, prefix: bool = False):
+    if not prefix:
+        return table.c.model_id == model_id
+    escaped = model_id.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return table.c.model_id.like(escaped + "%", escape="\\")
+
+
 def _components(
-    conn: Connection, provider: str | None = None, model_id: str | None = None, at: datetime | None = None
+    conn: Connection, provider: str | None = None, model_id: str | None = None, at: datetime | None = None,
+    prefix: bool = False,
 ) -> dict[tuple[str, str], list[PriceComponent]]:
-    """The components live now (or at ``at``), by (provider, model_id)."""
+    """The components live now (or at ``at``), by (provider, model_id) (``prefix``: of the
+    models whose id starts with ``model_id``)."""
     table = price_components
     query = select(table).where(table.c.valid_to.is_(None) if at is None else _live_at(table, at))
     if provider:
         query = query.where(table.c.provider == provider)
     if model_id:
-        query = query.where(table.c.model_id == model_id)
+        query = query.where(_model_is(table, model_id, prefix))
     out: dict[tuple[str, str], list[PriceComponent]] = defaultdict(list)
     for row in conn.execute(query).mappings():
         out[(row["provider"], row["model_id"])].append(row_component(row))

@@ -1,4 +1,4 @@
-"""What the price book (pricing/pricebook.py) reads: every model's listing span, the prices
+"""What the price book (gateway/pricebook.py) reads: every model's listing span, the prices
 live at any instant since a given one, and a cheap generation that moves when a publish
 changed something."""
 
@@ -40,8 +40,8 @@ class Listings:
     # (provider, model_id, first listed, listed until (None: still listed)) of every model
     # ever published: its first history row's start, its last one's end
     spans: list[tuple]
-    # (provider, model_id, valid_from, valid_to, variable_pricing) of every history row
-    # live at some instant from ``since`` on
+    # (provider, model_id, valid_from, valid_to, variable_pricing, upstream_provider,
+    # upstream_tag) of every history row live at some instant from ``since`` on
     history: list[tuple]
     # (provider, model_id, valid_from) -> the components of that history row; equal
     # components are one shared object
@@ -54,7 +54,8 @@ def read_listings(store, since: datetime) -> Listings:
     spans = select(model_prices.c.provider, model_prices.c.model_id, model_prices.c.first_seen_at,
                    model_prices.c.removed_at)
     history = select(price_history.c.provider, price_history.c.model_id, price_history.c.valid_from,
-                     price_history.c.valid_to, price_history.c.variable_pricing).where(
+                     price_history.c.valid_to, price_history.c.variable_pricing, price_history.c.upstream_provider,
+                     price_history.c.upstream_tag).where(
         or_(price_history.c.valid_to.is_(None), price_history.c.valid_to > since))
     components = select(price_components.c.provider, price_components.c.model_id, price_components.c.valid_from,
                         *(price_components.c[name] for name in COMPONENT_COLUMNS)).where(

@@ -65,6 +65,8 @@ def row_record(row: Mapping[str, Any], components: Iterable[PriceComponent]) -> 
         variable_pricing=bool(row["variable_pricing"]),
         upstream_provider=row["upstream_provider"],
         upstream_model_id=row["upstream_model_id"],
+        upstream_tag=row["upstream_tag"],
+        quantization=row["quantization"],
         model_type=row["model_type"],
         raw=row["raw_pricing"],
     )
@@ -98,6 +100,8 @@ def record_from_json(data: Mapping[str, Any], raw: Any = None) -> PriceRecord:
         variable_pricing=bool(data["variable_pricing"]),
         upstream_provider=data["upstream_provider"],
         upstream_model_id=data["upstream_model_id"],
+        upstream_tag=data.get("upstream_tag"),  # proposals held before endpoints existed have neither
+        quantization=data.get("quantization"),
         model_type=data["model_type"],
         raw=raw,
     )

@@ -37,6 +37,9 @@ def _price_columns() -> list[Column]:
         Column("upstream_model_id", String(MODEL_ID_MAX_LENGTH)),
         Column("model_type", String(32)),
         Column("raw_pricing", JSON),
+        # One endpoint of a model (OpenRouter's per-provider routes): its tag and quantization.
+        Column("upstream_tag", String(200)),
+        Column("quantization", String(32)),
     ]
 
 
@@ -61,6 +64,10 @@ sync_log = Table(
     Column("quarantined", JSON),
     # Models the price guard held back in this run (their published prices stayed live).
     Column("models_held", Integer),
+    # Models whose per-endpoint prices could not be fetched: {model_id: error}; their endpoints
+    # kept the prices they had.
+    Column("endpoint_fetch_failures", Integer),
+    Column("endpoint_fetch_failed", JSON),
     Index("ix_sync_log_provider_started", "provider", "started_at"),
 )
 
@@ -185,4 +192,43 @@ raw_snapshots = Table(
     Column("size_bytes", Integer, nullable=False),
     Column("body_gzip", LargeBinary, nullable=False),
     UniqueConstraint("provider", "sha256", name="uq_raw_snapshots_provider_sha256"),
+)
+
+# What the provider billed, as a gateway logs it (one OpenRouter chat-completion response
+# without its ``choices``): appended by the gateway, reconciled against our prices.
+billed_requests = Table(
+    "billed_requests",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("provider", String(64), nullable=False),
+    Column("request_id", String(200), nullable=False),  # the response's ``id``
+    Column("model", String(MODEL_ID_MAX_LENGTH), nullable=False),
+    Column("upstream_provider", String(200)),  # the response's ``provider``: who served it
+    Column("created_at", UtcDateTime, nullable=False),  # the response's ``created``
+    Column("usage", JSON, nullable=False),  # the response's ``usage``, verbatim
+    Column("received_at", UtcDateTime, nullable=False),
+    UniqueConstraint("provider", "request_id", name="uq_billed_requests_provider_request"),
+)
+
+# One row per reconciled bill: our cost of it at the endpoint that served it against what
+# the provider billed.
+bill_reconciliations = Table(
+    "bill_reconciliations",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("billed_request_id", Integer, ForeignKey("billed_requests.id"), nullable=False, unique=True),
+    Column("provider", String(64), nullable=False),
+    Column("model_id", String(MODEL_ID_MAX_LENGTH), nullable=False),
+    Column("upstream_provider", String(200)),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("outcome", String(16), nullable=False),  # exact | within_1pct | off | error
+    Column("our_usd", ExactDecimal),
+    Column("billed_usd", ExactDecimal),
+    Column("fees_usd", ExactDecimal),
+    Column("priced_model_id", String(MODEL_ID_MAX_LENGTH)),  # the record billed (an endpoint's id)
+    Column("price_valid_from", UtcDateTime),  # since when that price was live
+    Column("error", Text),
+    Column("reconciled_at", UtcDateTime, nullable=False),
+    Column("run_id", String(64)),
+    Index("ix_bill_reconciliations_provider_created", "provider", "created_at"),
 )

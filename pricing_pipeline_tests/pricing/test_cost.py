@@ -17,8 +17,8 @@ from pricing_pipeline.pricing.cost import (
     UnknownPrice,
     Usage,
     VariablePricing,
-    request_cost,
 )
+from pricing_pipeline.gateway.cost import request_cost
 from pricing_pipeline.pricing.records import PriceRecord
 from pricing_pipeline.providers.registry import get_adapter
 

@@ -12,7 +12,8 @@ from decimal import Decimal
 import pytest
 
 from pricing_pipeline import cli
-from pricing_pipeline.pricing.cost import UnknownPrice, Usage, request_cost
+from pricing_pipeline.gateway.cost import request_cost
+from pricing_pipeline.pricing.cost import UnknownPrice, Usage
 from pricing_pipeline.pricing.records import PriceComponent, PriceRecord
 from pricing_pipeline.providers.openrouter import ADAPTER
 

@@ -11,7 +11,7 @@ from decimal import Decimal
 
 import pytest
 
-from pricing_pipeline.pricing import pricebook
+from pricing_pipeline.gateway import pricebook
 from pricing_pipeline.pricing.cost import (
     CostError,
     NotListedAt,
@@ -19,9 +19,9 @@ from pricing_pipeline.pricing.cost import (
     UnknownModel,
     Usage,
     VariablePricing,
-    request_cost,
 )
-from pricing_pipeline.pricing.pricebook import PriceBook
+from pricing_pipeline.gateway.cost import request_cost
+from pricing_pipeline.gateway.pricebook import PriceBook
 from pricing_pipeline.providers.registry import PROVIDER_NAMES, get_adapter
 
 RESOLD = [p for p in PROVIDER_NAMES if not get_adapter(p).reference_catalog]

@@ -21,6 +21,7 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from pricing_pipeline.gateway.cost import request_cost
 from pricing_pipeline.pricing.cost import (
     IndexedComponents,
     ListedPrices,
@@ -29,8 +30,11 @@ from pricing_pipeline.pricing.cost import (
     bill,
     check_request,
     not_listed,
-    request_cost,
 )
+from pricing_pipeline.pricing.endpoints import choose_endpoint, endpoint_model, is_endpoint_id
+from pricing_pipeline.providers.registry import PROVIDER_NAMES
+from pricing_pipeline.store import PricingStore
+from pricing_pipeline.store.listings import publish_generation, read_listings
 
 log = logging.getLogger(__name__)
 
@@ -46,14 +50,14 @@ class _Index:
     listings: dict[tuple[str, str], tuple[ListedPrices, ...]]
     # (provider, model_id) -> (first listed, listed until) of every model ever published
     spans: dict[tuple[str, str], tuple[datetime, datetime | None]]
+    # (provider, model_id) -> the keys of its endpoints' listings (pricing/endpoints.py)
+    endpoints: dict[tuple[str, str], tuple[tuple[str, str], ...]]
     loaded_seconds: float
 
 
 class PriceBook:
     def __init__(self, store, history_window: timedelta = DEFAULT_HISTORY_WINDOW,
                  check_every: timedelta = DEFAULT_CHECK_EVERY):
-        from pricing_pipeline.providers.registry import PROVIDER_NAMES
-
         self._store, self._providers = store, PROVIDER_NAMES
         self.history_window, self._check_every = history_window, check_every.total_seconds()
         self._reload_lock = threading.Lock()
@@ -63,14 +67,13 @@ class PriceBook:
     @classmethod
     def load(cls, database_url: str, history_window: timedelta = DEFAULT_HISTORY_WINDOW,
              check_every: timedelta = DEFAULT_CHECK_EVERY) -> PriceBook:
-        from pricing_pipeline.store import PricingStore
-
         return cls(PricingStore(database_url), history_window, check_every)
 
     # --- the hot path ------------------------------------------------------------------
 
     def cost(self, provider: str, model_id: str, usage: Usage, at: datetime | None = None,
-             service_tier: str = "standard", region: str | None = None) -> RequestCost:
+             service_tier: str = "standard", region: str | None = None,
+             upstream_provider: str | None = None) -> RequestCost:
         """What ``request_cost`` answers for the same arguments, from memory."""
         check_request(provider, service_tier, self._providers)
         if time.monotonic() >= self._next_check:
@@ -78,12 +81,17 @@ class PriceBook:
         index = self._index  # one read of the reference: a swap mid-call is not seen
         at = (at or datetime.now(UTC)).astimezone(UTC)
         if at < index.since:
-            return request_cost(provider, model_id, usage, at, service_tier, region, store=self._store)
+            return request_cost(provider, model_id, usage, at, service_tier, region, store=self._store,
+                                upstream_provider=upstream_provider)
         key = (provider, model_id)
-        for listed in index.listings.get(key, ()):
-            if listed.valid_from <= at and (listed.valid_to is None or listed.valid_to > at):
-                return bill(provider, model_id, listed, usage, at, service_tier, region)
-        raise not_listed(provider, model_id, at, *index.spans.get(key, (None, None)))
+        listed = _live_at(index.listings.get(key, ()), at)
+        if listed is None:
+            raise not_listed(provider, model_id, at, *index.spans.get(key, (None, None)))
+        if upstream_provider is not None:
+            live = (_live_at(index.listings[endpoint], at) for endpoint in index.endpoints.get(key, ()))
+            _, _, listed = choose_endpoint(provider, model_id, upstream_provider,
+                                           ((e.upstream_tag, e.upstream_provider, e) for e in live if e is not None))
+        return bill(provider, model_id, listed, usage, at, service_tier, region)
 
     # --- freshness ---------------------------------------------------------------------
 
@@ -101,8 +109,6 @@ class PriceBook:
 
     def refresh(self) -> bool:
         """Reload if a publish changed prices since the index was read; True if it did."""
-        from pricing_pipeline.store.listings import publish_generation
-
         with self._reload_lock:
             if publish_generation(self._store) == self._index.generation:
                 return False
@@ -122,8 +128,6 @@ class PriceBook:
             log.exception("price book refresh failed; still serving the prices of generation %s", self.generation)
 
     def _read(self) -> _Index:
-        from pricing_pipeline.store.listings import read_listings
-
         started = time.perf_counter()
         since = datetime.now(UTC) - self.history_window
         listings = read_listings(self._store, since)
@@ -132,21 +136,33 @@ class PriceBook:
         spans = {(provider, model_id): (first, until) for provider, model_id, first, until in listings.spans}
         same_key = {key: key for key in spans}  # both dicts share one key tuple per model
         by_model: dict[tuple[str, str], list[ListedPrices]] = {}
-        for provider, model_id, valid_from, valid_to, variable_pricing in listings.history:
+        for provider, model_id, valid_from, valid_to, variable_pricing, upstream, tag in listings.history:
             own = frozenset(components.get((provider, model_id, valid_from), ()))  # sorted once per distinct set
             index = indexed.get(own)
             if index is None:
                 index = indexed[own] = IndexedComponents(own)
             key = same_key.get((provider, model_id)) or (provider, model_id)
             by_model.setdefault(key, []).append(
-                ListedPrices(index, bool(variable_pricing), valid_from, valid_to))
+                ListedPrices(index, bool(variable_pricing), valid_from, valid_to, upstream if tag else None, tag))
+        endpoints: dict[tuple[str, str], list[tuple[str, str]]] = {}
+        for provider, model_id in by_model:
+            if is_endpoint_id(model_id):
+                endpoints.setdefault((provider, endpoint_model(model_id)), []).append((provider, model_id))
         return _Index(
             listings.generation,
             since,
             {key: tuple(sorted(rows, key=_newest_first)) for key, rows in by_model.items()},
             spans,
+            {key: tuple(sorted(keys)) for key, keys in endpoints.items()},
             time.perf_counter() - started,
         )
+
+
+def _live_at(listings: tuple[ListedPrices, ...], at: datetime) -> ListedPrices | None:
+    for listed in listings:
+        if listed.valid_from <= at and (listed.valid_to is None or listed.valid_to > at):
+            return listed
+    return None
 
 
 def _newest_first(listed: ListedPrices):

@@ -19,7 +19,8 @@ DUMMY_API_KEYS = {"TOGETHER_API_KEY": "test-together-key", "NOVITA_API_KEY": "te
 
 # provider -> file replayed as its model list (the newest recording where there are two)
 REPLAY_FILES: dict[str, Path] = {
-    "openrouter": RECORDINGS_DIR / "openrouter_api_v1_models_2026-08-01.json",
+    # the day whose per-model endpoint lists were recorded with it (REPLAY_DETAILS)
+    "openrouter": RECORDINGS_DIR / "openrouter_endpoints" / "2026-07-21" / "models.json",
     "vercel": OWN_FIXTURES_DIR / "vercel_models.json",
     "deepinfra": RECORDINGS_DIR / "deepinfra_v1_openai_models_2026-04-17.json",
     "together": RECORDINGS_DIR / "together_v1_models_2026-01-23.json",
@@ -29,3 +30,10 @@ REPLAY_FILES: dict[str, Path] = {
     "litellm": RECORDINGS_DIR / "litellm_model_prices_and_context_window_2026-08-01.json",
 }
 
+
+# provider -> (folder of per-model detail bodies, path suffix): OpenRouter's endpoint lists,
+# served at `<models URL>/<model id>/endpoints` from `<folder>/<model id>.json`.
+ENDPOINTS_DIR = RECORDINGS_DIR / "openrouter_endpoints"
+REPLAY_DETAILS: dict[str, tuple[Path, str]] = {
+    "openrouter": (ENDPOINTS_DIR / "2026-07-21" / "endpoints", "/endpoints"),
+}

@@ -13,7 +13,7 @@ import signal
 import subprocess
 import sys
 
-from pricing_dev.recordings import DUMMY_API_KEYS, REPLAY_FILES
+from pricing_dev.recordings import DUMMY_API_KEYS, REPLAY_DETAILS, REPLAY_FILES
 from pricing_dev.upstream_server import UpstreamServer
 
 
@@ -33,6 +33,8 @@ def main(argv: list[str]) -> int:
     kept = [provider for provider in REPLAY_FILES if f"PRICING_{provider.upper()}_URL" in env]
     for provider, path in REPLAY_FILES.items():
         env.setdefault(f"PRICING_{provider.upper()}_URL", server.serve_file(f"/{provider}", path))
+    for provider, (folder, suffix) in REPLAY_DETAILS.items():
+        server.serve_tree(f"/{provider}", folder, suffix)
     for name, value in DUMMY_API_KEYS.items():
         env.setdefault(name, value)
     replayed = len(REPLAY_FILES) - len(kept)

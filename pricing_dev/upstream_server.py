@@ -11,6 +11,7 @@ import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from urllib.parse import unquote
 
 
 @dataclass
@@ -30,6 +31,8 @@ class SeenRequest:
 class UpstreamServer:
     def __init__(self) -> None:
         self.routes: dict[str, Route | list[Route]] = {}
+        # path prefix -> (folder, path suffix): `<prefix>/<name><suffix>` answers `<folder>/<name>.json`
+        self.trees: dict[str, tuple[Path, str]] = {}
         self.requests: list[SeenRequest] = []
         server = self
 
@@ -39,6 +42,8 @@ class UpstreamServer:
                 route = server.routes.get(self.path.split("?")[0])
                 if isinstance(route, list):  # a sequence: one response per request, last repeats
                     route = route.pop(0) if len(route) > 1 else route[0]
+                if route is None:
+                    route = server.tree_route(self.path.split("?")[0])
                 if route is None:
                     route = Route(404, b'{"error":"not found"}')
                 if route.delay_seconds:
@@ -78,6 +83,21 @@ class UpstreamServer:
         """Answer successive requests with successive routes (the last one repeats)."""
         self.routes[path] = list(routes)
         return self.url(path)
+
+    def serve_tree(self, prefix: str, folder: Path, suffix: str = "") -> str:
+        """Answer ``<prefix>/<name><suffix>`` with the file ``<folder>/<name>.json`` (404 when
+        there is none): e.g. OpenRouter's per-model endpoint lists."""
+        self.trees[prefix.rstrip("/")] = (Path(folder), suffix)
+        return self.url(prefix)
+
+    def tree_route(self, path: str) -> Route | None:
+        for prefix, (folder, suffix) in self.trees.items():
+            if path.startswith(prefix + "/") and path.endswith(suffix):
+                name = unquote(path[len(prefix) + 1 : len(path) - len(suffix)])
+                file = (folder / f"{name}.json").resolve()
+                if ".." not in name.split("/") and file.is_file() and folder.resolve() in file.parents:
+                    return Route(body=file.read_bytes())
+        return None
 
     def requests_to(self, path: str) -> list[SeenRequest]:
         return [r for r in self.requests if r.path.split("?")[0] == path]

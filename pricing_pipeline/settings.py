@@ -43,6 +43,8 @@ class Settings(BaseSettings):
     http_timeout_seconds: float = Field(30.0, gt=0)
     retry_max: int = Field(3, ge=0)
     retry_delay_seconds: float = Field(10.0, ge=0)
+    # per-model detail requests (OpenRouter's endpoints): at most this many at once
+    endpoint_concurrency: int = Field(8, ge=1, le=64)
     # blocking checks and the guard
     min_model_count_ratio: Decimal = Field(Decimal("0.5"), ge=0, le=1)
     max_quarantine_ratio: Decimal = Field(Decimal("0.1"), ge=0, le=1)

@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from pricing_dev.upstream_server import UpstreamServer
 from pricing_pipeline.settings import settings
 from pricing_pipeline_tests import process_leaks
-from pricing_pipeline_tests.recordings import DUMMY_API_KEYS, REPLAY_FILES, require_file
+from pricing_pipeline_tests.recordings import DUMMY_API_KEYS, REPLAY_DETAILS, REPLAY_FILES, require_file
 
 # Before any test starts a process, so that every process it starts carries the mark.
 SESSION_TOKEN = process_leaks.mark_session()
@@ -69,6 +69,8 @@ def replay(upstream, monkeypatch):
     for provider, path in REPLAY_FILES.items():
         require_file(path)
         monkeypatch.setenv(f"PRICING_{provider.upper()}_URL", upstream.serve_file(f"/{provider}", path))
+    for provider, (folder, suffix) in REPLAY_DETAILS.items():
+        upstream.serve_tree(f"/{provider}", require_file(folder), suffix)
     for name, value in DUMMY_API_KEYS.items():
         monkeypatch.setenv(name, value)
     return upstream

@@ -7,9 +7,18 @@ from pathlib import Path
 
 import pytest
 
-from pricing_dev.recordings import DUMMY_API_KEYS, OWN_FIXTURES_DIR, RECORDINGS_DIR, REPLAY_FILES, REPO_ROOT
+from pricing_dev.recordings import (
+    DUMMY_API_KEYS,
+    ENDPOINTS_DIR,
+    OWN_FIXTURES_DIR,
+    RECORDINGS_DIR,
+    REPLAY_DETAILS,
+    REPLAY_FILES,
+    REPO_ROOT,
+)
 
-__all__ = ["DUMMY_API_KEYS", "OWN_FIXTURES_DIR", "RECORDINGS_DIR", "REPLAY_FILES", "REPO_ROOT", "recording", "require_file"]
+__all__ = ["DUMMY_API_KEYS", "ENDPOINTS_DIR", "OWN_FIXTURES_DIR", "RECORDINGS_DIR", "REPLAY_DETAILS", "REPLAY_FILES",
+           "REPO_ROOT", "recording", "require_file"]
 
 
 def recording(name: str) -> Path:

@@ -12,9 +12,10 @@ from pricing_pipeline.pricing.cost import (
     Usage,
     bill,
     check_request,
+    choose_endpoint,
     not_listed,
 )
-from pricing_pipeline.pricing.endpoints import choose_endpoint, endpoint_model
+from pricing_pipeline.pricing.endpoints import endpoint_model
 from pricing_pipeline.providers.registry import PROVIDER_NAMES
 from pricing_pipeline.store import PricingStore, default_database_url
 

@@ -29,9 +29,10 @@ from pricing_pipeline.pricing.cost import (
     Usage,
     bill,
     check_request,
+    choose_endpoint,
     not_listed,
 )
-from pricing_pipeline.pricing.endpoints import choose_endpoint, endpoint_model, is_endpoint_id
+from pricing_pipeline.pricing.endpoints import endpoint_model, is_endpoint_id
 from pricing_pipeline.providers.registry import PROVIDER_NAMES
 from pricing_pipeline.store import PricingStore
 from pricing_pipeline.store.listings import publish_generation, read_listings

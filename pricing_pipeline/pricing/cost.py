@@ -32,7 +32,9 @@ all raise a :class:`CostError` saying which.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, fields
+from typing import TypeVar
 from datetime import datetime
 from decimal import Decimal
 
@@ -63,6 +65,11 @@ class VariablePricing(CostError):
 
 class ServiceTierUnavailable(CostError):
     pass
+
+
+class UnknownUpstream(CostError):
+    """The model has no endpoint at the upstream provider asked for, or several and no base one
+    (pricing/endpoints.py)."""
 
 
 @dataclass(frozen=True)
@@ -323,4 +330,35 @@ def not_listed(
     until = listed_until.isoformat() if listed_until else "now"
     return NotListedAt(
         f"{provider}/{model_id} was not listed at {at.isoformat()} (listed from {first_listed.isoformat()} to {until})"
+    )
+
+
+T = TypeVar("T")
+
+
+def choose_endpoint(
+    provider: str, model_id: str, wanted: str, endpoints: Iterable[tuple[str, str | None, T]]
+) -> tuple[str, str | None, T]:
+
+    """The endpoint that served a request, from ``(tag, provider name, value)`` of the model's
+    endpoints: the one whose tag is ``wanted``, else the provider's only endpoint, else its
+    base endpoint (a tag without ``/``). Raises :class:`UnknownUpstream` naming what there is."""
+    endpoints = list(endpoints)
+    key = wanted.strip().casefold()
+    for endpoint in endpoints:
+        if endpoint[0].casefold() == key:
+            return endpoint
+    candidates = [e for e in endpoints if (e[1] or "").casefold() == key]
+    if len(candidates) == 1:
+        return candidates[0]
+    if not candidates:
+        known = sorted({f"{name} ({tag})" if name else tag for tag, name, _ in endpoints})
+        offered = ", ".join(known) if known else "none listed"
+        raise UnknownUpstream(f"{provider}/{model_id} has no endpoint at {wanted!r} (its endpoints: {offered})")
+    base = [e for e in candidates if "/" not in e[0]]
+    if len(base) == 1:
+        return base[0]
+    tags = ", ".join(sorted(e[0] for e in candidates))
+    raise UnknownUpstream(
+        f"{provider}/{model_id} has several {wanted!r} endpoints and no base one: give the tag ({tags})"
     )

@@ -26,7 +26,12 @@ What is judged:
   ``min_mass_change_models``, 10): junk additions or a truncated catalog; the additions or
   removals are held as a group (sizing: see ``GuardThresholds``). The established
   models are those live before the latest publish, so an accepted junk snapshot never holds
-  back the real one after it.
+  back the real one after it. Models and endpoints (``pricing/endpoints.py``) are judged
+  apart: a provider's first endpoint lists are no mass addition of models.
+* ``unmarked_free``: a model (or endpoint) new to the catalog whose every price is zero,
+  without the upstream's own free marker (OpenRouter's ``:free`` ids). Real lists carry
+  almost none (3 of 414 OpenRouter models on 2026-08-19, none of them text), so one is far more
+  likely a broken entry than a gift: held, never published as free.
 * ``new_model_structure``: cheap consistency signals on models not published before,
   where the other rules have no baseline. Each threshold sits well outside what the real
   recordings contain (models.dev 06-09 and 06-10, LiteLLM, OpenRouter, DeepInfra: zero hits)
@@ -51,6 +56,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 
+from pricing_pipeline.pricing.endpoints import is_endpoint_id, marked_free
 from pricing_pipeline.pricing.guard_settings import GuardThresholds
 from pricing_pipeline.pricing.records import PER_MILLION_UNITS, TOKEN_PRICE_FIELDS, USD_PER_MTOK, PriceRecord
 from pricing_pipeline.pricing.units import PRICE_BOUNDS, decimal_str
@@ -273,6 +279,20 @@ def structure_problems(record: PriceRecord, thresholds: GuardThresholds) -> list
     return problems
 
 
+def unmarked_free(
+    published: Mapping[str, PriceRecord], snapshot: Iterable[PriceRecord], thresholds: GuardThresholds
+) -> Offenders:
+    """New models (or endpoints) priced zero throughout, which the upstream does not mark free."""
+    offenders: Offenders = {}
+    for record in _new(published, snapshot):
+        if record.variable_pricing or marked_free(record.model_id):
+            continue
+        prices = [c for c in record.components() if c.usd is not None]
+        if prices and all(c.usd == 0 for c in prices) and any(c.unit == USD_PER_MTOK for c in prices):
+            offenders[record.model_id] = "every price is zero and the upstream does not mark the model free"
+    return offenders
+
+
 def new_model_structure(
     published: Mapping[str, PriceRecord], snapshot: Iterable[PriceRecord], thresholds: GuardThresholds
 ) -> Offenders:
@@ -296,20 +316,25 @@ def mass_change(
     one after it: its junk models are not part of the baseline, so dropping them again is no
     mass removal, and the real models it had removed are no mass addition."""
     baseline = frozenset(published) if baseline is None else baseline
-    if not baseline:
-        return {}  # a first sync: nothing to compare with
     present = {record.model_id for record in snapshot}
-    added = sorted(present - set(published) - baseline)
-    removed = sorted(baseline - present)
     offenders: Offenders = {}
-    for models, ratio, kind in (
-        (added, thresholds.max_added_ratio, "added"),
-        (removed, thresholds.max_removed_ratio, "removed"),
-    ):
-        if len(models) > max(ratio * len(baseline), thresholds.min_mass_change_models):
-            share = Decimal(len(models)) / len(baseline)
-            for model_id in models:
-                offenders[model_id] = f"{kind}: one of {len(models)} models {kind} at once ({share:.0%} of the {len(baseline)} established)"
+    for family, what in ((False, "models"), (True, "endpoints")):
+        established = frozenset(m for m in baseline if is_endpoint_id(m) == family)
+        if not established:
+            continue  # a first sync (or a provider's first endpoint lists): nothing to compare with
+        listed = {m for m in present if is_endpoint_id(m) == family}
+        added = sorted(listed - set(published) - established)
+        removed = sorted(established - listed)
+        for ids, ratio, kind in (
+            (added, thresholds.max_added_ratio, "added"),
+            (removed, thresholds.max_removed_ratio, "removed"),
+        ):
+            if len(ids) > max(ratio * len(established), thresholds.min_mass_change_models):
+                share = Decimal(len(ids)) / len(established)
+                for model_id in ids:
+                    offenders[model_id] = (
+                        f"{kind}: one of {len(ids)} {what} {kind} at once ({share:.0%} of the {len(established)} established)"
+                    )
     return offenders
 
 
@@ -320,11 +345,14 @@ def catalog_replaced(
     baseline: frozenset[str] | None = None,
 ) -> str | None:
     """Why the snapshot looks like another catalog than the established one, or None. Most
-    established models gone and many unknown ones added: no per-model judgement makes sense."""
+    established models gone and many unknown ones added: no per-model judgement makes sense.
+    Judged on the models of the list (their endpoints follow them)."""
     baseline = frozenset(published) if baseline is None else baseline
+    baseline = frozenset(m for m in baseline if not is_endpoint_id(m))
+    published = {m: None for m in published if not is_endpoint_id(m)}
     if not baseline:
         return None
-    present = set(snapshot_ids)
+    present = {m for m in snapshot_ids if not is_endpoint_id(m)}
     added = len(present - set(published) - baseline)
     removed = len(baseline - present)
     limit = max(thresholds.catalog_replaced_ratio * len(baseline), thresholds.min_mass_change_models)
@@ -350,6 +378,9 @@ class RuleSpec:
     judges_changes: bool = False
     # True: the rule also takes the baseline model ids (mass_change).
     needs_baseline: bool = False
+    # True: only for prices we resell; a reference catalog's zero prices (coding plans, free
+    # tiers) are its own business (unmarked_free).
+    resold_only: bool = False
 
     def evaluate(self, published, snapshot, thresholds, baseline: frozenset[str] | None = None) -> Offenders:
         if self.needs_baseline:
@@ -381,6 +412,14 @@ RULES: dict[str, RuleSpec] = {
             ("max_token_price", "min_token_price", "max_unit_price"),
         ),
         RuleSpec(
+            "unmarked_free",
+            unmarked_free,
+            "A new model or endpoint priced zero throughout, which the upstream does not mark free (OpenRouter's "
+            ":free ids): held, never published as free.",
+            (),
+            resold_only=True,
+        ),
+        RuleSpec(
             "new_model_structure",
             new_model_structure,
             "A new model whose prices contradict each other (output far below input, cache read above "
@@ -410,11 +449,16 @@ def evaluate(
     published: Mapping[str, PriceRecord],
     snapshot: Iterable[PriceRecord],
     thresholds: GuardThresholds | None = None,
+    reference_catalog: bool = False,
 ) -> dict[str, Offenders]:
-    """Every rule's offenders: ``{rule name: {model_id: reason}}``."""
+    """Every rule's offenders: ``{rule name: {model_id: reason}}`` (a reference catalog's: not
+    the rules for resold prices only)."""
     thresholds = thresholds or GuardThresholds()
     snapshot = list(snapshot)
-    return {name: spec.evaluate(published, snapshot, thresholds) for name, spec in RULES.items()}
+    return {
+        name: {} if reference_catalog and spec.resold_only else spec.evaluate(published, snapshot, thresholds)
+        for name, spec in RULES.items()
+    }
 
 
 def offending_models(results: Mapping[str, Offenders]) -> set[str]:

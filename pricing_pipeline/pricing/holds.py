@@ -29,6 +29,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from pricing_pipeline.pricing.endpoints import is_endpoint_id
 from pricing_pipeline.pricing.guard import RULES, Offenders
 from pricing_pipeline.pricing.guard_settings import GuardOverride, GuardThresholds
 from pricing_pipeline.pricing.records import PriceRecord
@@ -64,8 +65,10 @@ class Hold:
 
     @property
     def group(self) -> str | None:
-        """Holds released together: a mass addition or a mass removal."""
-        return f"mass_change:{self.kind}" if "mass_change" in self.rules and self.kind != "changed" else None
+        """Holds released together: a mass addition or a mass removal (of models, or of endpoints)."""
+        if "mass_change" not in self.rules or self.kind == "changed":
+            return None
+        return f"mass_change:{self.kind}" + (":endpoints" if is_endpoint_id(self.model_id) else "")
 
 
 @dataclass(frozen=True)
@@ -126,6 +129,8 @@ def review(
         moved = [record for record in snapshot if published.get(record.model_id) is not record]
 
     def evaluate(spec) -> dict[str, str]:
+        if reference_catalog and spec.resold_only:
+            return {}
         if reference_catalog and not spec.judges_changes:
             return spec.evaluate({}, snapshot, thresholds, baseline)
         return spec.evaluate(published, snapshot if spec.needs_baseline else moved, thresholds, baseline)

@@ -24,6 +24,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from pricing_pipeline.pricing.endpoints import is_endpoint_id
 from pricing_pipeline.pricing.fingerprint import price_digest
 from pricing_pipeline.pricing.units import decimal_str
 
@@ -414,10 +415,19 @@ class NormalizedSnapshot:
     records: list[PriceRecord]
     quarantined: dict[str, str] = field(default_factory=dict)
     unknown_keys: dict[str, int] = field(default_factory=dict)
+    # Models whose per-endpoint prices could not be read this time ({model_id: reason}): their
+    # published endpoints stay as they were (pricing/endpoints.py).
+    endpoints_unread: dict[str, str] = field(default_factory=dict)
 
     @property
     def models_seen(self) -> int:
         return len(self.records) + len(self.quarantined)
+
+    @property
+    def models_listed(self) -> int:
+        """The models of the list itself, readable or not, without their endpoints."""
+        return sum(not is_endpoint_id(r.model_id) for r in self.records) + sum(
+            not is_endpoint_id(m) for m in self.quarantined)
 
     @property
     def quarantine_ratio(self) -> Decimal:

@@ -142,6 +142,39 @@ class ProviderAdapter:
             raise InvalidResponse(self.name, f"{len(duplicates)} duplicate model ids: {shown}")
         return NormalizedSnapshot(records, quarantined, dict(sorted(unknown_keys.items())))
 
+    # --- per-model detail requests (a model's endpoints) ---------------------------------
+
+    def detail_urls(self, body: bytes) -> dict[str, str]:
+        """The further request each model of a list body needs (``{model_id: URL}``), e.g.
+        OpenRouter's per-model endpoints; none by default."""
+        return {}
+
+    def details(self, model_id: str, payload: Any) -> tuple[list[PriceRecord], dict[str, str]]:
+        """The records a model's detail body adds, and its unreadable entries by record id."""
+        raise NotImplementedError
+
+    def with_details(
+        self, snapshot: NormalizedSnapshot, bodies: dict[str, bytes], failures: dict[str, str]
+    ) -> NormalizedSnapshot:
+        """The snapshot with every model's detail records added. A model whose detail request
+        failed (``failures``) or whose body cannot be read keeps its published detail records
+        (``endpoints_unread``); an unreadable entry is quarantined by its own id."""
+        records, quarantined = list(snapshot.records), dict(snapshot.quarantined)
+        unknown_keys: Counter[str] = Counter(snapshot.unknown_keys)
+        unread = dict(failures)
+        for model_id, body in bodies.items():
+            try:
+                added, bad = self.details(model_id, json_body.load(self.name, body))
+                added = [apply_unit_rules(record, self.keys_name_units) for record in added]
+            except (UpstreamError, ValueError, TypeError, KeyError, AttributeError, ArithmeticError) as exc:
+                unread[model_id] = f"unreadable: {str(exc)[:300]}"
+                continue
+            records += added
+            quarantined.update(bad)
+            for record in added:
+                unknown_keys.update(set(record.unknown_keys))
+        return NormalizedSnapshot(records, quarantined, dict(sorted(unknown_keys.items())), unread)
+
     def records(self, payload: Any) -> list[PriceRecord]:
         """Every priced model in a payload, strictly: any unreadable entry fails it."""
         snapshot = self.parse(payload)

@@ -12,6 +12,10 @@ Keys read (USD per token unless said otherwise): ``prompt`` input, ``completion`
 ``image`` (USD per input image), ``web_search`` (USD per search), ``request`` (USD per
 request). Any other key is reported as unknown.
 
+Every listed model's endpoints (``GET <models URL>/<id>/endpoints``: one entry per upstream
+provider, each with its own ``pricing``) are fetched too and published as records of their
+own (``providers/openrouter_endpoints.py``, ``pricing/endpoints.py``).
+
 The model type comes from ``architecture.output_modalities`` (and ``input_modalities``)
 through the domain's resolver (``pricing/modality.py``): ``speech`` is text to speech
 (``audio``), ``transcription`` speech to text, ``video``, ``image`` (without text out),
@@ -53,6 +57,7 @@ from typing import Any
 from pricing_pipeline.pricing.modality import type_from_modalities
 from pricing_pipeline.pricing.records import PriceRecord, TimeWindow
 from pricing_pipeline.pricing.units import PriceValueError
+from pricing_pipeline.providers import json_body, openrouter_endpoints as endpoints
 from pricing_pipeline.providers.base import ProviderAdapter, Upstream
 from pricing_pipeline.providers.keys import KeyReader, Price, expect_decimal_str, usd_per_token
 
@@ -79,18 +84,24 @@ class OpenRouter(ProviderAdapter):
     upstream = Upstream("openrouter", URL, key_env="OPENROUTER_API_KEY", min_models=200)
 
     def normalize(self, model_id: str, entry: Any) -> PriceRecord | None:
-        pricing = KeyReader(entry.get("pricing"), "pricing")
-        architecture = entry.get("architecture")
+        return self.priced(model_id, entry.get("pricing"), entry.get("architecture"),
+                           upstream_model_id=_linked_model(model_id, entry.get("alias_target")))
+
+    def priced(self, model_id: str, pricing: Any, architecture: Any, **fields: Any) -> PriceRecord:
+        """A record from a ``pricing`` object (a model's or one of its endpoints') and the
+        model's ``architecture``; ``fields``: the record's other attributes."""
+        pricing = KeyReader(pricing, "pricing")
         if not isinstance(architecture, dict):
             architecture = {}
         model_type = type_from_modalities(
             architecture.get("output_modalities") or ["text"], architecture.get("input_modalities"), speech="speech"
         )
-        linked = _linked_model(model_id, entry.get("alias_target"))
         if VARIABLE in (pricing.get("prompt"), pricing.get("completion")):
             pricing.ignore(*pricing.obj)
             return PriceRecord(self.name, model_id, variable_pricing=True, model_type=model_type, raw=pricing.obj,
-                               upstream_model_id=linked)
+                               **fields)
+        # an endpoint's listed prices already include its discount: kept (raw) for display only
+        pricing.ignore("discount")
         components = pricing.components(PRICES, _value)
         overrides = pricing.get("overrides") or []
         if not isinstance(overrides, list):
@@ -102,8 +113,14 @@ class OpenRouter(ProviderAdapter):
             unknown += reader.unknown()
         return PriceRecord.from_components(
             self.name, model_id, components, model_type=model_type, raw=pricing.obj, unknown_keys=tuple(unknown),
-            upstream_model_id=linked,
+            **fields,
         )
+
+    def detail_urls(self, body: bytes) -> dict[str, str]:
+        return endpoints.urls(self.url(), (self.model_id_of(item) for item in self.data_list(json_body.load(self.name, body))))
+
+    def details(self, model_id: str, payload: Any) -> tuple[list[PriceRecord], dict[str, str]]:
+        return endpoints.records(self, model_id, payload)
 
 
 def _linked_model(model_id: str, alias_target: Any) -> str | None:

@@ -17,7 +17,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import SQLAlchemyError
 
 from pricing_pipeline.pricing.diff import SnapshotDiff
-from pricing_pipeline.pricing.endpoints import endpoints_prefix
+from pricing_pipeline.pricing.endpoints import endpoint_model, endpoints_prefix, is_endpoint_id
 from pricing_pipeline.pricing.holds import StandingHold, Verdict
 from pricing_pipeline.pricing.records import PriceComponent, PriceRecord
 from pricing_pipeline.redaction import redact
@@ -209,12 +209,14 @@ class PricingStore:
         published_at: datetime | None = None,
         quarantined: Mapping[str, str] | None = None,
         review: Review | None = None,
+        endpoints_unread: Mapping[str, str] | None = None,
     ) -> PublishResult:
         """Make ``records`` (the provider's complete snapshot) the live prices, in one
         transaction: history rows closed and opened, removed models marked, the change log
         and the sync log written together, or nothing at all. ``quarantined`` models
         (``{model_id: reason}``, entries that could not be read) keep their published
-        prices: neither changed nor removed.
+        prices: neither changed nor removed; so do the published endpoints of the models in
+        ``endpoints_unread`` (``{model_id: reason}``: their endpoint list could not be read).
 
         The diff reads a compact projection of what is live (model id and price fingerprint)
         and whole records only for the models that changed or went away; the writes are one
@@ -232,6 +234,9 @@ class PricingStore:
             now = published_at or _now()
             keep = dict(quarantined or {})
             comparison = live.compare(conn, provider, records)  # the one read of every live row
+            unread = endpoints_unread or {}
+            kept_endpoints = {m for m in comparison.absent if is_endpoint_id(m) and endpoint_model(m) in unread}
+            keep.update({m: "endpoints not read this time" for m in kept_endpoints})
             withheld: set[str] = set()
             verdict = None
             if review is not None:
@@ -255,7 +260,8 @@ class PricingStore:
             live.fill_fingerprints(conn, provider, unfingerprinted)
             if verdict is not None:
                 holds.record_verdict(
-                    conn, provider, verdict, {c.model_id for c in diff.changes}, set(quarantined or {}), now, sync_id, run_id
+                    conn, provider, verdict, {c.model_id for c in diff.changes}, set(quarantined or {}) | kept_endpoints,
+                    now, sync_id, run_id,
                 )
             _, oldest = holds.summary(conn, provider)
             conn.execute(
@@ -271,6 +277,8 @@ class PricingStore:
                     models_quarantined=len(quarantined or {}),
                     quarantined=dict(quarantined or {}),
                     models_held=len(verdict.held) if verdict is not None else None,
+                    endpoint_fetch_failures=len(unread),
+                    endpoint_fetch_failed=dict(unread) or None,
                     error_type=None,
                     error=None,
                 )

@@ -11,11 +11,12 @@ from decimal import Decimal
 
 import pytest
 
+from pricing_pipeline.pricing import guard
 from pricing_pipeline.pricing.guard import catalog_replaced
 from pricing_pipeline.pricing.guard_settings import GuardOverride, GuardThresholds
 from pricing_pipeline.pricing.holds import reviewer
 from pricing_pipeline.pricing.records import PriceRecord
-from pricing_pipeline.providers.registry import get_adapter
+from pricing_pipeline.providers.registry import PROVIDER_NAMES, get_adapter
 from pricing_pipeline.store import holds as stored_holds
 from pricing_pipeline.store.engine import lock_provider
 from pricing_pipeline.store.review import ReviewError
@@ -37,10 +38,16 @@ def catalog(n=20, **prices):
 
 
 def sync(store, records, run_id, provider=P, override=None):
+    reference_catalog = provider in PROVIDER_NAMES and get_adapter(provider).reference_catalog
     return store.publish(
         provider, records, run_id=run_id,
-        review=reviewer(records, GuardThresholds(), override, canonical=stored_holds.canonical),
+        review=reviewer(records, GuardThresholds(), override, reference_catalog, canonical=stored_holds.canonical),
     )
+
+
+def unmarked_free(records) -> set[str]:
+    """The models of a real list the guard holds as new and zero-priced (test_rules.py)."""
+    return set(guard.unmarked_free({}, records, GuardThresholds()))
 
 
 def live(store, provider=P):
@@ -235,12 +242,14 @@ def test_real_openrouter_days_replayed_one_by_one_hold_only_the_fabricated_jump(
         result = sync(store, records, f"day-{day}", provider="openrouter")
         published = store.published_records("openrouter")
         expected_held = {target} if 10 <= number < 16 else set()
-        assert set(result.verdict.held) | {h["model_id"] for h in store.held("openrouter")} == expected_held, day
+        held_now = set(result.verdict.held) | {h["model_id"] for h in store.held("openrouter")}
+        free = unmarked_free(records) & held_now  # zero-priced and never published: held from the first day
+        assert held_now - free == expected_held, day
         for record in records:  # every other price of the day is live
-            if record.model_id not in expected_held:
+            if record.model_id not in expected_held | free:
                 assert published[record.model_id].price_key() == record.price_key(), (day, record.model_id)
-        assert set(published) == {r.model_id for r in records} | set(snapshot.quarantined), day
-    [hold] = store.holds_history("openrouter")
+        assert set(published) | free == {r.model_id for r in records} | set(snapshot.quarantined), day
+    [hold] = [h for h in store.holds_history("openrouter") if h["model_id"] == target]
     assert (hold["status"], hold["run_id"], hold["resolved_run_id"]) == ("cleared", f"day-{days[9][0]}", f"day-{days[15][0]}")
 
 
@@ -249,10 +258,13 @@ def test_an_eighteen_day_gap_publishes_its_changes(store):
     first, later = days[2], days[20]  # 07-19 -> 08-07: +75 models, the largest gap of the recordings
     sync(store, first[1].records, "first", provider="openrouter")
     result = sync(store, later[1].records, "after-gap", provider="openrouter")
-    assert not result.verdict.held
+    free = unmarked_free(later[1].records)
+    assert set(result.verdict.held) <= free
     assert len(result.diff.added) > 70 and result.diff.changed
     published = store.published_records("openrouter")
-    assert {m: r.price_key() for m, r in published.items()} == {r.model_id: r.price_key() for r in later[1].records}
+    held_free = {h["model_id"] for h in store.held("openrouter")}
+    assert {m: r.price_key() for m, r in published.items()} == {
+        r.model_id: r.price_key() for r in later[1].records if r.model_id not in held_free}
 
 
 @pytest.mark.parametrize("provider, day1, day2", [

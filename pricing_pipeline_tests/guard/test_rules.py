@@ -55,15 +55,44 @@ NOTHING = dict.fromkeys(RULES, 0)
 # --- real data: the guard must not cry wolf ---------------------------------------------
 
 
+# The real zero-priced entries no upstream marks free: each held on a first sync (unmarked_free).
+UNMARKED_FREE = {
+    "openrouter": {"google/lyria-3-clip-preview", "google/lyria-3-pro-preview", "openrouter/free"},
+    "vercel": {"meituan/longcat-flash-chat"},
+    "together": {"ServiceNow-AI/Apriel-1.5-15b-Thinker", "ServiceNow-AI/Apriel-1.6-15b-Thinker",
+                 "google/gemma-2b-it-Ishan", "togethercomputer/MoA-1", "togethercomputer/MoA-1-Turbo"},
+    "novita": {"meta-llama/llama-3.2-1b-instruct"},
+}
+
+
 @pytest.mark.parametrize("provider", [p for p in REPLAY_FILES if p != "litellm"])
-def test_no_rule_fires_on_a_real_first_snapshot(payloads, provider):
+def test_no_rule_fires_on_a_real_first_snapshot_but_on_unmarked_free_models(payloads, provider):
     records = payloads.records(provider)
     assert records
-    assert counts(evaluate({}, records)) == NOTHING
+    results = evaluate({}, records, reference_catalog=get_adapter(provider).reference_catalog)
+    assert set(results.pop("unmarked_free")) == UNMARKED_FREE.get(provider, set())
+    assert counts(results) == {name: 0 for name in results}
+
+
+def test_a_new_model_priced_zero_is_held_unless_marked_free():
+    zero = {"input_usd_per_mtok": Decimal(0), "output_usd_per_mtok": Decimal(0)}
+    snapshot = [
+        PriceRecord("openrouter", "acme/broken", **zero),
+        PriceRecord("openrouter", "acme/gift:free", **zero),
+        PriceRecord("openrouter", "acme/broken#azure", **zero, upstream_tag="azure"),
+        PriceRecord("openrouter", "acme/gift:free#chutes", **zero, upstream_tag="chutes"),
+        PriceRecord("openrouter", "acme/paid", input_usd_per_mtok=Decimal(0), output_usd_per_mtok=Decimal(1)),
+        PriceRecord("openrouter", "acme/unknown"),
+    ]
+    assert set(evaluate({}, snapshot)["unmarked_free"]) == {"acme/broken", "acme/broken#azure"}
+    # published already (it passed the guard or a person accepted it): not judged again
+    assert evaluate({"acme/broken": snapshot[0]}, snapshot[:1])["unmarked_free"] == {}
+    # a reference catalog's zero prices are its own business
+    assert evaluate({}, snapshot, reference_catalog=True)["unmarked_free"] == {}
 
 
 def test_no_rule_fires_on_the_real_models_dev_first_day(payloads):
-    assert counts(evaluate({}, payloads.records("modelsdev", MODELSDEV_DAY1))) == NOTHING
+    assert counts(evaluate({}, payloads.records("modelsdev", MODELSDEV_DAY1), reference_catalog=True)) == NOTHING
 
 
 def test_the_real_models_dev_day_over_day_change_passes(payloads):
@@ -71,7 +100,7 @@ def test_the_real_models_dev_day_over_day_change_passes(payloads):
     day2 = payloads.records("modelsdev", MODELSDEV_DAY2)
     diff = diff_snapshot(day1, day2)
     assert (len(diff.added), len(diff.changed), len(diff.removed)) == (16, 10, 28)
-    assert counts(evaluate(day1, day2)) == NOTHING
+    assert counts(evaluate(day1, day2, reference_catalog=True)) == NOTHING
     # The six groq models whose cost disappeared are unknown now, which is not "paid -> free".
     whisper = by_id(day2)["groq/whisper-large-v3"]
     # (whisper, a transcription model listed at 0 per token, was never free: unknown on day 1 too)
@@ -80,7 +109,7 @@ def test_the_real_models_dev_day_over_day_change_passes(payloads):
 
 
 def test_the_real_litellm_catalog_is_blocked_for_its_real_unit_mistakes(payloads):
-    results = evaluate({}, payloads.records("litellm"))
+    results = evaluate({}, payloads.records("litellm"), reference_catalog=True)
     assert counts(results) == {**NOTHING, "price_bounds": len(LITELLM_UNIT_MISTAKES)}
     assert set(results["price_bounds"]) == LITELLM_UNIT_MISTAKES
     assert results["price_bounds"]["wandb/openai/gpt-oss-120b"] == (

@@ -36,7 +36,8 @@ def raw(payload, model_id):
 
 @pytest.fixture
 def openrouter(payloads):
-    return payloads.get("openrouter")
+    # the list these tests' models are on (the replayed one is the endpoint recordings' day)
+    return payloads.get("openrouter_api_v1_models_2026-08-01.json")
 
 
 @pytest.fixture
@@ -137,7 +138,9 @@ def test_errors_say_what_is_missing_and_never_answer_zero(published, store):
 
 def test_to_json_keeps_the_contract(published):
     result = cost(published, "anthropic/claude-sonnet-4.6", Usage(input_tokens=10, output_tokens=10)).to_json()
-    assert list(result) == ["provider", "model_id", "at", "total_usd", "lines"]
+    assert list(result) == ["provider", "model_id", "at", "total_usd", "upstream_provider", "upstream_tag", "lines"]
     assert list(result["lines"][0]) == ["component", "quantity", "unit", "unit_price_usd", "usd", "tier",
-                                        "window_utc", "service_tier", "valid_from"]
+                                        "window_utc", "service_tier", "valid_from", "upstream_provider", "upstream_tag"]
+    # without --upstream-provider: the headline price, and every line says so
+    assert result["upstream_provider"] is None and {line["upstream_provider"] for line in result["lines"]} == {None}
     assert isinstance(result["total_usd"], str)

@@ -2,7 +2,7 @@
 
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from dagster import (
@@ -62,6 +62,9 @@ class RawSnapshot:
     sha256: str
     size_bytes: int
     body: bytes
+    # per-model detail bodies (OpenRouter's endpoints) by model id, and the failed requests
+    details: dict[str, bytes] = field(default_factory=dict)
+    detail_failures: dict[str, str] = field(default_factory=dict)
 
 
 def sync_failure(context: AssetExecutionContext, error: UpstreamError, stage: str) -> Failure:
@@ -114,6 +117,7 @@ def raw_price_snapshot(
             provider, public_url(fetched.url), fetched.body, fetched.fetched_at, context.run.run_id
         )
         json_body.check(provider, fetched.body)
+        details = upstream.fetch_details(adapter, fetched.body)
     except UpstreamError as error:
         if (
             error.error_type == "rate_limited"
@@ -135,9 +139,30 @@ def raw_price_snapshot(
             "raw_snapshot_id": snapshot_id,
             "request_seconds": round(fetched.elapsed_seconds, 6),
             "fetched_at": fetched.fetched_at.isoformat(),
+            **detail_metadata(details),
         }
     )
-    return RawSnapshot(provider, public_url(fetched.url), fetched.fetched_at, sha256, len(fetched.body), fetched.body)
+    if details.failures:
+        context.log.warning(f"{provider}: {len(details.failures)} model(s)' endpoint requests failed; they keep the "
+                            f"endpoint prices they had: {', '.join(sorted(details.failures)[:10])}")
+    return RawSnapshot(provider, public_url(fetched.url), fetched.fetched_at, sha256, len(fetched.body), fetched.body,
+                       details.bodies, details.failures)
+
+
+def detail_metadata(details) -> dict:
+    """What the per-model endpoint requests took (none for most providers)."""
+    if not details.requests:
+        return {}
+    return {
+        "endpoint_requests": details.requests,
+        "endpoint_models_fetched": len(details.bodies),
+        "endpoint_fetch_failures": len(details.failures),
+        "endpoint_max_concurrent_requests": details.max_in_flight,
+        "endpoint_rate_limited": details.rate_limited,
+        "endpoint_fetch_seconds": round(details.elapsed_seconds, 3),
+        **({"endpoint_failures": MetadataValue.md(reasons_markdown(details.failures, "model", "error"))}
+           if details.failures else {}),
+    }
 
 
 @asset(
@@ -155,6 +180,9 @@ def normalized_prices(context: AssetExecutionContext, raw_price_snapshot: RawSna
         snapshot = adapter.parse_body(raw_price_snapshot.body)
     except UpstreamError as error:
         raise sync_failure(context, error, "normalize") from error
+    raw = raw_price_snapshot
+    if raw.details or raw.detail_failures:
+        snapshot = adapter.with_details(snapshot, raw.details, raw.detail_failures)
     records = snapshot.records
     if snapshot.quarantined:
         context.log.warning(f"{provider}: {len(snapshot.quarantined)} model(s) quarantined (unreadable entries)")
@@ -172,6 +200,8 @@ def normalized_prices(context: AssetExecutionContext, raw_price_snapshot: RawSna
                 not r.variable_pricing and all(c.usd is None for c in r.components()) for r in records
             ),
             "quarantined_models": len(snapshot.quarantined),
+            "endpoint_records": sum(r.upstream_tag is not None for r in records),
+            "endpoints_unread_models": len(snapshot.endpoints_unread),
             "unknown_pricing_keys": len(snapshot.unknown_keys),
             **({"quarantined": MetadataValue.md(reasons_markdown(snapshot.quarantined, "model", "reason"))}
                if snapshot.quarantined else {}),
@@ -214,6 +244,7 @@ def published_prices(
             records,
             run_id=context.run.run_id,
             quarantined=normalized_prices.quarantined,
+            endpoints_unread=normalized_prices.endpoints_unread,
             review=reviewer(records, thresholds, override, reference_catalog, holds.canonical),
         )
     except SQLAlchemyError as exc:
@@ -231,6 +262,7 @@ def published_prices(
             "changed": len(result.diff.changed),
             "removed": len(result.diff.removed),
             "quarantined": len(normalized_prices.quarantined),
+            "endpoint_fetch_failures": len(normalized_prices.endpoints_unread),
             "held": len(held_since),
             "held_this_run": len(verdict.held),
             **({"oldest_hold_since": MetadataValue.timestamp(result.oldest_hold_since.timestamp())} if result.oldest_hold_since else {}),

@@ -23,6 +23,7 @@ from pricing_pipeline.defs.sync.override import GUARD_RESOURCE_DEFS, PriceGuardO
 from pricing_pipeline.defs.sync.partitions import provider_partitions
 from pricing_pipeline.defs.sync.resources import PricingDatabase
 from pricing_pipeline.pricing import guard
+from pricing_pipeline.pricing.endpoints import is_endpoint_id
 from pricing_pipeline.pricing.guard_settings import GuardOverride
 from pricing_pipeline.pricing.records import NormalizedSnapshot, PriceComponent, PriceRecord, PriceTier
 from pricing_pipeline.settings import settings
@@ -127,8 +128,9 @@ def model_count(inputs: SnapshotInputs) -> dict:
     # The floor compares with the models live before the latest publish, not with the live
     # table: an accepted junk snapshot must not raise the floor for the real one after it.
     provider, override = inputs.provider, inputs.override
-    published = len(inputs.pricing_db.store.baseline_model_ids(provider))
-    fetched = inputs.snapshot.models_seen  # quarantined models are listed upstream: not removals
+    # the models of the list: their endpoints are fetched apart and kept when that fails
+    published = sum(not is_endpoint_id(m) for m in inputs.pricing_db.store.baseline_model_ids(provider))
+    fetched = inputs.snapshot.models_listed  # quarantined models are listed upstream: not removals
     # An empty list is never a snapshot, not even on a first sync: it is an upstream fault.
     minimum = max(1, math.ceil(published * settings().min_model_count_ratio))
     enough = fetched >= minimum

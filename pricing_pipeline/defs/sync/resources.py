@@ -7,8 +7,9 @@ import os
 from dagster import ConfigurableResource, EnvVar, InitResourceContext
 from pydantic import PrivateAttr
 
-from pricing_pipeline.providers import _http
+from pricing_pipeline.providers import _http, detail_fetch
 from pricing_pipeline.providers.base import ProviderAdapter
+from pricing_pipeline.settings import settings
 from pricing_pipeline.store import PricingStore, default_database_url
 
 
@@ -44,12 +45,19 @@ class UpstreamApi(ConfigurableResource):
     max_response_bytes: int = _http.DEFAULT_MAX_RESPONSE_BYTES
 
     def fetch(self, adapter: ProviderAdapter) -> _http.FetchResult:
-        return adapter.fetch(
-            _http.HttpSettings(
-                timeout_seconds=self.timeout_seconds,
-                connect_timeout_seconds=self.connect_timeout_seconds,
-                max_response_bytes=self.max_response_bytes,
-            )
+        return adapter.fetch(self._http_settings())
+
+    def fetch_details(self, adapter: ProviderAdapter, body: bytes) -> detail_fetch.DetailFetch:
+        """Every per-model detail request of the list ``body`` (OpenRouter's endpoints), at
+        most ``PRICING_ENDPOINT_CONCURRENCY`` at a time; failures per model, never raised."""
+        return detail_fetch.fetch_all(adapter.name, adapter.detail_urls(body), adapter.headers(),
+                                      self._http_settings(), settings().endpoint_concurrency)
+
+    def _http_settings(self) -> _http.HttpSettings:
+        return _http.HttpSettings(
+            timeout_seconds=self.timeout_seconds,
+            connect_timeout_seconds=self.connect_timeout_seconds,
+            max_response_bytes=self.max_response_bytes,
         )
 
 

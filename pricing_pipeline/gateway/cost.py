@@ -49,7 +49,8 @@ def request_cost(
         endpoints = [p for p in store.prices(provider=provider, model_id=model_id, at=at, endpoints=True)
                      if endpoint_model(p.record.model_id) == model_id]
         _, _, price = choose_endpoint(provider, model_id, upstream_provider,
-                                      ((p.record.upstream_tag, p.record.upstream_provider, p) for p in endpoints))
+                                      ((p.record.upstream_tag, p.record.upstream_provider, p) for p in endpoints),
+                                      lambda a, b: a.record.components() == b.record.components())
     record = price.record
     listed = ListedPrices(IndexedComponents(record.components()), record.variable_pricing, price.valid_from,
                           price.valid_to, record.upstream_provider if record.upstream_tag else None,

@@ -91,7 +91,8 @@ class PriceBook:
         if upstream_provider is not None:
             live = (_live_at(index.listings[endpoint], at) for endpoint in index.endpoints.get(key, ()))
             _, _, listed = choose_endpoint(provider, model_id, upstream_provider,
-                                           ((e.upstream_tag, e.upstream_provider, e) for e in live if e is not None))
+                                           ((e.upstream_tag, e.upstream_provider, e) for e in live if e is not None),
+                                           _same_prices)
         return bill(provider, model_id, listed, usage, at, service_tier, region)
 
     # --- freshness ---------------------------------------------------------------------
@@ -157,6 +158,10 @@ class PriceBook:
             {key: tuple(sorted(keys)) for key, keys in endpoints.items()},
             time.perf_counter() - started,
         )
+
+
+def _same_prices(a: ListedPrices, b: ListedPrices) -> bool:
+    return a.components is b.components  # equal component sets share one index (_read)
 
 
 def _live_at(listings: tuple[ListedPrices, ...], at: datetime) -> ListedPrices | None:

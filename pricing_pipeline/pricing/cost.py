@@ -32,7 +32,7 @@ all raise a :class:`CostError` saying which.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, fields
 from typing import TypeVar
 from datetime import datetime
@@ -52,7 +52,12 @@ class UnknownModel(CostError):
 
 
 class NotListedAt(CostError):
-    pass
+    """The model was listed, but not at the instant asked for: ``first_listed`` and
+    ``listed_until`` (None: still listed) say when it was."""
+
+    def __init__(self, message: str, first_listed: datetime | None = None, listed_until: datetime | None = None):
+        super().__init__(message)
+        self.first_listed, self.listed_until = first_listed, listed_until
 
 
 class UnknownPrice(CostError):
@@ -329,7 +334,8 @@ def not_listed(
         return UnknownModel(f"{provider} has never listed {model_id!r}")
     until = listed_until.isoformat() if listed_until else "now"
     return NotListedAt(
-        f"{provider}/{model_id} was not listed at {at.isoformat()} (listed from {first_listed.isoformat()} to {until})"
+        f"{provider}/{model_id} was not listed at {at.isoformat()} (listed from {first_listed.isoformat()} to {until})",
+        first_listed, listed_until,
     )
 
 
@@ -337,12 +343,13 @@ T = TypeVar("T")
 
 
 def choose_endpoint(
-    provider: str, model_id: str, wanted: str, endpoints: Iterable[tuple[str, str | None, T]]
+    provider: str, model_id: str, wanted: str, endpoints: Iterable[tuple[str, str | None, T]],
+    same_prices: Callable[[T, T], bool] = lambda a, b: False,
 ) -> tuple[str, str | None, T]:
-
-    """The endpoint that served a request, from ``(tag, provider name, value)`` of the model's
-    endpoints: the one whose tag is ``wanted``, else the provider's only endpoint, else its
-    base endpoint (a tag without ``/``). Raises :class:`UnknownUpstream` naming what there is."""
+    """The endpoint that served a request (pricing/endpoints.py), from ``(tag, provider name,
+    value)`` of the model's endpoints: the one whose tag is ``wanted``, else the provider's only
+    endpoint, else its base endpoint (a tag without ``/``), else any of them when they all bill
+    the same (``same_prices``). Raises :class:`UnknownUpstream` naming what there is."""
     endpoints = list(endpoints)
     key = wanted.strip().casefold()
     for endpoint in endpoints:
@@ -358,6 +365,8 @@ def choose_endpoint(
     base = [e for e in candidates if "/" not in e[0]]
     if len(base) == 1:
         return base[0]
+    if all(same_prices(candidates[0][2], other[2]) for other in candidates[1:]):
+        return min(candidates, key=lambda e: e[0])
     tags = ", ".join(sorted(e[0] for e in candidates))
     raise UnknownUpstream(
         f"{provider}/{model_id} has several {wanted!r} endpoints and no base one: give the tag ({tags})"

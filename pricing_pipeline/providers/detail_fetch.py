@@ -121,6 +121,8 @@ class _Batch:
             return UpstreamError(self.provider, "timeout", f"timed out at {_http.public_url(url)}")
         except httpx.TransportError as exc:
             return UpstreamError(self.provider, "connection", f"{type(exc).__name__} at {_http.public_url(url)}")
+        except (httpx.InvalidURL, httpx.HTTPError) as exc:  # never one request's fault to fail the batch
+            return UpstreamError(self.provider, "invalid_response", f"{type(exc).__name__} at {_http.public_url(url)}")
         finally:
             self.in_flight -= 1
 

@@ -32,7 +32,10 @@ def urls(models_url: str, model_ids: Iterable[str]) -> dict[str, str]:
     """Each model's endpoints URL: the models URL (without its query) + ``/<id>/endpoints``."""
     scheme, host, path, _, _ = urlsplit(models_url)
     base = urlunsplit((scheme, host, path.rstrip("/"), "", ""))
-    return {model_id: f"{base}/{quote(model_id.strip(), safe=ID_PATH_SAFE)}/endpoints" for model_id in model_ids}
+    ids = (model_id.strip() for model_id in model_ids)
+    # an id that cannot be stored is quarantined with the list: nothing to ask about it
+    return {model_id: f"{base}/{quote(model_id, safe=ID_PATH_SAFE)}/endpoints" for model_id in ids
+            if not model_id_problem(model_id)}
 
 
 def records(adapter, model_id: str, payload: Any) -> tuple[list[PriceRecord], dict[str, str]]:

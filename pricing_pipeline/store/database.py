@@ -226,6 +226,7 @@ class PricingStore:
         if any(r.provider != provider for r in records):
             raise ValueError(f"snapshot for {provider!r} contains records of another provider")
         acceptances = acceptances or {}
+        endpoints = sum(is_endpoint_id(r.model_id) for r in records)
         sync_id = self.start_sync(provider, run_id)
         started = time.perf_counter()
         with self.engine.begin() as conn:
@@ -270,7 +271,8 @@ class PricingStore:
                 .values(
                     status="success",
                     finished_at=_now(),
-                    models_fetched=len(records),
+                    models_fetched=len(records) - endpoints,
+                    endpoints_fetched=endpoints,
                     models_added=len(diff.added),
                     models_changed=len(diff.changed),
                     models_removed=len(diff.removed),
@@ -285,7 +287,7 @@ class PricingStore:
             )
         if len(diff.changes) >= ANALYZE_AFTER_CHANGES:  # a first publish of a big catalog, a mass change
             self._refresh_statistics()
-        return PublishResult(sync_id, diff, len(records), now, time.perf_counter() - started, verdict, oldest)
+        return PublishResult(sync_id, diff, len(records) - endpoints, now, time.perf_counter() - started, verdict, oldest)
 
     def _refresh_statistics(self) -> None:
         # Best effort: the publish is committed; only the next one's query plans depend on it.

@@ -67,6 +67,8 @@ sync_log = Table(
     # Models whose per-endpoint prices could not be fetched: {model_id: error}; their endpoints
     # kept the prices they had.
     Column("endpoint_fetch_failures", Integer),
+    # Endpoint records in the snapshot (models_fetched counts the models of the list only).
+    Column("endpoints_fetched", Integer),
     Column("endpoint_fetch_failed", JSON),
     Index("ix_sync_log_provider_started", "provider", "started_at"),
 )

@@ -44,10 +44,13 @@ def test_sync_then_query_prices_and_changes(cli_env):
     synced = cli(cli_env, "sync", "--provider", "deepinfra", "--provider", "openrouter")
     out = synced.stdout
     lines = [line.split() for line in out.strip().splitlines()]
-    assert lines[0][:9] == ["provider", "status", "models", "added", "changed", "removed", "held", "quarantined", "seconds"]
-    assert [line[:8] for line in lines[1:]] == [
-        ["deepinfra", "success", "88", "88", "0", "0", "0", "0"],
-        ["openrouter", "success", "336", "336", "0", "0", "0", "0"],
+    assert lines[0][:10] == ["provider", "status", "models", "added", "changed", "removed", "held", "quarantined",
+                             "endpoints_failed", "seconds"]
+    # OpenRouter: 339 models and their 952 endpoints added but 5 held (3 models and 2 endpoints priced
+    # zero and not marked free); 2 endpoints quarantined (two entries with one tag at different prices)
+    assert [line[:9] for line in lines[1:]] == [
+        ["deepinfra", "success", "88", "88", "0", "0", "0", "0", "0"],
+        ["openrouter", "success", "339", "1286", "0", "0", "5", "2", "0"],
     ]
 
     # the runs are on the persistent instance, launched from the workspace's code location
@@ -219,11 +222,18 @@ def test_prices_show_every_component_of_every_model(cli_env):
     # the recording's pricing: web_search "0.01" per search, input_cache_write_1h "0.000006" per token
     assert components[("web_search", "usd_per_search", 0)]["usd"] == "0.01"
     assert components[("cache_write_1h", "usd_per_mtok", 0)]["usd"] == "6"
+    own = [c for c in sonnet["components"] if c["upstream_provider"] is None]
     assert all(
-        set(c) == {"component", "unit", "usd", "min_context_tokens", "window_utc", "service_tier", "region"}
-        and c["service_tier"] == "standard" and c["window_utc"] is None
-        for c in sonnet["components"]
+        set(c) == {"component", "unit", "usd", "min_context_tokens", "window_utc", "service_tier", "region",
+                   "upstream_provider", "upstream_tag"}
+        and c["service_tier"] == "standard" and c["window_utc"] is None and c["upstream_tag"] is None
+        for c in own
     )
+    # then each endpoint's, naming it; the endpoints listed with their discount
+    endpoints = {e["upstream_tag"]: e for e in sonnet["endpoints"]}
+    assert {c["upstream_tag"] for c in sonnet["components"][len(own):]} == set(endpoints)
+    assert endpoints and all(e["discount"] is not None for e in endpoints.values())
+    assert not any("#" in r["model_id"] for r in records)  # endpoints are listed under their model
     table = cli(cli_env, "prices", "--provider", "openrouter", "--model", "anthropic/claude-sonnet-4.6").stdout
     header, row = table.splitlines()
     assert header.split()[-2:] == ["more_components", "valid_from"]
@@ -245,12 +255,13 @@ def test_cost_prints_the_exact_cost_and_fails_clearly(cli_env, payloads):
     model = ["--provider", "openrouter", "--model", "anthropic/claude-sonnet-4.6"]
     result = json.loads(cli(cli_env, "cost", *model, "--input-tokens", "10000", "--cache-read-tokens", "4000",
                             "--output-tokens", "500", "--web-searches", "2", "--format", "json").stdout)
-    assert list(result) == ["provider", "model_id", "at", "total_usd", "lines"]
+    assert list(result) == ["provider", "model_id", "at", "total_usd", "upstream_provider", "upstream_tag", "lines"]
     # 6,000 input at $3/1M, 4,000 cache reads at $0.30/1M, 500 output at $15/1M, 2 searches at $0.01
     assert result["total_usd"] == "0.0467"  # 0.018 + 0.0012 + 0.0075 + 0.02
     assert [line["component"] for line in result["lines"]] == ["input", "cache_read", "output", "web_search"]
     assert all(list(line) == ["component", "quantity", "unit", "unit_price_usd", "usd", "tier", "window_utc",
-                              "service_tier", "valid_from"] for line in result["lines"])
+                              "service_tier", "valid_from", "upstream_provider", "upstream_tag"]
+               for line in result["lines"])
     table = cli(cli_env, "cost", *model, "--input-tokens", "1000000").stdout
     assert "total_usd 3" in table
 

@@ -10,6 +10,7 @@ from pricing_pipeline.defs.sync.checks import normalized_prices_checks
 from pricing_pipeline.defs.sync.guard import check_name
 from pricing_pipeline.pricing.guard import RULES
 from pricing_pipeline.defs.sync.resources import PricingDatabase, UpstreamApi
+from pricing_pipeline.pricing.endpoints import is_endpoint_id
 from pricing_pipeline_tests.recordings import REPLAY_FILES, recording
 
 ASSETS = [raw_price_snapshot, normalized_prices, published_prices, normalized_prices_checks]
@@ -65,7 +66,14 @@ def test_every_provider_syncs_from_its_recording(replay, run_sync, store):
         assert result.success, provider
         row = store.sync_row(result.run_id)
         assert row["status"] == "success" and row["models_fetched"] > 0, provider
-        assert row["models_fetched"] == len(store.published_records(provider))
+        # every model and endpoint read is published, but those the guard held (new, priced zero)
+        published = store.published_records(provider)
+        assert row["models_fetched"] + row["endpoints_fetched"] == len(published) + row["models_held"], provider
+        assert row["endpoints_fetched"] == sum(map(is_endpoint_id, published)) + sum(
+            map(is_endpoint_id, (h["model_id"] for h in store.held(provider)))), provider
+    [azure] = store.prices("openrouter", "openai/gpt-4o#azure")  # one of OpenRouter's endpoints
+    assert (azure.record.upstream_provider, azure.record.upstream_tag, azure.record.upstream_model_id) == (
+        "Azure", "azure", "openai/gpt-4o")
 
 
 def test_half_the_models_missing_blocks_the_publish(replay, upstream, run_sync, store):
@@ -78,7 +86,10 @@ def test_half_the_models_missing_blocks_the_publish(replay, upstream, run_sync, 
     assert not result.success
     blocked = {e.check_name: e for e in result.get_asset_check_evaluations() if not e.passed}
     assert set(blocked) == {"normalized_prices_model_count"}  # the guard runs in the publish, which never ran
-    assert blocked["normalized_prices_model_count"].metadata["models_published"].value == 336
+    listed = len(json.loads(REPLAY_FILES["openrouter"].read_bytes())["data"])
+    held = len(store.held("openrouter"))  # new and priced zero (unmarked_free): not published
+    # the models of the list: their endpoints are not counted
+    assert blocked["normalized_prices_model_count"].metadata["models_published"].value == listed - held
     assert store.prices("openrouter") == before  # nothing published, nothing removed
     row = store.sync_row(result.run_id)
     assert (row["status"], row["error_type"]) == ("blocked", "check_blocked")
@@ -101,16 +112,18 @@ def test_negative_price_blocks_the_publish(replay, upstream, run_sync, store):
 def test_a_real_mass_removal_is_published_only_with_accept_all_and_a_reason(replay, upstream, run_sync, store):
     assert run_sync("openrouter").success
     payload = json.loads(REPLAY_FILES["openrouter"].read_bytes())
+    models = {m for m in store.published_records("openrouter") if not is_endpoint_id(m)}
     payload["data"] = payload["data"][:100]
     upstream.serve("/openrouter", json.dumps(payload))
     override = {"accept_all": True, "reason": "OpenRouter retired 236 models on 2026-11-26", "accepted_by": "ops"}
     no_reason = run_sync("openrouter", run_config={"resources": {"price_guard_override": {"config": {"accept_all": True}}}})
-    assert not no_reason.success and len(store.published_records("openrouter")) == 336
+    assert not no_reason.success and {m for m in store.published_records("openrouter") if not is_endpoint_id(m)} == models
     accepted = run_sync("openrouter", run_config={"resources": {"price_guard_override": {"config": override}}})
     assert accepted.success
-    assert len(store.published_records("openrouter")) == 100
-    removals = [c for c in store.changes("openrouter") if c["kind"] == "removed"]
-    assert len(removals) == 236
+    assert {m for m in store.published_records("openrouter") if not is_endpoint_id(m)} == {
+        m["id"] for m in payload["data"]}  # accept_all publishes the held zero-priced ones too
+    removals = [c for c in store.changes("openrouter") if c["kind"] == "removed" and not is_endpoint_id(c["model_id"])]
+    assert len(removals) == len(models - {m["id"] for m in payload["data"]})
     assert {(c["accepted_by"], c["accept_reason"], c["run_id"]) for c in removals} == {
         ("ops", override["reason"], accepted.run_id)}
 

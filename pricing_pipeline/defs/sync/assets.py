@@ -26,6 +26,7 @@ from pricing_pipeline.defs.sync.override import GUARD_RESOURCE_DEFS, PriceGuardO
 from pricing_pipeline.defs.sync.partitions import provider_partitions
 from pricing_pipeline.defs.sync.resources import PricingDatabase, UpstreamApi
 from pricing_pipeline.pricing.diff import SnapshotDiff
+from pricing_pipeline.pricing.endpoints import is_endpoint_id
 from pricing_pipeline.pricing.holds import reviewer
 from pricing_pipeline.pricing.model_ids import display_id
 from pricing_pipeline.pricing.records import NormalizedSnapshot, PriceRecord
@@ -192,7 +193,7 @@ def normalized_prices(context: AssetExecutionContext, raw_price_snapshot: RawSna
     context.add_output_metadata(
         {
             "provider": provider,
-            "models": len(records),
+            "models": normalized_models(snapshot),
             "components": sum(len(r.components()) for r in records),
             "variable_pricing_models": sum(r.variable_pricing for r in records),
             "tiered_models": sum(any(c.min_context_tokens for c in r.components()) for r in records),
@@ -200,7 +201,7 @@ def normalized_prices(context: AssetExecutionContext, raw_price_snapshot: RawSna
                 not r.variable_pricing and all(c.usd is None for c in r.components()) for r in records
             ),
             "quarantined_models": len(snapshot.quarantined),
-            "endpoint_records": sum(r.upstream_tag is not None for r in records),
+            "endpoint_records": len(records) - normalized_models(snapshot),
             "endpoints_unread_models": len(snapshot.endpoints_unread),
             "unknown_pricing_keys": len(snapshot.unknown_keys),
             **({"quarantined": MetadataValue.md(reasons_markdown(snapshot.quarantined, "model", "reason"))}
@@ -257,7 +258,8 @@ def published_prices(
     return MaterializeResult(
         metadata={
             "provider": provider,
-            "models": result.models,
+            "models": result.models,  # the models of the list; their endpoints apart
+            "endpoints": len(records) - result.models,
             "added": len(result.diff.added),
             "changed": len(result.diff.changed),
             "removed": len(result.diff.removed),
@@ -276,6 +278,11 @@ def published_prices(
             provider, context.run.run_id, verdict, held_since, override, len(records), thresholds
         ),
     )
+
+
+def normalized_models(snapshot: NormalizedSnapshot) -> int:
+    """The models of the list that could be read (their endpoint records not counted)."""
+    return snapshot.models_listed - sum(not is_endpoint_id(m) for m in snapshot.quarantined)
 
 
 def reasons_markdown(rows: dict, key_header: str, value_header: str, limit: int = MAX_CHANGES_SHOWN) -> str:

@@ -24,6 +24,7 @@ def upgrade() -> None:
             batch.add_column(sa.Column("quantization", sa.String(32)))
     with op.batch_alter_table("sync_log") as batch:
         batch.add_column(sa.Column("endpoint_fetch_failures", sa.Integer))
+        batch.add_column(sa.Column("endpoints_fetched", sa.Integer))
         batch.add_column(sa.Column("endpoint_fetch_failed", sa.JSON))
     op.create_table(
         "billed_requests",
@@ -63,6 +64,7 @@ def downgrade() -> None:
     op.drop_table("bill_reconciliations")
     op.drop_table("billed_requests")
     with op.batch_alter_table("sync_log") as batch:
+        batch.drop_column("endpoints_fetched")
         batch.drop_column("endpoint_fetch_failed")
         batch.drop_column("endpoint_fetch_failures")
     for table in ("price_history", "model_prices"):

@@ -1,4 +1,4 @@
-"""pricing-pipeline sync | prices | changes | cost | held | accept | reject"""
+"""pricing-pipeline sync | prices | changes | cost | held | accept | reject | reconcile"""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from pricing_pipeline import cli_holds
+from pricing_pipeline import cli_holds, cli_reconcile
 from pricing_pipeline.cli_support import PRICE_JSON_KEYS, ensure_dagster_home, open_store, price_json, print_table
 from pricing_pipeline.pricing.endpoints import endpoint_model, is_endpoint_id
 from pricing_pipeline.pricing.records import SERVICE_TIERS
@@ -62,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
                       "`provider`, e.g. Azure) or an endpoint tag (azure/eu); default: the model's headline price")
     cost.add_argument("--format", choices=("table", "json"), default="table", help="output format")
 
-    handlers = cli_holds.add_commands(commands)
+    handlers = {**cli_holds.add_commands(commands), **cli_reconcile.add_commands(commands)}
     args = parser.parse_args(argv)
     command = {"sync": run_sync, "prices": show_prices, "changes": show_changes, "cost": show_cost, **handlers}[args.command]
     try:

@@ -193,7 +193,7 @@ class Report:
             "off": counts["off"],
             "errors": counts["error"],
             "exact_share": format(Decimal(counts["exact"]) / records, ".6f") if records else None,
-            "fees_usd": format(sum((o.fees_usd for o in self.outcomes), Decimal(0)), "f"),
+            "fees_usd": format(sum((o.fees_usd for o in self.outcomes), Decimal(0)).normalize(), "f"),
             "before_history": sum(o.before_history for o in self.outcomes),
             "by_model": by_model,
             # the records that are not exact, with what differs (the first ``details``)

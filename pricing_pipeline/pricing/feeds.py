@@ -20,6 +20,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from pricing_pipeline.pricing.cost import TOKEN_PARTS
+from pricing_pipeline.pricing.endpoints import endpoint_model, is_endpoint_id
 from pricing_pipeline.pricing.records import PER_MILLION_UNITS, USD_PER_MTOK, PriceRecord
 
 SCHEMA_VERSION = 1
@@ -122,8 +123,12 @@ def litellm_key(provider: str, model_id: str) -> str:
 
 
 def litellm_cost_map(records: list[PriceRecord]) -> dict:
+    """LiteLLM's map of every model's headline prices: LiteLLM has no per-route price, so a
+    model's endpoints (pricing/endpoints.py) are in prices.json only."""
     out = {}
     for record in sorted(records, key=lambda r: (r.provider, r.model_id)):
+        if is_endpoint_id(record.model_id):
+            continue
         entry = litellm_entry(record)
         if entry is not None:
             out[litellm_key(record.provider, record.model_id)] = entry
@@ -138,29 +143,51 @@ def prices_feed(
     whose live price is under review (a flagged proposal waits for a person)."""
     held = held or {}
     providers: dict[str, dict] = {}
+    endpoints = []
     for price in sorted(published, key=lambda p: (p.record.provider, p.record.model_id)):
         record = price.record
-        change = last_changes.get((record.provider, record.model_id))
-        providers.setdefault(record.provider, {})[record.model_id] = {
-            "model_type": record.model_type,
-            "variable_pricing": record.variable_pricing,
-            "valid_from": price.valid_from.isoformat(),
-            "components": [c.to_json() for c in record.components()],
-            "last_change": None if change is None else {
-                "kind": change["kind"],
-                "changed_at": change["changed_at"].isoformat(),
-                "run_id": change["run_id"],
-                "guard": "accepted" if change["accepted_by"] else "passed",
-                "accepted_by": change["accepted_by"],
-                "accept_reason": change["accept_reason"],
-            },
-            "held": None if (hold := held.get((record.provider, record.model_id))) is None else {
-                "since": hold["held_since"].isoformat(),
-                "rule": hold["rules"],
-                "reason": hold["reason"],
-            },
-        }
+        if is_endpoint_id(record.model_id):
+            endpoints.append(price)
+            continue
+        providers.setdefault(record.provider, {})[record.model_id] = _feed_entry(price, last_changes, held)
+    # each model's endpoints under it, by tag: who serves it, at what price (discount already in)
+    for price in endpoints:
+        record = price.record
+        model = providers.get(record.provider, {}).get(endpoint_model(record.model_id))
+        if model is not None:  # the model itself is live (not held as new, not quarantined)
+            discount = record.raw.get("discount") if isinstance(record.raw, dict) else None
+            model.setdefault("endpoints", {})[record.upstream_tag] = {
+                "upstream_provider": record.upstream_provider,
+                "quantization": record.quantization,
+                "discount": None if discount is None else str(discount),
+                **_feed_entry(price, last_changes, held),
+            }
     return {"schema_version": SCHEMA_VERSION, "generated_at": generated_at.isoformat(), "providers": providers}
+
+
+def _feed_entry(price, last_changes: dict, held: dict) -> dict:
+    record = price.record
+    change = last_changes.get((record.provider, record.model_id))
+    hold = held.get((record.provider, record.model_id))
+    return {
+        "model_type": record.model_type,
+        "variable_pricing": record.variable_pricing,
+        "valid_from": price.valid_from.isoformat(),
+        "components": [c.to_json() for c in record.components()],
+        "last_change": None if change is None else {
+            "kind": change["kind"],
+            "changed_at": change["changed_at"].isoformat(),
+            "run_id": change["run_id"],
+            "guard": "accepted" if change["accepted_by"] else "passed",
+            "accepted_by": change["accepted_by"],
+            "accept_reason": change["accept_reason"],
+        },
+        "held": None if hold is None else {
+            "since": hold["held_since"].isoformat(),
+            "rule": hold["rules"],
+            "reason": hold["reason"],
+        },
+    }
 
 
 def component_count(feed: dict) -> int:

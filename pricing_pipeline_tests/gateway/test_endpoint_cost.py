@@ -93,3 +93,20 @@ def test_the_cost_command_takes_the_serving_provider(day1, db_url, tmp_path):
     assert azure["total_usd"] == "1.485" and azure["lines"][0]["upstream_tag"] == "azure"
     missing = subprocess.run([*command, "--upstream-provider", "Nowhere"], env=env, capture_output=True, text=True)
     assert missing.returncode == 1 and missing.stdout == "" and "its endpoints:" in missing.stderr
+
+
+def test_prices_json_lists_each_models_endpoints_and_the_litellm_map_has_none(day1):
+    from datetime import UTC, datetime
+
+    from pricing_pipeline.pricing.feeds import litellm_cost_map, prices_feed
+
+    published = day1.prices("openrouter")
+    feed = prices_feed(published, {}, datetime.now(UTC))
+    r1 = feed["providers"]["openrouter"]["deepseek/deepseek-r1"]
+    azure = r1["endpoints"]["azure"]
+    assert (azure["upstream_provider"], azure["discount"]) == ("Azure", "0")
+    assert {c["component"]: c["usd"] for c in azure["components"]} == {"input": "1.485", "output": "5.94"}
+    assert not any("#" in model for model in feed["providers"]["openrouter"])
+    # LiteLLM has no per-route price: its map carries the headline prices only
+    cost_map = litellm_cost_map([p.record for p in published])
+    assert "openrouter/deepseek/deepseek-r1" in cost_map and not any("#" in key for key in cost_map)

@@ -65,4 +65,10 @@ def feed_changes(before: dict, after: dict) -> dict[str, str]:
                 out[f"{provider}/{model_id}"] = "removed"
             elif old[model_id]["components"] != new[model_id]["components"]:
                 out[f"{provider}/{model_id}"] = "prices changed"
+            elif _endpoint_prices(old[model_id]) != _endpoint_prices(new[model_id]):
+                out[f"{provider}/{model_id}"] = "endpoint prices changed"
     return out
+
+
+def _endpoint_prices(model: dict) -> dict:
+    return {tag: endpoint["components"] for tag, endpoint in (model.get("endpoints") or {}).items()}

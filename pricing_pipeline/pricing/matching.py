@@ -150,8 +150,8 @@ def match_sources(records: Iterable[PriceRecord]) -> list[MatchedModel]:
     """Models priced by at least two sources, matched by the rules above."""
     by_exact: dict[tuple[str, str], list[Member]] = defaultdict(list)
     for record in records:
-        if record.variable_pricing:
-            continue
+        if record.variable_pricing or record.upstream_tag is not None:
+            continue  # an endpoint's price is one route's (pricing/endpoints.py), not the model's
         by_exact[priced_model(record)].append(Member(record.provider, record))
 
     # Rule 2: ids that differ only by the normalization join one model, unless a source

@@ -10,6 +10,13 @@ from pricing_pipeline_tests.recordings import REPLAY_FILES, recording, require_f
 
 MODELSDEV_DAY1 = "models_dev_api_2026-06-09.json"
 MODELSDEV_DAY2 = "models_dev_api_2026-06-10.json"
+# The OpenRouter list the cross-source numbers were measured on (the replayed one is the
+# endpoint recordings' day, 2026-07-21).
+OPENROUTER_0801 = "openrouter_api_v1_models_2026-08-01.json"
+
+
+def cross_source_key(provider: str) -> str | None:
+    return OPENROUTER_0801 if provider == "openrouter" else None
 
 
 class Payloads:

@@ -11,6 +11,7 @@ from pricing_pipeline.defs.guard.jobs import cross_source_schedule
 from pricing_pipeline.pricing.matching import cross_source_report
 from pricing_pipeline.pricing.records import PriceRecord
 from pricing_pipeline.settings import settings
+from pricing_pipeline_tests.guard.conftest import cross_source_key
 from pricing_pipeline_tests.recordings import REPLAY_FILES
 
 JOB = "price_cross_source_job"
@@ -26,7 +27,7 @@ def run_cross_source(sync_defs, dagster_instance):
 def test_disagreements_on_the_real_recordings_warn_with_a_table(payloads, store, sync_defs, dagster_instance):
     records = []
     for provider in REPLAY_FILES:
-        snapshot = payloads.records(provider)
+        snapshot = payloads.records(provider, cross_source_key(provider))
         store.publish(provider, snapshot)  # straight to the store: the guard is not under test here
         records += snapshot
     result, evaluation, metadata = run_cross_source(sync_defs, dagster_instance)

@@ -12,6 +12,7 @@ from pricing_pipeline.pricing.matching import (
     normalize_model_id,
 )
 from pricing_pipeline.pricing.records import PriceRecord
+from pricing_pipeline_tests.guard.conftest import cross_source_key
 from pricing_pipeline_tests.recordings import REPLAY_FILES
 
 
@@ -136,7 +137,7 @@ def test_catalogs_are_compared_with_each_other_without_a_provider_api():
 
 @pytest.fixture(scope="module")
 def real_report(payloads):
-    records = [r for provider in REPLAY_FILES for r in payloads.records(provider)]
+    records = [r for provider in REPLAY_FILES for r in payloads.records(provider, cross_source_key(provider))]
     return cross_source_report(records, Decimal("0.05"))
 
 

@@ -34,9 +34,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, fields
-from typing import TypeVar
 from datetime import datetime
 from decimal import Decimal
+from typing import TypeVar
 
 from pricing_pipeline.pricing.records import PER_MILLION_UNITS, SERVICE_TIERS, USD_PER_MTOK, PriceComponent, TimeWindow
 

@@ -47,7 +47,8 @@ What is judged:
   - a context tier below its base price / ``max_tier_drop_ratio`` (10) or above it x
     ``max_tier_rise_ratio`` (500); real tiers run from base/1.24 to base x133.
 
-Thresholds and the operator's override live in :mod:`pricing.guard_settings`.
+Thresholds and the operator's override live in :mod:`pricing.guard_settings`; the rules that
+count a catalog's ids (``mass_change``, ``catalog_replaced``) in :mod:`pricing.guard_catalog`.
 """
 
 from __future__ import annotations
@@ -56,12 +57,11 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 
-from pricing_pipeline.pricing.endpoints import is_endpoint_id, marked_free
+from pricing_pipeline.pricing.endpoints import marked_free
+from pricing_pipeline.pricing.guard_catalog import Offenders, catalog_replaced, mass_change  # noqa: F401 (catalog_replaced: the guard's API)
 from pricing_pipeline.pricing.guard_settings import GuardThresholds
 from pricing_pipeline.pricing.records import PER_MILLION_UNITS, TOKEN_PRICE_FIELDS, USD_PER_MTOK, PriceRecord
 from pricing_pipeline.pricing.units import PRICE_BOUNDS, decimal_str
-
-Offenders = dict[str, str]
 
 LABELS = {
     "input_usd_per_mtok": "input",
@@ -302,66 +302,6 @@ def new_model_structure(
         if not record.variable_pricing:
             _collect(offenders, record.model_id, structure_problems(record, thresholds))
     return offenders
-
-
-def mass_change(
-    published: Mapping[str, PriceRecord],
-    snapshot: Iterable[PriceRecord],
-    thresholds: GuardThresholds,
-    baseline: frozenset[str] | None = None,
-) -> Offenders:
-    """Too many models added or removed at once, against the *baseline*: the models live
-    before the latest publish (see ``PricingStore.baseline_model_ids``). Judging against the
-    baseline, not the live table, keeps an accepted junk snapshot from holding back the real
-    one after it: its junk models are not part of the baseline, so dropping them again is no
-    mass removal, and the real models it had removed are no mass addition."""
-    baseline = frozenset(published) if baseline is None else baseline
-    present = {record.model_id for record in snapshot}
-    offenders: Offenders = {}
-    for family, what in ((False, "models"), (True, "endpoints")):
-        established = frozenset(m for m in baseline if is_endpoint_id(m) == family)
-        if not established:
-            continue  # a first sync (or a provider's first endpoint lists): nothing to compare with
-        listed = {m for m in present if is_endpoint_id(m) == family}
-        added = sorted(listed - set(published) - established)
-        removed = sorted(established - listed)
-        for ids, ratio, kind in (
-            (added, thresholds.max_added_ratio, "added"),
-            (removed, thresholds.max_removed_ratio, "removed"),
-        ):
-            if len(ids) > max(ratio * len(established), thresholds.min_mass_change_models):
-                share = Decimal(len(ids)) / len(established)
-                for model_id in ids:
-                    offenders[model_id] = (
-                        f"{kind}: one of {len(ids)} {what} {kind} at once ({share:.0%} of the {len(established)} established)"
-                    )
-    return offenders
-
-
-def catalog_replaced(
-    published: Mapping[str, PriceRecord],
-    snapshot_ids: Iterable[str],
-    thresholds: GuardThresholds,
-    baseline: frozenset[str] | None = None,
-) -> str | None:
-    """Why the snapshot looks like another catalog than the established one, or None. Most
-    established models gone and many unknown ones added: no per-model judgement makes sense.
-    Judged on the models of the list (their endpoints follow them)."""
-    baseline = frozenset(published) if baseline is None else baseline
-    baseline = frozenset(m for m in baseline if not is_endpoint_id(m))
-    published = {m: None for m in published if not is_endpoint_id(m)}
-    if not baseline:
-        return None
-    present = {m for m in snapshot_ids if not is_endpoint_id(m)}
-    added = len(present - set(published) - baseline)
-    removed = len(baseline - present)
-    limit = max(thresholds.catalog_replaced_ratio * len(baseline), thresholds.min_mass_change_models)
-    if removed > limit and added > limit:
-        return (
-            f"catalog replaced: {removed} of the {len(baseline)} established models gone and {added} unknown "
-            f"models added (each above {thresholds.catalog_replaced_ratio:.0%} of the established)"
-        )
-    return None
 
 
 Rule = Callable[..., Offenders]

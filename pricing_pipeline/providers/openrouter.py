@@ -57,7 +57,8 @@ from typing import Any
 from pricing_pipeline.pricing.modality import type_from_modalities
 from pricing_pipeline.pricing.records import PriceRecord, TimeWindow
 from pricing_pipeline.pricing.units import PriceValueError
-from pricing_pipeline.providers import json_body, openrouter_endpoints as endpoints
+from pricing_pipeline.providers import json_body
+from pricing_pipeline.providers import openrouter_endpoints as endpoints
 from pricing_pipeline.providers.base import ProviderAdapter, Upstream
 from pricing_pipeline.providers.keys import KeyReader, Price, expect_decimal_str, usd_per_token
 

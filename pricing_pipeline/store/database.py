@@ -12,8 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import Engine, and_, insert, or_, select, update
-from sqlalchemy.engine import Connection
+from sqlalchemy import Engine, and_, insert, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from pricing_pipeline.pricing.diff import SnapshotDiff
@@ -21,8 +20,9 @@ from pricing_pipeline.pricing.endpoints import endpoint_model, endpoints_prefix,
 from pricing_pipeline.pricing.holds import StandingHold, Verdict
 from pricing_pipeline.pricing.records import PriceComponent, PriceRecord
 from pricing_pipeline.redaction import redact
-from pricing_pipeline.store import bulk, holds, live, migrations, write
+from pricing_pipeline.store import bulk, holds, live, migrations, queries, write
 from pricing_pipeline.store import review as hold_review
+from pricing_pipeline.store.engine import create_engine_for, lock_provider
 from pricing_pipeline.store.rows import row_component, row_record
 from pricing_pipeline.store.schema import (
     model_prices,
@@ -32,7 +32,6 @@ from pricing_pipeline.store.schema import (
     raw_snapshots,
     sync_log,
 )
-from pricing_pipeline.store.engine import create_engine_for, lock_provider
 from pricing_pipeline.store.write import Acceptance
 
 # A publish that changed this many models refreshes the planner's statistics afterwards.
@@ -177,7 +176,7 @@ class PricingStore:
     def published_records(self, provider: str) -> dict[str, PriceRecord]:
         """The provider's live prices (removed models excluded), by model id."""
         with self.engine.connect() as conn:
-            return _live_records(conn, provider)
+            return queries.live_records(conn, provider)
 
     def published_against(self, provider: str, snapshot: list[PriceRecord]) -> dict[str, PriceRecord]:
         """``published_records`` for comparing with a snapshot, without reading back the
@@ -348,15 +347,15 @@ class PricingStore:
             query = select(table).where(table.c.removed_at.is_(None))
         else:
             table = price_history
-            query = select(table).where(_live_at(table, at))
+            query = select(table).where(queries.live_at(table, at))
         if provider:
             query = query.where(table.c.provider == provider)
         if model_id:
-            query = query.where(_model_is(table, model_id, endpoints))
+            query = query.where(queries.model_is(table, model_id, endpoints))
         query = query.order_by(table.c.provider, table.c.model_id)
         with self.engine.connect() as conn:
             rows = list(conn.execute(query).mappings())
-            components = _components(conn, provider, model_id, at, endpoints)
+            components = queries.live_components(conn, provider, model_id, at, endpoints)
         return [
             PublishedPrice(
                 row_record(row, components.get((row["provider"], row["model_id"]), ())),
@@ -406,43 +405,3 @@ class PricingStore:
 
 def _now() -> datetime:
     return datetime.now(timezone.utc)
-
-
-def _live_records(conn: Connection, provider: str) -> dict[str, PriceRecord]:
-    query = select(model_prices).where(model_prices.c.provider == provider, model_prices.c.removed_at.is_(None))
-    components = _components(conn, provider)
-    return {
-        row["model_id"]: row_record(row, components.get((provider, row["model_id"]), ()))
-        for row in conn.execute(query).mappings()
-    }
-
-
-def _live_at(table, at: datetime):
-    return and_(table.c.valid_from <= at, or_(table.c.valid_to.is_(None), table.c.valid_to > at))
-
-
-def _model_is(table, model_id: str, prefix: bool = False):
-    if not prefix:
-        return table.c.model_id == model_id
-    escaped = model_id.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return table.c.model_id.like(escaped + "%", escape="\\")
-
-
-def _components(
-    conn: Connection, provider: str | None = None, model_id: str | None = None, at: datetime | None = None,
-    prefix: bool = False,
-) -> dict[tuple[str, str], list[PriceComponent]]:
-    """The components live now (or at ``at``), by (provider, model_id) (``prefix``: of the
-    models whose id starts with ``model_id``)."""
-    table = price_components
-    query = select(table).where(table.c.valid_to.is_(None) if at is None else _live_at(table, at))
-    if provider:
-        query = query.where(table.c.provider == provider)
-    if model_id:
-        query = query.where(_model_is(table, model_id, prefix))
-    out: dict[tuple[str, str], list[PriceComponent]] = defaultdict(list)
-    for row in conn.execute(query).mappings():
-        out[(row["provider"], row["model_id"])].append(row_component(row))
-    return out
-
-

@@ -1,8 +1,14 @@
 """The one entry point: `dagster dev` and `dagster definitions validate` load `defs`. It wires
-the concerns together (hooks, resources), so defs/sync never imports guard/, metrics/ or feeds/."""
+the concerns together (hooks, resources), so defs/sync never imports guard/, metrics/, feeds/ or bills/."""
 
 from dagster import Definitions, HookContext, failure_hook, in_process_executor
 
+from pricing_pipeline.defs.bills.assets import bill_reconciliation
+from pricing_pipeline.defs.bills.jobs import (
+    bill_reconciliation_after_sync,
+    bill_reconciliation_job,
+    bill_reconciliation_schedule,
+)
 from pricing_pipeline.defs.feeds.assets import price_feeds
 from pricing_pipeline.defs.feeds.resources import FeedsOutput
 from pricing_pipeline.defs.feeds.sensors import price_feeds_after_sync, price_feeds_job
@@ -48,14 +54,15 @@ def build_definitions(resources: dict) -> Definitions:
     """Everything the code location serves; tests pass their own resource configuration."""
     return Definitions(
         assets=[asset.with_hooks(SYNC_HOOKS) for asset in (raw_price_snapshot, normalized_prices, published_prices)]
-        + [freshness.price_freshness, cross_source_prices, price_feeds],
+        + [freshness.price_freshness, cross_source_prices, price_feeds, bill_reconciliation],
         asset_checks=[
             checks.normalized_prices_checks,
             freshness.provider_freshness,
         ],
-        jobs=[price_sync_job, freshness_check_job, cross_source_job, price_feeds_job, price_review_job],
-        schedules=[price_sync_schedule, price_freshness_schedule, cross_source_schedule],
-        sensors=[*METRICS_SENSORS, sync_log_reconciler, price_feeds_after_sync],
+        jobs=[price_sync_job, freshness_check_job, cross_source_job, price_feeds_job, price_review_job,
+              bill_reconciliation_job],
+        schedules=[price_sync_schedule, price_freshness_schedule, cross_source_schedule, bill_reconciliation_schedule],
+        sensors=[*METRICS_SENSORS, sync_log_reconciler, price_feeds_after_sync, bill_reconciliation_after_sync],
         # Also the implicit asset job's (catalog, backfills): a sync is a few small steps, and
         # the multiprocess executor's interpreter per step made a run 10x slower than the sync.
         executor=in_process_executor,

@@ -39,6 +39,7 @@ class Settings(BaseSettings):
     sync_cron: str = "0 */6 * * *"
     freshness_check_cron: str = "*/15 * * * *"
     cross_source_cron: str = "30 */6 * * *"
+    bills_cron: str = "15 * * * *"
     # upstream requests
     http_timeout_seconds: float = Field(30.0, gt=0)
     retry_max: int = Field(3, ge=0)
@@ -53,6 +54,7 @@ class Settings(BaseSettings):
     # daemon intervals
     reconcile_seconds: int = Field(30, gt=0)
     feeds_sensor_seconds: int = Field(30, gt=0)
+    bills_sensor_seconds: int = Field(30, gt=0)
     metrics_heartbeat_seconds: int = Field(60, gt=0)
     metrics_run_sensor_seconds: int = Field(30, gt=0)
     # outputs and the CLI

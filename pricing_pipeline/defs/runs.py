@@ -29,6 +29,10 @@ RAW_SNAPSHOT_KEY = AssetKey("raw_price_snapshot")
 NORMALIZED_KEY = AssetKey("normalized_prices")
 PUBLISHED_KEY = AssetKey("published_prices")
 SYNC_ASSET_KEYS = frozenset({RAW_SNAPSHOT_KEY, NORMALIZED_KEY, PUBLISHED_KEY})
+# The provider's bills reconciled against our prices (defs/bills); the metrics read its
+# materializations.
+BILLS_KEY = AssetKey("bill_reconciliation")
+BILLS_JOB_NAME = "bill_reconciliation_job"
 
 def provider_of(run: DagsterRun) -> str | None:
     """The provider a sync run syncs; None for any other run (freshness checks, the

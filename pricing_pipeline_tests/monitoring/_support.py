@@ -99,7 +99,7 @@ def load_contract() -> Contract:
             labels = frozenset(x.strip() for x in m.group(3).split(",") if x.strip())
             metrics[m.group(1)] = ContractMetric(m.group(1), m.group(2), labels)
     values = {}
-    for label in ("provider", "status", "error_type", "kind"):
+    for label in ("provider", "status", "error_type", "kind", "outcome"):
         # "- `label`: ... `a | b | c` ..." or "`a, b, c`" (the first list in backticks)
         m = re.search(rf"^- `{label}`:(.*?)(?=^- |^\s*$)", text, re.M | re.S)
         assert m, f"METRICS.md does not list the values of {label}"

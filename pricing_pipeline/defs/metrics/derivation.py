@@ -30,9 +30,9 @@ from pricing_pipeline.defs.metrics.run_facts import (
     sync_runs_finished_after,
     text,
 )
-from pricing_pipeline.defs.metrics.totals import CHANGE_KINDS, Histogram, Holds, LastPublish, Totals
+from pricing_pipeline.defs.metrics.totals import BILL_OUTCOMES, CHANGE_KINDS, Bills, Histogram, Holds, LastPublish, Totals
 from pricing_pipeline.defs.metrics.usage import RunUsage
-from pricing_pipeline.defs.runs import PUBLISHED_KEY, RAW_SNAPSHOT_KEY
+from pricing_pipeline.defs.runs import BILLS_KEY, PUBLISHED_KEY, RAW_SNAPSHOT_KEY
 from pricing_pipeline.providers.registry import PROVIDER_NAMES
 
 
@@ -49,6 +49,7 @@ class MetricsState:
     timeouts_total: dict[str, int]
     update_errors_total: dict[str, int]
     holds: dict[str, Holds]
+    bills: dict[str, Bills]
     interval_hours: float | None
     scheduler_enabled: bool | None
     computed_at: float
@@ -93,6 +94,7 @@ def collect_state(
         timeouts_total=totals.timeouts_total,
         update_errors_total=totals.update_errors_total,
         holds=totals.holds,
+        bills=totals.bills,
         interval_hours=cron_interval_hours(schedule.cron, schedule.timezone) if schedule else None,
         scheduler_enabled=scheduler_enabled(instance, schedule, location_name) if schedule else None,
         computed_at=now,
@@ -146,6 +148,13 @@ def count_asset_events(instance: DagsterInstance, totals: Totals) -> int:
             unknown_pricing_keys=number(metadata, "unknown_pricing_keys"),
         )
         totals.note_holds(record.partition_key, record.timestamp, number(metadata, "held"), number(metadata, "oldest_hold_since"))
+    for record in events(instance.fetch_materializations, BILLS_KEY, "materialization"):
+        # each reconciliation run reports the pricing database's totals (defs/bills): counted
+        # there, not here, so a run that died after writing its rows is counted by the next one
+        metadata = record.asset_materialization.metadata
+        totals.note_bills(record.partition_key, record.timestamp,
+                          {o: v for o in BILL_OUTCOMES if (v := number(metadata, f"total_{o}")) is not None},
+                          number(metadata, "exact_ratio_24h"))
     for asset_key in (RAW_SNAPSHOT_KEY, PUBLISHED_KEY):
         for record in events(instance.fetch_observations, asset_key, "observation"):
             metadata = record.asset_observation.metadata

@@ -9,7 +9,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Histo
 from prometheus_client.registry import Collector, CollectorRegistry
 
 from pricing_pipeline.defs.metrics.derivation import MetricsState
-from pricing_pipeline.defs.metrics.totals import CHANGE_KINDS, STATUSES, Histogram
+from pricing_pipeline.defs.metrics.totals import BILL_OUTCOMES, CHANGE_KINDS, STATUSES, Histogram
 from pricing_pipeline.providers.errors import ERROR_TYPES
 from pricing_pipeline.providers.registry import PROVIDER_NAMES
 
@@ -176,6 +176,25 @@ def state_families(state: MetricsState, heartbeat_timestamp: float | None) -> li
             "pricing_sync_peak_rss_bytes",
             "Peak resident memory of the provider's last finished sync run.",
             {p: float(state.usage[p].peak_rss_bytes) for p in PROVIDER_NAMES if p in state.usage},
+        )
+    )
+    bills = CounterMetricFamily(
+        "pricing_bills_reconciled_total",
+        "Bills reconciled against our prices (the provider's own charge per request), by outcome.",
+        labels=["provider", "outcome"],
+    )
+    for provider in PROVIDER_NAMES:
+        counted = state.bills[provider].totals if provider in state.bills else {}
+        for outcome in BILL_OUTCOMES:
+            bills.add_metric([provider, outcome], counted.get(outcome, 0.0))
+    families.append(bills)
+    families.append(
+        _gauge(
+            "pricing_bill_exact_ratio",
+            "Share of the provider's bills created in the 24 h before its latest reconciliation that our price "
+            "reproduces exactly.",
+            {p: state.bills[p].exact_ratio for p in PROVIDER_NAMES
+             if p in state.bills and state.bills[p].exact_ratio is not None},
         )
     )
     active = GaugeMetricFamily(

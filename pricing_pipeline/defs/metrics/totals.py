@@ -26,6 +26,8 @@ from pricing_pipeline.providers.registry import PROVIDER_NAMES
 STATUSES = ("success", "failure", "blocked", "canceled")
 TRIGGERS = ("scheduled", "manual")
 CHANGE_KINDS = ("added", "changed", "removed")
+# The outcomes of a reconciled bill (gateway/reconcile.py)
+BILL_OUTCOMES = ("exact", "within_1pct", "off", "error")
 
 SYNC_DURATION_BUCKETS = (1, 2, 5, 10, 20, 30, 45, 60, 90, 120, 300, 600, 1200, 1800)
 REQUEST_DURATION_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
@@ -33,7 +35,7 @@ DATABASE_DURATION_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5
 
 STORAGE_KEY = "pricing_pipeline/metrics_totals"
 FULL_RECOMPUTE_SECONDS = 24 * 3600
-VERSION = 2  # 2: the price guard's holds per provider
+VERSION = 3  # 2: the price guard's holds per provider; 3: the bill reconciliations
 
 
 @dataclass
@@ -86,6 +88,18 @@ class LastPublish:
     unknown_pricing_keys: float | None = None
 
 
+@dataclass(frozen=True)
+class Bills:
+    """A provider's reconciled bills, as its bill_reconciliation materializations read them
+    from the pricing database: every reconciliation so far by outcome (the largest total any
+    materialization reported: the table only grows, so a materialization stored out of order
+    cannot roll a counter back), and the newest one's exact share of the last 24 h of bills."""
+
+    totals: dict[str, float]
+    timestamp: float  # of the newest materialization
+    exact_ratio: float | None = None
+
+
 def _histograms(buckets: tuple[float, ...]) -> dict[str, Histogram]:
     return {p: Histogram(buckets) for p in PROVIDER_NAMES}
 
@@ -110,6 +124,14 @@ class Totals:
     timeouts_total: dict[str, int] = field(default_factory=lambda: {p: 0 for p in PROVIDER_NAMES})
     update_errors_total: dict[str, int] = field(default_factory=lambda: {p: 0 for p in PROVIDER_NAMES})
     holds: dict[str, Holds] = field(default_factory=dict)
+    bills: dict[str, Bills] = field(default_factory=dict)
+
+    def note_bills(self, provider: str, timestamp: float, totals: dict[str, float], exact_ratio: float | None) -> None:
+        before = self.bills.get(provider)
+        merged = {o: max(totals.get(o, 0.0), before.totals.get(o, 0.0) if before else 0.0) for o in BILL_OUTCOMES}
+        if before is not None and before.timestamp > timestamp:
+            timestamp, exact_ratio = before.timestamp, before.exact_ratio
+        self.bills[provider] = Bills(merged, timestamp, exact_ratio)
 
     def note_holds(self, provider: str, timestamp: float, held: float | None, oldest_since: float | None) -> None:
         """A publish's or a review's count of held models, unless a later event said otherwise."""
@@ -133,6 +155,7 @@ class Totals:
             "timeouts_total": self.timeouts_total,
             "update_errors_total": self.update_errors_total,
             "holds": {p: asdict(h) for p, h in self.holds.items()},
+            "bills": {p: asdict(b) for p, b in self.bills.items()},
         }, sort_keys=True)
 
     @classmethod
@@ -156,6 +179,7 @@ class Totals:
                 timeouts_total={p: int(v) for p, v in data["timeouts_total"].items()},
                 update_errors_total={p: int(v) for p, v in data["update_errors_total"].items()},
                 holds={p: Holds(**h) for p, h in data["holds"].items()},
+                bills={p: Bills(**b) for p, b in data["bills"].items()},
             )
         except (ValueError, TypeError, KeyError, AttributeError):
             return None
@@ -167,6 +191,7 @@ def _shape() -> dict:
         "providers": list(PROVIDER_NAMES),
         "error_types": list(ERROR_TYPES),
         "statuses": list(STATUSES),
+        "bill_outcomes": list(BILL_OUTCOMES),
         "buckets": [list(SYNC_DURATION_BUCKETS), list(REQUEST_DURATION_BUCKETS), list(DATABASE_DURATION_BUCKETS)],
     }
 

@@ -14,6 +14,7 @@ from pricing_pipeline.defs.metrics.resources import MetricsPublisher, pushgatewa
 from pricing_pipeline.defs.metrics.sensors import METRICS_SENSORS
 from pricing_pipeline.defs.sync import checks, freshness
 from pricing_pipeline.defs.sync.assets import normalized_prices, published_prices, raw_price_snapshot
+from pricing_pipeline.defs.sync.held import held_prices
 from pricing_pipeline.defs.sync.hooks import close_failed_sync
 from pricing_pipeline.defs.sync.jobs import freshness_check_job, price_sync_job
 from pricing_pipeline.defs.sync.resources import PricingDatabase, UpstreamApi, database_url_config
@@ -48,7 +49,7 @@ def build_definitions(resources: dict) -> Definitions:
     """Everything the code location serves; tests pass their own resource configuration."""
     return Definitions(
         assets=[asset.with_hooks(SYNC_HOOKS) for asset in (raw_price_snapshot, normalized_prices, published_prices)]
-        + [freshness.price_freshness, cross_source_prices, price_feeds],
+        + [freshness.price_freshness, held_prices, cross_source_prices, price_feeds],
         asset_checks=[
             checks.normalized_prices_checks,
             freshness.provider_freshness,

@@ -28,6 +28,8 @@ PARTITION_TAG = "dagster/partition"
 RAW_SNAPSHOT_KEY = AssetKey("raw_price_snapshot")
 NORMALIZED_KEY = AssetKey("normalized_prices")
 PUBLISHED_KEY = AssetKey("published_prices")
+# Every model held for a person, observed after each publish and review (defs/sync/held.py).
+HELD_KEY = AssetKey("held_prices")
 SYNC_ASSET_KEYS = frozenset({RAW_SNAPSHOT_KEY, NORMALIZED_KEY, PUBLISHED_KEY})
 
 def provider_of(run: DagsterRun) -> str | None:

@@ -22,6 +22,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from pricing_pipeline.defs import markdown
 from pricing_pipeline.defs.runs import TRIGGER_TAG, untagged_trigger
 from pricing_pipeline.defs.sync.guard import GUARD_CHECK_SPECS, guard_results
+from pricing_pipeline.defs.sync.held import held_observation
 from pricing_pipeline.defs.sync.override import GUARD_RESOURCE_DEFS, PriceGuardOverride
 from pricing_pipeline.defs.sync.partitions import provider_partitions
 from pricing_pipeline.defs.sync.resources import PricingDatabase, UpstreamApi
@@ -223,6 +224,7 @@ def published_prices(
     held_since = {row["model_id"]: row["held_since"] for row in pricing_db.store.held(provider)}
     if verdict.held:
         context.log.warning(f"{provider}: {len(verdict.held)} model(s) held by the price guard: {', '.join(sorted(verdict.held)[:10])}")
+    context.log_event(held_observation(pricing_db, context.run.run_id))  # the held list, current at once
     return MaterializeResult(
         metadata={
             "provider": provider,

@@ -9,11 +9,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
 from dagster import (
+    AssetCheckEvaluation,
     AssetCheckExecutionContext,
     AssetCheckResult,
     AssetCheckSeverity,
     AssetCheckSpec,
     AssetExecutionContext,
+    AssetKey,
     AssetRecordsFilter,
     AssetSpec,
     MetadataValue,
@@ -28,6 +30,9 @@ from pricing_pipeline.defs.sync.resources import PricingDatabase
 from pricing_pipeline.providers.registry import PROVIDER_NAMES
 from pricing_pipeline.store.review import REVIEW_STATUSES
 from pricing_pipeline.settings import FRESHNESS_FAIL_AFTER, FRESHNESS_WARN_AFTER
+
+
+FRESHNESS_KEY = AssetKey("price_freshness")
 
 
 def freshness_check_name(provider: str) -> str:
@@ -61,34 +66,36 @@ def hours(delta: timedelta) -> str:
 )
 def price_freshness(context: AssetExecutionContext, pricing_db: PricingDatabase):
     """Every provider's freshness in one table: what an operator reads first on the asset page."""
+    yield ObserveResult(asset_key=FRESHNESS_KEY, metadata=freshness_overview(context.instance, pricing_db, context.run.run_id))
+
+
+def freshness_overview(instance, pricing_db: PricingDatabase, run_id: str) -> dict:
+    """The observation's metadata (a review run reports it too, so a decision shows at once)."""
     now = datetime.now(timezone.utc)
-    states = [ProviderFreshness.read(context.instance, pricing_db, provider, now) for provider in PROVIDER_NAMES]
+    states = [ProviderFreshness.read(instance, pricing_db, provider, now) for provider in PROVIDER_NAMES]
     not_fresh = [state.provider for state in states if state.state != "fresh"]
     failing = [state.provider for state in states if state.failed_sync]
     fresh = len(states) - len(not_fresh)
     summary = f"{fresh} of {len(states)} providers fresh" + (f"; not fresh: {', '.join(not_fresh)}" if not_fresh else "")
     # Fresh prices can sit beside a failing sync (the last publish is recent): say so at a glance.
     summary += f"; last sync failed: {', '.join(failing)}." if failing else "."
-    yield ObserveResult(
-        asset_key="price_freshness",
-        metadata={
-            "summary": summary,
-            "fresh_providers": fresh,
-            "not_fresh_providers": len(not_fresh),
-            "providers": MetadataValue.md(
-                "| provider | state | last published | hours ago | held models | last sync | decided since |\n"
-                "|---|---|---|---|---|---|---|\n" + "\n".join(state.table_row() for state in states)
-            ),
-            "run_id": context.run.run_id,
-        },
-    )
+    return {
+        "summary": summary,
+        "fresh_providers": fresh,
+        "not_fresh_providers": len(not_fresh),
+        "providers": MetadataValue.md(
+            "| provider | state | last published | hours ago | held models | last sync | decided since |\n"
+            "|---|---|---|---|---|---|---|\n" + "\n".join(state.table_row() for state in states)
+        ),
+        "run_id": run_id,
+    }
 
 
 @multi_asset_check(
     specs=[
         AssetCheckSpec(
             freshness_check_name(provider),
-            asset="price_freshness",
+            asset=FRESHNESS_KEY,
             description=f"{provider} prices were published within {hours(FRESHNESS_FAIL_AFTER)} "
             f"(warning after {hours(FRESHNESS_WARN_AFTER)}).",
         )
@@ -100,22 +107,13 @@ def provider_freshness(context: AssetCheckExecutionContext, pricing_db: PricingD
     now = datetime.now(timezone.utc)
     for check_key in context.selected_asset_check_keys:
         state = ProviderFreshness.read(context.instance, pricing_db, check_key.name.removeprefix("fresh_"), now)
-        passed, severity = freshness_verdict(state.age)
-        yield AssetCheckResult(
-            check_name=check_key.name,
-            asset_key="price_freshness",
-            passed=passed,
-            severity=severity,
-            description=state.description(),
-            metadata={
-                "provider": state.provider,
-                "run_id": context.run.run_id,
-                **({"last_published_at": MetadataValue.timestamp(state.last)} if state.last else {}),
-                "age_hours": round(state.age.total_seconds() / 3600, 2) if state.age else -1,
-                **state.sync_metadata(),
-                **state.counts,
-            },
-        )
+        yield AssetCheckResult(check_name=check_key.name, asset_key=FRESHNESS_KEY, **state.check_fields(context.run.run_id))
+
+
+def freshness_evaluation(instance, pricing_db: PricingDatabase, provider: str, run_id: str) -> AssetCheckEvaluation:
+    """fresh_<provider>'s result as another run reports it (a review: its decision shows at once)."""
+    state = ProviderFreshness.read(instance, pricing_db, provider, datetime.now(timezone.utc))
+    return AssetCheckEvaluation(asset_key=FRESHNESS_KEY, check_name=freshness_check_name(provider), **state.check_fields(run_id))
 
 
 @dataclass(frozen=True)
@@ -205,6 +203,23 @@ class ProviderFreshness:
         if held:
             text += f"; {held} model(s) held for review (pricing-pipeline held --provider {provider})"
         return text + "."
+
+    def check_fields(self, run_id: str) -> dict:
+        """fresh_<provider>'s verdict, text and metadata."""
+        passed, severity = freshness_verdict(self.age)
+        return {
+            "passed": passed,
+            "severity": severity,
+            "description": self.description(),
+            "metadata": {
+                "provider": self.provider,
+                "run_id": run_id,
+                **({"last_published_at": MetadataValue.timestamp(self.last)} if self.last else {}),
+                "age_hours": round(self.age.total_seconds() / 3600, 2) if self.age else -1,
+                **self.sync_metadata(),
+                **self.counts,
+            },
+        }
 
     def sync_metadata(self) -> dict:
         """The last sync's real outcome, and the decision since, as check metadata."""

@@ -22,6 +22,8 @@ from dagster import AssetObservation, Config, Failure, MetadataValue, OpExecutio
 from pydantic import Field
 
 from pricing_pipeline.defs.runs import PUBLISHED_KEY, REVIEW_JOB_NAME
+from pricing_pipeline.defs.sync.freshness import FRESHNESS_KEY, freshness_evaluation, freshness_overview
+from pricing_pipeline.defs.sync.held import guard_checks_after_review, held_observation
 from pricing_pipeline.defs.sync.partitions import provider_partitions
 from pricing_pipeline.defs.sync.resources import PricingDatabase
 from pricing_pipeline.store.review import DECISIONS, ReviewError
@@ -72,6 +74,17 @@ def review_held_prices(context: OpExecutionContext, config: HoldDecision, pricin
                 **({"oldest_hold_since": MetadataValue.timestamp(oldest.timestamp())} if oldest else {}),
             },
         )
+    )
+    # What the UI shows about holds, current at once: the guard checks of this provider from
+    # the holds that remain, the held list, and the provider's freshness (its decision, its
+    # held count), instead of at the next sync or freshness tick.
+    decided = f"{verb} by {config.by.strip()}"
+    for event in guard_checks_after_review(pricing_db, provider, context.run_id, decided):
+        context.log_event(event)
+    context.log_event(held_observation(pricing_db, context.run_id))
+    context.log_event(freshness_evaluation(context.instance, pricing_db, provider, context.run_id))
+    context.log_event(
+        AssetObservation(asset_key=FRESHNESS_KEY, metadata=freshness_overview(context.instance, pricing_db, context.run_id))
     )
 
 

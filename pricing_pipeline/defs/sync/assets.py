@@ -233,9 +233,11 @@ def published_prices(
             "changed": len(result.diff.changed),
             "removed": len(result.diff.removed),
             "quarantined": len(normalized_prices.quarantined),
-            "held": len(held_since),
+            # "after the publish": the overview shows the latest materialization's metadata, and a
+            # later accept or reject does not change it (held_prices and the checks are current).
+            "held_after_publish": len(held_since),
             "held_this_run": len(verdict.held),
-            **({"oldest_hold_since": MetadataValue.timestamp(result.oldest_hold_since.timestamp())} if result.oldest_hold_since else {}),
+            **({"oldest_hold_after_publish": MetadataValue.timestamp(result.oldest_hold_since.timestamp())} if result.oldest_hold_since else {}),
             "unknown_pricing_keys": len(normalized_prices.unknown_keys),
             "publish_seconds": round(result.duration_seconds, 6),
             "published_at": result.published_at.isoformat(),

@@ -18,6 +18,7 @@ from pricing_pipeline.defs.sync.held import held_prices
 from pricing_pipeline.defs.sync.hooks import close_failed_sync
 from pricing_pipeline.defs.sync.jobs import freshness_check_job, price_sync_job
 from pricing_pipeline.defs.sync.resources import PricingDatabase, UpstreamApi, database_url_config
+from pricing_pipeline.defs.sync.republish import price_republish_job
 from pricing_pipeline.defs.sync.review import price_review_job
 from pricing_pipeline.defs.sync.schedules import price_freshness_schedule, price_sync_schedule
 from pricing_pipeline.defs.sync.sensors import sync_log_reconciler
@@ -54,7 +55,7 @@ def build_definitions(resources: dict) -> Definitions:
             checks.normalized_prices_checks,
             freshness.provider_freshness,
         ],
-        jobs=[price_sync_job, freshness_check_job, cross_source_job, price_feeds_job, price_review_job],
+        jobs=[price_sync_job, freshness_check_job, cross_source_job, price_feeds_job, price_review_job, price_republish_job],
         schedules=[price_sync_schedule, price_freshness_schedule, cross_source_schedule],
         sensors=[*METRICS_SENSORS, sync_log_reconciler, price_feeds_after_sync],
         # Also the implicit asset job's (catalog, backfills): a sync is a few small steps, and

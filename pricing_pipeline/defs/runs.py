@@ -22,6 +22,11 @@ SYNC_JOB_NAME = "price_sync_job"
 # A person's accept / reject of held models (defs/sync/review.py): publishes, but syncs nothing.
 REVIEW_JOB_NAME = "price_review_job"
 SYNC_JOB_NAMES = (SYNC_JOB_NAME, IMPLICIT_ASSET_JOB_NAME)
+# Re-publishing a provider's stored snapshot on purpose (defs/sync/republish.py): named,
+# audited, and never a sync, so it never moves freshness.
+REPUBLISH_JOB_NAME = "price_republish_job"
+# Who decided a review or a re-publish (the freshness text names them).
+DECIDED_BY_TAG = "pricing/decided_by"
 # Observes price_freshness and evaluates every fresh_<provider> check (its schedule, the CLI's sync).
 FRESHNESS_CHECK_JOB_NAME = "price_freshness_check_job"
 PARTITION_TAG = "dagster/partition"
@@ -38,9 +43,17 @@ def provider_of(run: DagsterRun) -> str | None:
     provider = run.tags.get(PARTITION_TAG)
     if provider not in PROVIDER_NAMES or run.job_name not in SYNC_JOB_NAMES:
         return None
-    if run.job_name != SYNC_JOB_NAME and run.asset_selection is not None and not (run.asset_selection & SYNC_ASSET_KEYS):
+    if not fetches(run):
         return None
     return provider
+
+
+def fetches(run: DagsterRun) -> bool:
+    """Whether the run fetches the provider (``raw_price_snapshot`` is in it): a run of the
+    later sync assets alone would publish a snapshot stored by an earlier run, so the assets
+    refuse it (defs/sync/assets.py) and it is no sync run. A re-execution keeps its parent's
+    selection, so it re-publishes that run's own fetch."""
+    return run.job_name == SYNC_JOB_NAME or run.asset_selection is None or RAW_SNAPSHOT_KEY in run.asset_selection
 
 
 def is_sync_run(run: DagsterRun) -> bool:

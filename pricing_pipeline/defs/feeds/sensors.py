@@ -20,7 +20,7 @@ from dagster import (
 )
 
 from pricing_pipeline.defs.feeds.assets import price_feeds
-from pricing_pipeline.defs.runs import REVIEW_JOB_NAME, TRIGGER_TAG, is_sync_run
+from pricing_pipeline.defs.runs import REPUBLISH_JOB_NAME, REVIEW_JOB_NAME, TRIGGER_TAG, is_sync_run
 from pricing_pipeline.settings import settings
 
 FEEDS_TAG = "pricing/feeds"  # dagster.yaml: one feeds run at a time
@@ -47,7 +47,7 @@ def price_feeds_after_sync(context: RunStatusSensorContext):
     # `pricing-pipeline sync` writes the feeds once after all of its runs itself; an accepted
     # hold publishes too
     run = context.dagster_run
-    publishes = is_sync_run(run) or run.job_name == REVIEW_JOB_NAME
+    publishes = is_sync_run(run) or run.job_name in (REVIEW_JOB_NAME, REPUBLISH_JOB_NAME)
     if not publishes or run.tags.get(TRIGGER_TAG) == "cli":
         return None
     if context.instance.get_runs_count(RunsFilter(job_name=price_feeds_job.name, statuses=WAITING)):

@@ -20,7 +20,7 @@ from dagster import (
 from sqlalchemy.exc import SQLAlchemyError
 
 from pricing_pipeline.defs import markdown
-from pricing_pipeline.defs.runs import TRIGGER_TAG, untagged_trigger
+from pricing_pipeline.defs.runs import REPUBLISH_JOB_NAME, SYNC_JOB_NAME, TRIGGER_TAG, fetches, untagged_trigger
 from pricing_pipeline.defs.sync.guard import GUARD_CHECK_SPECS, guard_results
 from pricing_pipeline.defs.sync.held import held_observation
 from pricing_pipeline.defs.sync.override import GUARD_RESOURCE_DEFS, PriceGuardOverride
@@ -92,6 +92,26 @@ def sync_failure(context: AssetExecutionContext, error: UpstreamError, stage: st
     )
 
 
+def refuse_without_fetch(context: AssetExecutionContext) -> None:
+    """No publish without a fetch: a run that selected normalized_prices or published_prices
+    without raw_price_snapshot would load the snapshot an earlier run stored, publish it and
+    make freshness read "0.0 h ago" with nothing fetched. Refused before anything is read or
+    written (the hooks then leave the sync log alone: defs/runs.fetches)."""
+    if fetches(context.run):
+        return
+    raise Failure(
+        description=(
+            f"{context.asset_key.to_user_string()}: refused: this run does not fetch {context.partition_key} "
+            "(raw_price_snapshot is not selected), so it would re-publish a snapshot an earlier run stored and "
+            f"reset freshness. To sync, launch {SYNC_JOB_NAME} from the Jobs page (pick the provider) or "
+            f"materialize all three sync assets; to re-publish the stored snapshot on purpose, launch "
+            f"{REPUBLISH_JOB_NAME} (by, reason)."
+        ),
+        metadata={"provider": context.partition_key, "refused": "no fetch in this run"},
+        allow_retries=False,
+    )
+
+
 @asset(
     partitions_def=provider_partitions,
     group_name=GROUP,
@@ -151,6 +171,7 @@ def raw_price_snapshot(
 )
 def normalized_prices(context: AssetExecutionContext, raw_price_snapshot: RawSnapshot) -> NormalizedSnapshot:
     provider = context.partition_key
+    refuse_without_fetch(context)
     adapter = get_adapter(provider)
     try:
         snapshot = adapter.parse_body(raw_price_snapshot.body)
@@ -200,6 +221,7 @@ def published_prices(
     price_guard_override: PriceGuardOverride,
 ) -> MaterializeResult:
     provider = context.partition_key
+    refuse_without_fetch(context)
     records = normalized_prices.records
     override = price_guard_override.decision()
     problem = override.problem()

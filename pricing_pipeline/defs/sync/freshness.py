@@ -24,11 +24,14 @@ from dagster import (
     multi_observable_source_asset,
 )
 
-from pricing_pipeline.defs.runs import PUBLISHED_KEY
+from pricing_pipeline.defs.runs import DECIDED_BY_TAG, PUBLISHED_KEY
 from pricing_pipeline.defs.sync.assets import GROUP, published_prices
 from pricing_pipeline.defs.sync.resources import PricingDatabase
 from pricing_pipeline.providers.registry import PROVIDER_NAMES
 from pricing_pipeline.store.review import REVIEW_STATUSES
+
+# A person's action on the provider, never a sync: accept, reject, re-publish (republish.py).
+DECISIONS = (*REVIEW_STATUSES, "republished")
 from pricing_pipeline.settings import FRESHNESS_FAIL_AFTER, FRESHNESS_WARN_AFTER
 
 
@@ -133,7 +136,7 @@ class ProviderFreshness:
         rows = pricing_db.store.sync_rows(provider)
         sync, review = last_sync_and_review(rows)
         if review is not None:
-            review = {**review, "by": pricing_db.store.decided_by(review["run_id"]) if review["run_id"] else None}
+            review = {**review, "by": decided_by(instance, pricing_db, review["run_id"])}
         return cls(
             provider,
             last,
@@ -237,6 +240,14 @@ class ProviderFreshness:
         return metadata
 
 
+def decided_by(instance, pricing_db: PricingDatabase, run_id: str | None) -> str | None:
+    """Who decided: the run's own tag, else the change log and holds of the run."""
+    if not run_id:
+        return None
+    run = instance.get_run_by_id(run_id)
+    return (run.tags.get(DECIDED_BY_TAG) if run else None) or pricing_db.store.decided_by(run_id)
+
+
 def when(row: dict | None) -> str:
     """" at <time>" of a sync log row ("" when it has none)."""
     moment = row and (row["finished_at"] or row["started_at"])
@@ -250,7 +261,7 @@ def last_sync_and_review(rows: list[dict]) -> tuple[dict | None, dict | None]:
     for row in rows:  # in id order: the latest last
         if row["status"] == "running":
             continue
-        if row["status"] in REVIEW_STATUSES:
+        if row["status"] in DECISIONS:
             review = row
         else:
             sync, review = row, None

@@ -21,7 +21,7 @@ price_review_job → choose the provider partition, then in the launchpad::
 from dagster import AssetObservation, Config, Failure, MetadataValue, OpExecutionContext, in_process_executor, job, op
 from pydantic import Field
 
-from pricing_pipeline.defs.runs import PUBLISHED_KEY, REVIEW_JOB_NAME
+from pricing_pipeline.defs.runs import DECIDED_BY_TAG, PUBLISHED_KEY, REVIEW_JOB_NAME
 from pricing_pipeline.defs.sync.freshness import FRESHNESS_KEY, freshness_evaluation, freshness_overview
 from pricing_pipeline.defs.sync.held import guard_checks_after_review, held_observation
 from pricing_pipeline.defs.sync.partitions import provider_partitions
@@ -48,6 +48,7 @@ def review_held_prices(context: OpExecutionContext, config: HoldDecision, pricin
     if config.decision not in DECISIONS:
         raise Failure(f"decision must be one of {', '.join(DECISIONS)}, not {config.decision!r}")
     models = [m.strip() for m in config.models if m.strip()]
+    context.instance.add_run_tags(context.run_id, {DECIDED_BY_TAG: config.by.strip()[:200]})
     if config.all == bool(models):
         raise Failure("name the held models (models: [...]) or decide them all (all: true), not both or neither")
     try:

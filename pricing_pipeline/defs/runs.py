@@ -53,7 +53,9 @@ def fetches(run: DagsterRun) -> bool:
     later sync assets alone would publish a snapshot stored by an earlier run, so the assets
     refuse it (defs/sync/assets.py) and it is no sync run. A re-execution keeps its parent's
     selection, so it re-publishes that run's own fetch."""
-    return run.job_name == SYNC_JOB_NAME or run.asset_selection is None or RAW_SNAPSHOT_KEY in run.asset_selection
+    # No selection (None, or empty as `materialize()` records it): the whole job, whose assets
+    # Dagster resolved itself.
+    return run.job_name == SYNC_JOB_NAME or not run.asset_selection or RAW_SNAPSHOT_KEY in run.asset_selection
 
 
 def is_sync_run(run: DagsterRun) -> bool:

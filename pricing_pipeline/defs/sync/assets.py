@@ -6,6 +6,9 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from dagster import (
+    AssetCheckResult,
+    AssetCheckSeverity,
+    AssetCheckSpec,
     AssetExecutionContext,
     AssetObservation,
     Backoff,
@@ -13,6 +16,7 @@ from dagster import (
     Jitter,
     MaterializeResult,
     MetadataValue,
+    Output,
     RetryPolicy,
     RetryRequested,
     asset,
@@ -68,28 +72,54 @@ class RawSnapshot:
 def sync_failure(context: AssetExecutionContext, error: UpstreamError, stage: str) -> Failure:
     """Record the failed attempt (the metrics publisher counts these observations) and turn
     it into a Dagster failure, retried only as far as the error's own retry budget allows."""
-    attempt = context.retry_number + 1
-    context.log_event(
-        AssetObservation(
-            asset_key=context.asset_key,
-            partition=context.partition_key,
-            # Dagster draws every observation alike: the text says it is a failure (already
-            # redacted: UpstreamError redacts its message).
-            description=f"Failed {stage} attempt {attempt} ({error.error_type}): {error}",
-            metadata={
-                "provider": error.provider,
-                "run_id": context.run.run_id,
-                "error_type": error.error_type,
-                "stage": stage,
-                "attempt": attempt,
-            },
-        )
-    )
+    for event in attempt_events(context, error, stage):
+        context.log_event(event)
+    return as_failure(context, error, stage)
+
+
+def as_failure(context: AssetExecutionContext, error: UpstreamError, stage: str) -> Failure:
     return Failure(
         description=str(error),
         metadata={"provider": error.provider, "error_type": error.error_type, "stage": stage},
         allow_retries=error.may_retry(context.retry_number),
     )
+
+
+def attempt_events(context: AssetExecutionContext, error: UpstreamError, stage: str, url: str | None = None) -> list:
+    """The failed attempt's events. A fetch attempt names the URL it tried (credentials and
+    query string removed), and is also the fetch check's failed result: drawn as a failure,
+    where Dagster draws every observation alike."""
+    attempt = context.retry_number + 1
+    tried = f" GET {url}:" if url else ""
+    metadata = {
+        "provider": error.provider,
+        "run_id": context.run.run_id,
+        "error_type": error.error_type,
+        "stage": stage,
+        "attempt": attempt,
+        **({"url": url} if url else {}),
+    }
+    events: list = [
+        AssetObservation(
+            asset_key=context.asset_key,
+            partition=context.partition_key,
+            # the text says it is a failure (already redacted: UpstreamError redacts its message)
+            description=f"Failed {stage} attempt {attempt} ({error.error_type}):{tried} {error}",
+            metadata=metadata,
+        )
+    ]
+    if stage == "fetch" and fetch_check_selected(context):
+        events.append(
+            AssetCheckResult(
+                check_name=FETCH_CHECK,
+                passed=False,
+                severity=AssetCheckSeverity.ERROR,
+                description=f"{error.provider}: fetch attempt {attempt} failed ({error.error_type}):{tried} {error} "
+                f"(run {context.run.run_id[:8]})",
+                metadata=metadata,
+            )
+        )
+    return events
 
 
 def refuse_without_fetch(context: AssetExecutionContext) -> None:
@@ -112,18 +142,33 @@ def refuse_without_fetch(context: AssetExecutionContext) -> None:
     )
 
 
+FETCH_CHECK = "raw_price_snapshot_fetch"
+
+
+def fetch_check_selected(context: AssetExecutionContext) -> bool:
+    return any(key.name == FETCH_CHECK for key in context.selected_asset_check_keys)
+
+
 @asset(
     partitions_def=provider_partitions,
     group_name=GROUP,
     retry_policy=UPSTREAM_RETRY_POLICY,
     kinds={"python"},
     description="The provider's model list exactly as its API returned it.",
+    check_specs=[
+        AssetCheckSpec(
+            FETCH_CHECK,
+            asset="raw_price_snapshot",
+            partitions_def=provider_partitions,
+            description="The fetch succeeded; a failed attempt is a failed result naming the URL tried (credentials "
+            "and query string removed), the error type and the attempt number.",
+        )
+    ],
 )
-def raw_price_snapshot(
-    context: AssetExecutionContext, upstream: UpstreamApi, pricing_db: PricingDatabase
-) -> RawSnapshot:
+def raw_price_snapshot(context: AssetExecutionContext, upstream: UpstreamApi, pricing_db: PricingDatabase):
     provider = context.partition_key
     adapter = get_adapter(provider)
+    url = public_url(adapter.url())
     pricing_db.store.start_sync(provider, context.run.run_id)
     trigger = untagged_trigger(context.run.tags)
     if trigger:  # UI and backfill runs: tagged like the schedule's and the CLI's
@@ -141,14 +186,18 @@ def raw_price_snapshot(
             and error.retry_after_seconds is not None
             and error.retry_after_seconds <= MAX_RETRY_AFTER_SECONDS
         ):
-            sync_failure(context, error, "fetch")
+            yield from attempt_events(context, error, "fetch", url)
             raise RetryRequested(
                 max_retries=UPSTREAM_RETRY_POLICY.max_retries, seconds_to_wait=error.retry_after_seconds
             ) from error
-        raise sync_failure(context, error, "fetch") from error
+        # Yielded, not logged: a generator's logged events are lost when it raises.
+        yield from attempt_events(context, error, "fetch", url)
+        raise as_failure(context, error, "fetch") from error
     sha256 = hashlib.sha256(fetched.body).hexdigest()
-    context.add_output_metadata(
-        {
+    attempt = context.retry_number + 1
+    yield Output(
+        RawSnapshot(provider, public_url(fetched.url), fetched.fetched_at, sha256, len(fetched.body), fetched.body),
+        metadata={
             "provider": provider,
             "url": public_url(fetched.url),
             "size_bytes": len(fetched.body),
@@ -156,9 +205,16 @@ def raw_price_snapshot(
             "raw_snapshot_id": snapshot_id,
             "request_seconds": round(fetched.elapsed_seconds, 6),
             "fetched_at": fetched.fetched_at.isoformat(),
-        }
+            "attempt": attempt,
+        },
     )
-    return RawSnapshot(provider, public_url(fetched.url), fetched.fetched_at, sha256, len(fetched.body), fetched.body)
+    if fetch_check_selected(context):
+        yield AssetCheckResult(
+            check_name=FETCH_CHECK,
+            passed=True,
+            description=f"{provider}: fetched on attempt {attempt} (run {context.run.run_id[:8]})",
+            metadata={"provider": provider, "run_id": context.run.run_id, "attempt": attempt, "url": public_url(fetched.url)},
+        )
 
 
 @asset(

@@ -73,6 +73,9 @@ RUN_USAGE_TAG = "pricing/run_usage"
 # GraphQL), so every sync run says who.
 TRIGGER_TAG = "pricing/trigger"
 BACKFILL_TAG = "dagster/backfill"
+# A sync run that held or quarantined models says how many (the Runs list shows run tags).
+HELD_TAG = "pricing/held"
+QUARANTINED_TAG = "pricing/quarantined"
 
 
 def untagged_trigger(tags: Mapping[str, str]) -> str | None:

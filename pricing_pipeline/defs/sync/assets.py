@@ -24,7 +24,7 @@ from dagster import (
 from sqlalchemy.exc import SQLAlchemyError
 
 from pricing_pipeline.defs import markdown
-from pricing_pipeline.defs.runs import REPUBLISH_JOB_NAME, SYNC_JOB_NAME, TRIGGER_TAG, fetches, untagged_trigger
+from pricing_pipeline.defs.runs import HELD_TAG, QUARANTINED_TAG, REPUBLISH_JOB_NAME, SYNC_JOB_NAME, TRIGGER_TAG, fetches, untagged_trigger
 from pricing_pipeline.defs.sync.guard import GUARD_CHECK_SPECS, guard_results
 from pricing_pipeline.defs.sync.held import held_observation
 from pricing_pipeline.defs.sync.override import GUARD_RESOURCE_DEFS, PriceGuardOverride
@@ -303,6 +303,10 @@ def published_prices(
     if verdict.held:
         context.log.warning(f"{provider}: {len(verdict.held)} model(s) held by the price guard: {', '.join(sorted(verdict.held)[:10])}")
     context.log_event(held_observation(pricing_db, context.run.run_id))  # the held list, current at once
+    # The Runs list shows a sync that held or quarantined models (a plain "Success" hid it).
+    facts = {HELD_TAG: len(verdict.held), QUARANTINED_TAG: len(normalized_prices.quarantined)}
+    if any(facts.values()):
+        context.instance.add_run_tags(context.run.run_id, {k: str(v) for k, v in facts.items() if v})
     return MaterializeResult(
         metadata={
             "provider": provider,

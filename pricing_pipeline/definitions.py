@@ -72,7 +72,7 @@ def build_definitions(resources: dict) -> Definitions:
 
 
 def default_resources() -> dict:
-    """The deployment's configuration, from the environment (README, Configuration)."""
+    """The deployment's configuration, from the environment (docs/configuration.md)."""
     return {
         "pricing_db": PricingDatabase(url=database_url_config()),
         "upstream": UpstreamApi(

@@ -15,7 +15,8 @@ price_review_job → choose the provider partition, then in the launchpad::
           by: "jane.doe"
           reason: "OpenAI's pricing page lists the new price (2026-11-20)"
 
-``pricing-pipeline accept|reject`` submits the same run.
+``pricing-pipeline accept|reject`` submits the same run, and each row of the ``held_prices``
+asset links to this launchpad with the partition and config filled in (held.py).
 """
 
 from dagster import AssetObservation, Config, Failure, MetadataValue, OpExecutionContext, in_process_executor, job, op
@@ -37,8 +38,9 @@ class HoldDecision(Config):
     reason: str = Field(description="Why (recorded in the change log).")
     expected_proposals: dict[str, str] = Field(
         default={},
-        description="Model id -> the proposal (price fingerprint) the person saw; a proposal upstream has since "
-        "replaced is refused. Filled in by the CLI.",
+        description="Model id -> the proposal (price fingerprint) the person saw, filled in by held_prices' accept / "
+        "reject links and by the CLI: if upstream has replaced that proposal since, the run refuses instead of "
+        "deciding one nobody saw. Leave it {} to decide whatever is held now.",
     )
 
 

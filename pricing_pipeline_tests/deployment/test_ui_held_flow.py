@@ -1,8 +1,9 @@
 """The common actions, walked in a real browser (issue 31), counting the operator's steps: a
 held model found from the catalog and accepted in at most 5, every provider synced from the
 Jobs page in at most 3, and what the UI shows after each is true: no "held" left on the
-accepted model, freshness names the accept and no sync failure, and one feeds run after the
-backfill of eight providers. Screenshots and page texts are kept under SCREENSHOTS."""
+accepted model, freshness names the accept and no sync failure, a partial materialize of
+published_prices refused with what to do instead, and one feeds run after the backfill of
+eight providers. Screenshots and page texts are kept under SCREENSHOTS."""
 
 from __future__ import annotations
 
@@ -14,7 +15,8 @@ from playwright.sync_api import expect
 
 from pricing_pipeline.providers.registry import PROVIDER_NAMES
 from pricing_pipeline_tests.deployment.test_browser import browser  # noqa: F401 (fixture)
-from pricing_pipeline_tests.deployment.test_ui_launch_paths import materialize_from_catalog
+from pricing_pipeline_tests.deployment.graphql_documents import LAUNCH_RUN
+from pricing_pipeline_tests.deployment.test_ui_launch_paths import materialize_from_catalog, ui_check_selection
 from pricing_pipeline_tests.deployment.test_ui_truth import HELD_MODEL, WAIT_MS, Tab, deepinfra_with_a_price_jump, keep, succeeded
 
 REVIEW_CONFIG_BY = 'by: ""'
@@ -35,6 +37,26 @@ class Steps:
             if button.count() and button.first.is_visible():
                 button.first.click()
         self.taken.append(what)
+
+
+def materialize_published_prices_alone(deployment, provider: str) -> str:
+    """What published_prices' own Materialize button launches: that asset and its checks."""
+    checks = [c for c in ui_check_selection(deployment) if c["assetKey"]["path"] == ["published_prices"]]
+    params = {
+        "mode": "default",
+        "runConfigData": {},
+        "executionMetadata": {"tags": [{"key": "dagster/partition", "value": provider}]},
+        "selector": {
+            "repositoryLocationName": "pricing_pipeline",
+            "repositoryName": "__repository__",
+            "pipelineName": "__ASSET_JOB",
+            "assetSelection": [{"path": ["published_prices"]}],
+            "assetCheckSelection": checks,
+        },
+    }
+    result = deployment.graphql(LAUNCH_RUN, executionParams=params)["launchPipelineExecution"]
+    assert result["__typename"] == "LaunchRunSuccess", result
+    return result["run"]["runId"]
 
 
 def new_runs(instance, before: set[str], job_name: str | None = None):
@@ -113,6 +135,16 @@ def test_a_hold_is_found_and_accepted_in_five_steps_and_every_provider_synced_in
     )
     text = keep(page, "25_fresh_deepinfra_after_accept")
     assert "last sync failure" not in text and "held for review" not in text
+
+    # --- a partial materialize: published_prices alone, as its asset page's Materialize -----
+    refused = materialize_published_prices_alone(deployment, "deepinfra")
+    assert not succeeded(deployment, refused)
+    page = tab.open(f"{base}/runs/{refused}")
+    page.get_by_text(re.compile(r"published_prices: refused: this run does not fetch deepinfra")).first.wait_for(
+        timeout=WAIT_MS
+    )
+    keep(page, "25b_partial_materialize_refused")
+    assert store.sync_row(refused) is None  # no sync: freshness and the sync log untouched
 
     # --- every provider, synced from the Jobs page -----------------------------------------
     # Counted from price_sync_job's page (Jobs → price_sync_job is the one navigation before).

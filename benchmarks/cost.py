@@ -8,7 +8,7 @@ Workload: the eight recordings published to SQLite, our feed given to LiteLLM wi
 ``register_model``; every resold model LiteLLM resolves to our feed's entry, round robin, on a
 plain request (12,345 in / 678 out) and a cached one (50,000 in of which 20,000 cache reads /
 1,000 out), each usage built once (ours a ``Usage``, LiteLLM's a ``litellm.Usage``). "same
-cost": the models on which LiteLLM's answer is ours (README: the LiteLLM feed, read by LiteLLM). Load: a synthetic OpenRouter-shaped
+cost": the models on which LiteLLM's answer is ours (docs/pricing-rules.md: the LiteLLM feed, read by LiteLLM). Load: a synthetic OpenRouter-shaped
 catalog (three token prices per model, benchmarks/scale.py) published to a fresh database,
 the book loaded in a fresh process; RSS is that process's after the load, and its growth.
 """

@@ -28,7 +28,7 @@ def main(argv: list[str]) -> int:
         return 2
     server = UpstreamServer().start()
     env = dict(os.environ)
-    # A URL already set wins (README's per-provider override): e.g. one provider pointed at a
+    # A URL already set wins (docs/operating.md: the per-provider override): e.g. one provider pointed at a
     # closed port to watch it fail while the rest replay.
     kept = [provider for provider in REPLAY_FILES if f"PRICING_{provider.upper()}_URL" in env]
     for provider, path in REPLAY_FILES.items():

@@ -20,9 +20,11 @@ from pricing_pipeline.defs.metrics.resources import MetricsPublisher, pushgatewa
 from pricing_pipeline.defs.metrics.sensors import METRICS_SENSORS
 from pricing_pipeline.defs.sync import checks, freshness
 from pricing_pipeline.defs.sync.assets import normalized_prices, published_prices, raw_price_snapshot
+from pricing_pipeline.defs.sync.held import held_prices
 from pricing_pipeline.defs.sync.hooks import close_failed_sync
 from pricing_pipeline.defs.sync.jobs import freshness_check_job, price_sync_job
 from pricing_pipeline.defs.sync.resources import PricingDatabase, UpstreamApi, database_url_config
+from pricing_pipeline.defs.sync.republish import price_republish_job
 from pricing_pipeline.defs.sync.review import price_review_job
 from pricing_pipeline.defs.sync.schedules import price_freshness_schedule, price_sync_schedule
 from pricing_pipeline.defs.sync.sensors import sync_log_reconciler
@@ -54,12 +56,12 @@ def build_definitions(resources: dict) -> Definitions:
     """Everything the code location serves; tests pass their own resource configuration."""
     return Definitions(
         assets=[asset.with_hooks(SYNC_HOOKS) for asset in (raw_price_snapshot, normalized_prices, published_prices)]
-        + [freshness.price_freshness, cross_source_prices, price_feeds, bill_reconciliation],
+        + [freshness.price_freshness, held_prices, cross_source_prices, price_feeds, bill_reconciliation],
         asset_checks=[
             checks.normalized_prices_checks,
             freshness.provider_freshness,
         ],
-        jobs=[price_sync_job, freshness_check_job, cross_source_job, price_feeds_job, price_review_job,
+        jobs=[price_sync_job, freshness_check_job, cross_source_job, price_feeds_job, price_review_job, price_republish_job,
               bill_reconciliation_job],
         schedules=[price_sync_schedule, price_freshness_schedule, cross_source_schedule, bill_reconciliation_schedule],
         sensors=[*METRICS_SENSORS, sync_log_reconciler, price_feeds_after_sync, bill_reconciliation_after_sync],
@@ -77,7 +79,7 @@ def build_definitions(resources: dict) -> Definitions:
 
 
 def default_resources() -> dict:
-    """The deployment's configuration, from the environment (README, Configuration)."""
+    """The deployment's configuration, from the environment (docs/configuration.md)."""
     return {
         "pricing_db": PricingDatabase(url=database_url_config()),
         "upstream": UpstreamApi(

@@ -1,5 +1,5 @@
 """Every tunable of the pipeline in one object, read from ``PRICING_*`` environment variables
-once per process (README, Configuration, lists them all).
+once per process (docs/configuration.md lists them all).
 
 Secrets and endpoints are not settings: the database and Pushgateway URLs and the provider
 keys reach Dagster resources as ``EnvVar``s (resolved where they are used, never shown), and a

@@ -33,11 +33,12 @@ def one_run_per_tick(name: str, cron: str, job, description: str):
     return request_run
 
 
-def running_sensor(name: str, interval_seconds: int, description: str):
-    """The ``@sensor`` decorator as every sensor here uses it."""
+def running_sensor(name: str, interval_seconds: int, description: str, running: bool = True):
+    """The ``@sensor`` decorator as every sensor here uses it (``running=False``: a sensor
+    whose work is off in this deployment starts stopped, and its description says why)."""
     return sensor(
         name=name,
         minimum_interval_seconds=interval_seconds,
-        default_status=DefaultSensorStatus.RUNNING,
+        default_status=DefaultSensorStatus.RUNNING if running else DefaultSensorStatus.STOPPED,
         description=description,
     )

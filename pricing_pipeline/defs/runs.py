@@ -22,12 +22,19 @@ SYNC_JOB_NAME = "price_sync_job"
 # A person's accept / reject of held models (defs/sync/review.py): publishes, but syncs nothing.
 REVIEW_JOB_NAME = "price_review_job"
 SYNC_JOB_NAMES = (SYNC_JOB_NAME, IMPLICIT_ASSET_JOB_NAME)
+# Re-publishing a provider's stored snapshot on purpose (defs/sync/republish.py): named,
+# audited, and never a sync, so it never moves freshness.
+REPUBLISH_JOB_NAME = "price_republish_job"
+# Who decided a review or a re-publish (the freshness text names them).
+DECIDED_BY_TAG = "pricing/decided_by"
 # Observes price_freshness and evaluates every fresh_<provider> check (its schedule, the CLI's sync).
 FRESHNESS_CHECK_JOB_NAME = "price_freshness_check_job"
 PARTITION_TAG = "dagster/partition"
 RAW_SNAPSHOT_KEY = AssetKey("raw_price_snapshot")
 NORMALIZED_KEY = AssetKey("normalized_prices")
 PUBLISHED_KEY = AssetKey("published_prices")
+# Every model held for a person, observed after each publish and review (defs/sync/held.py).
+HELD_KEY = AssetKey("held_prices")
 SYNC_ASSET_KEYS = frozenset({RAW_SNAPSHOT_KEY, NORMALIZED_KEY, PUBLISHED_KEY})
 # The provider's bills reconciled against our prices (defs/bills); the metrics read its
 # materializations.
@@ -40,9 +47,19 @@ def provider_of(run: DagsterRun) -> str | None:
     provider = run.tags.get(PARTITION_TAG)
     if provider not in PROVIDER_NAMES or run.job_name not in SYNC_JOB_NAMES:
         return None
-    if run.job_name != SYNC_JOB_NAME and run.asset_selection is not None and not (run.asset_selection & SYNC_ASSET_KEYS):
+    if not fetches(run):
         return None
     return provider
+
+
+def fetches(run: DagsterRun) -> bool:
+    """Whether the run fetches the provider (``raw_price_snapshot`` is in it): a run of the
+    later sync assets alone would publish a snapshot stored by an earlier run, so the assets
+    refuse it (defs/sync/assets.py) and it is no sync run. A re-execution keeps its parent's
+    selection, so it re-publishes that run's own fetch."""
+    # No selection (None, or empty as `materialize()` records it): the whole job, whose assets
+    # Dagster resolved itself.
+    return run.job_name == SYNC_JOB_NAME or not run.asset_selection or RAW_SNAPSHOT_KEY in run.asset_selection
 
 
 def is_sync_run(run: DagsterRun) -> bool:
@@ -60,6 +77,9 @@ RUN_USAGE_TAG = "pricing/run_usage"
 # GraphQL), so every sync run says who.
 TRIGGER_TAG = "pricing/trigger"
 BACKFILL_TAG = "dagster/backfill"
+# A sync run that held or quarantined models says how many (the Runs list shows run tags).
+HELD_TAG = "pricing/held"
+QUARANTINED_TAG = "pricing/quarantined"
 
 
 def untagged_trigger(tags: Mapping[str, str]) -> str | None:

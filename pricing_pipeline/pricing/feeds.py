@@ -2,7 +2,7 @@
 
 * ``litellm_cost_map``: LiteLLM's ``model_prices_and_context_window.json`` format, so a
   LiteLLM proxy or SDK can load our guarded prices (``litellm.register_model`` or
-  ``LITELLM_MODEL_COST_MAP_URL`` with ``MODEL_COST_MAP_MAX_SHRINK_RATIO=0``; README says how
+  ``LITELLM_MODEL_COST_MAP_URL`` with ``MODEL_COST_MAP_MAX_SHRINK_RATIO=0``; docs/pricing-rules.md says how
   each way bills). Keys ``<LiteLLM's provider name>/<model_id>``; per-token costs as JSON
   numbers (LiteLLM reads floats); context tiers as ``_above_<N>k_tokens``, service tiers as
   ``_batches`` / ``_flex`` / ``_priority``; per-character, per-pixel, per-second, per-image

@@ -316,6 +316,11 @@ class PricingStore:
         with self.engine.connect() as conn:
             return hold_review.nothing_held_message(conn, provider, model_id)
 
+    def decided_by(self, run_id: str) -> str | None:
+        """Who decided in a review run (accept / reject)."""
+        with self.engine.connect() as conn:
+            return hold_review.decided_by(conn, run_id)
+
     def decide_holds(
         self,
         provider: str,

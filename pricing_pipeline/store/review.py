@@ -8,16 +8,18 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from sqlalchemy import insert
+from sqlalchemy import func, insert, select
 from sqlalchemy.engine import Connection
 
 from pricing_pipeline.pricing.diff import PriceChange
 from pricing_pipeline.pricing.holds import HELD
 from pricing_pipeline.store import holds, live
-from pricing_pipeline.store.schema import sync_log
+from pricing_pipeline.store.schema import price_changes, price_holds, sync_log
 from pricing_pipeline.store.write import Acceptance, apply_changes
 
 DECISIONS = ("accept", "reject")
+# The sync log statuses of a person's decision (a review run): never a sync's outcome.
+REVIEW_STATUSES = ("accepted", "rejected")
 
 
 class ReviewError(Exception):
@@ -117,3 +119,20 @@ def decide(
         )
     )
     return ReviewResult(decision, chosen_ids, changes)
+
+
+def decided_by(conn: Connection, run_id: str) -> str | None:
+    """Who decided in the review run ``run_id``: the change log's ``accepted_by`` or
+    ``decided_by`` of its rows, else the ``resolved_by`` of the holds it resolved."""
+    by = conn.execute(
+        select(func.max(func.coalesce(price_changes.c.accepted_by, price_changes.c.decided_by))).where(
+            price_changes.c.run_id == run_id
+        )
+    ).scalar()
+    if by:
+        return by
+    return conn.execute(
+        select(func.max(price_holds.c.resolved_by)).where(
+            price_holds.c.resolved_run_id == run_id, price_holds.c.resolved_by.is_not(None)
+        )
+    ).scalar()

@@ -1,4 +1,4 @@
-"""The tables the gateway reads. Documented in README.md ("Pricing database")."""
+"""The tables the gateway reads. Documented in docs/database.md."""
 
 from __future__ import annotations
 

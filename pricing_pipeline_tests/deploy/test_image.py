@@ -1,7 +1,7 @@
 """Opt-in (PRICING_CONTAINER_TESTS=1, with podman or docker and access to the base image's
 registry): build deploy/Dockerfile and run one `pricing-pipeline sync` in the image, as its
 non-root user, against the replayed provider APIs on this host. Skipped otherwise: no container
-engine can pull Docker Hub's base image on this project's build machines (README, Production)."""
+engine can pull Docker Hub's base image on this project's build machines (docs/production.md)."""
 
 from __future__ import annotations
 

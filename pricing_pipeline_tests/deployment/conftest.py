@@ -116,7 +116,7 @@ class Deployment:
         return {k: v for k, v in self.env.items() if not k.endswith(API_KEY_SUFFIX) and k not in secret_variables()}
 
     def start_webserver(self) -> None:
-        # The webserver never calls a provider: it runs without their keys (README, Production).
+        # The webserver never calls a provider: it runs without their keys (docs/production.md).
         self.webserver = self.spawn_webserver("workspace.yaml", self.port, "webserver.log")
         self.wait_for_webserver(self.port)
 

@@ -179,7 +179,7 @@ def test_the_ui_tells_the_truth_in_every_state(synced, browser):  # noqa: F811 (
     # A provider failing, on the fetch asset's events: each failed attempt says so in words.
     page = tab.open(f"{base}/assets/raw_price_snapshot?view=events&partition=vercel")
     try:
-        page.get_by_text(re.compile(r"Failed fetch attempt \d \(http_5xx\): vercel: HTTP 500")).filter(visible=True).first.wait_for(
+        page.get_by_text(re.compile(r"Failed fetch attempt \d \(http_5xx\): GET http://127\.0\.0\.1:\d+/vercel: vercel: HTTP 500")).filter(visible=True).first.wait_for(
             timeout=WAIT_MS
         )
     finally:

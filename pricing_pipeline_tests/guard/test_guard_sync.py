@@ -89,8 +89,9 @@ def test_incidents_are_held_per_model_and_the_rest_publishes(
     assert {(c["decided_by"], c["run_id"]) for c in held_log} == {("price_guard", result.run_id)}
     [event] = published_in(result)
     metadata = event.event_specific_data.materialization.metadata
-    assert metadata["held"].value == 3 and metadata["oldest_hold_since"].value > 0
-    assert isinstance(metadata["oldest_hold_since"], TimestampMetadataValue)  # the UI shows a date, not seconds
+    assert metadata["held_after_publish"].value == 3 and metadata["oldest_hold_after_publish"].value > 0
+    assert "held" not in metadata  # the overview shows it after an accept too: it says when it was true
+    assert isinstance(metadata["oldest_hold_after_publish"], TimestampMetadataValue)  # the UI shows a date, not seconds
 
     # prices.json tells the gateway which live prices are under review
     assert sync_defs.resolve_job_def("price_feeds_job").execute_in_process(instance=dagster_instance).success

@@ -1,7 +1,7 @@
 """Our LiteLLM feed read by the real ``litellm`` package, both ways a LiteLLM user loads a
 map: ``register_model`` over its bundled map, and replacing the map with ours
 (``LITELLM_MODEL_COST_MAP_URL``). Every resold model on every usage shape costs what we bill,
-or differs by a LiteLLM behaviour pinned here and stated in README ("The LiteLLM feed, read
+or differs by a LiteLLM behaviour pinned here and stated in docs/pricing-rules.md ("The LiteLLM feed, read
 by LiteLLM"). Each way runs in a fresh process: LiteLLM loads its map at import and keeps
 registrations in module state."""
 
@@ -158,7 +158,7 @@ PINNED = {"cost_per_token bills no web search", "a 1-hour cache write has one pr
 def check(feed, theirs: dict, pinned: set[str]) -> dict[str, list[str]]:
     agree, reasons = explain(feed, theirs)
     assert "unexplained" not in reasons, reasons["unexplained"][:20]
-    assert set(reasons) == pinned, set(reasons)  # a LiteLLM behaviour gone: update README
+    assert set(reasons) == pinned, set(reasons)  # a LiteLLM behaviour gone: update docs/pricing-rules.md
     # the dated names whose undated name is in the feed at another price (the issue's example:
     # LiteLLM bills gpt-4o-2024-05-13 at gpt-4o's $2.5/$10 instead of its $5/$15)
     if DATED in pinned:

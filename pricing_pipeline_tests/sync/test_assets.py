@@ -18,6 +18,7 @@ SELECTION = AssetSelection.assets(raw_price_snapshot, normalized_prices, publish
 # the snapshot checks run as one set (not subsettable: see checks.py)
 SELECTION |= AssetSelection.checks_for_assets(normalized_prices)
 SELECTION |= AssetSelection.checks_for_assets(published_prices)  # the guard's, decided inside the publish
+SELECTION |= AssetSelection.checks_for_assets(raw_price_snapshot)  # the fetch's, decided by the fetch
 
 
 def test_materialize_publishes_a_provider_with_counts_and_change_table(replay, db_url, store):
@@ -34,6 +35,7 @@ def test_materialize_publishes_a_provider_with_counts_and_change_table(replay, d
         "normalized_prices_catalog_replaced": True,
         "normalized_prices_unknown_keys": True,
         **{check_name(rule): True for rule in RULES},
+        "raw_price_snapshot_fetch": True,
     }
     # every result names its provider and run, passing ones too
     for evaluation in result.get_asset_check_evaluations():

@@ -147,7 +147,12 @@ def count_asset_events(instance: DagsterInstance, totals: Totals) -> int:
             quarantined=number(metadata, "quarantined"),
             unknown_pricing_keys=number(metadata, "unknown_pricing_keys"),
         )
-        totals.note_holds(record.partition_key, record.timestamp, number(metadata, "held"), number(metadata, "oldest_hold_since"))
+        # held_after_publish since issue 31 (held before): the overview shows it after a review too
+        held = number(metadata, "held_after_publish")
+        oldest = number(metadata, "oldest_hold_after_publish")
+        if held is None:
+            held, oldest = number(metadata, "held"), number(metadata, "oldest_hold_since")
+        totals.note_holds(record.partition_key, record.timestamp, held, oldest)
     for record in events(instance.fetch_materializations, BILLS_KEY, "materialization"):
         # each reconciliation run reports the pricing database's totals (defs/bills): counted
         # there, not here, so a run that died after writing its rows is counted by the next one

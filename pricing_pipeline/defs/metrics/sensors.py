@@ -5,6 +5,8 @@ instance (derivation.py), so a tick evaluated twice pushes the same values twice
 
 from __future__ import annotations
 
+import os
+
 from dagster import (
     DagsterRunStatus,
     DefaultSensorStatus,
@@ -22,6 +24,14 @@ from pricing_pipeline.defs.runs import is_sync_run
 from pricing_pipeline.settings import settings
 
 HEARTBEAT_SECONDS = settings().metrics_heartbeat_seconds
+# With no Pushgateway the metrics sensors have nothing to do: they start stopped instead of
+# reading "Running, 0 runs requested", and their page says why. Read when the code location
+# loads (the daemon's and the webserver's), like the resource's URL.
+PUBLISHING = bool(os.environ.get("PRICING_PUSHGATEWAY_URL", "").strip())
+OFF_NOTE = (
+    " Starts stopped while PRICING_PUSHGATEWAY_URL is unset (metrics publishing off: nothing to push); "
+    "set it and reload the code location, and it starts running."
+)
 RUN_STATUS_SENSOR_SECONDS = settings().metrics_run_sensor_seconds
 
 
@@ -34,7 +44,8 @@ def _location_name(context) -> str | None:
     "pricing_metrics_heartbeat",
     HEARTBEAT_SECONDS,
     "Pushes every pricing metric, recomputed from the run history, and the publisher "
-    "heartbeat to the Pushgateway (PRICING_PUSHGATEWAY_URL) about once a minute.",
+    "heartbeat to the Pushgateway (PRICING_PUSHGATEWAY_URL) about once a minute." + OFF_NOTE,
+    running=PUBLISHING,
 )
 def pricing_metrics_heartbeat(context: SensorEvaluationContext, metrics: MetricsPublisher):
     pool_connections(context.instance)  # this evaluation's own instance
@@ -70,7 +81,7 @@ def _on_run_finished(context: RunStatusSensorContext, metrics: MetricsPublisher)
 _RUN_SENSOR_ARGS = {
     "monitor_all_code_locations": True,
     "minimum_interval_seconds": RUN_STATUS_SENSOR_SECONDS,
-    "default_status": DefaultSensorStatus.RUNNING,
+    "default_status": DefaultSensorStatus.RUNNING if PUBLISHING else DefaultSensorStatus.STOPPED,
 }
 
 
@@ -80,7 +91,7 @@ def _push_when_a_sync_run(status: DagsterRunStatus, outcome: str, what: str):
     @run_status_sensor(
         name=f"pricing_metrics_on_sync_{outcome}",
         run_status=status,
-        description=f"Pushes the pricing metrics when a sync run {what}.",
+        description=f"Pushes the pricing metrics when a sync run {what}." + OFF_NOTE,
         **_RUN_SENSOR_ARGS,
     )
     def push(context: RunStatusSensorContext, metrics: MetricsPublisher):

@@ -6,6 +6,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from dagster import (
+    AssetCheckResult,
+    AssetCheckSeverity,
+    AssetCheckSpec,
     AssetExecutionContext,
     AssetObservation,
     Backoff,
@@ -13,6 +16,7 @@ from dagster import (
     Jitter,
     MaterializeResult,
     MetadataValue,
+    Output,
     RetryPolicy,
     RetryRequested,
     asset,
@@ -20,8 +24,9 @@ from dagster import (
 from sqlalchemy.exc import SQLAlchemyError
 
 from pricing_pipeline.defs import markdown
-from pricing_pipeline.defs.runs import TRIGGER_TAG, untagged_trigger
+from pricing_pipeline.defs.runs import HELD_TAG, QUARANTINED_TAG, REPUBLISH_JOB_NAME, SYNC_JOB_NAME, TRIGGER_TAG, fetches, untagged_trigger
 from pricing_pipeline.defs.sync.guard import GUARD_CHECK_SPECS, guard_results
+from pricing_pipeline.defs.sync.held import held_observation
 from pricing_pipeline.defs.sync.override import GUARD_RESOURCE_DEFS, PriceGuardOverride
 from pricing_pipeline.defs.sync.partitions import provider_partitions
 from pricing_pipeline.defs.sync.resources import PricingDatabase, UpstreamApi
@@ -71,28 +76,81 @@ class RawSnapshot:
 def sync_failure(context: AssetExecutionContext, error: UpstreamError, stage: str) -> Failure:
     """Record the failed attempt (the metrics publisher counts these observations) and turn
     it into a Dagster failure, retried only as far as the error's own retry budget allows."""
-    attempt = context.retry_number + 1
-    context.log_event(
-        AssetObservation(
-            asset_key=context.asset_key,
-            partition=context.partition_key,
-            # Dagster draws every observation alike: the text says it is a failure (already
-            # redacted: UpstreamError redacts its message).
-            description=f"Failed {stage} attempt {attempt} ({error.error_type}): {error}",
-            metadata={
-                "provider": error.provider,
-                "run_id": context.run.run_id,
-                "error_type": error.error_type,
-                "stage": stage,
-                "attempt": attempt,
-            },
-        )
-    )
+    for event in attempt_events(context, error, stage):
+        context.log_event(event)
+    return as_failure(context, error, stage)
+
+
+def as_failure(context: AssetExecutionContext, error: UpstreamError, stage: str) -> Failure:
     return Failure(
         description=str(error),
         metadata={"provider": error.provider, "error_type": error.error_type, "stage": stage},
         allow_retries=error.may_retry(context.retry_number),
     )
+
+
+def attempt_events(context: AssetExecutionContext, error: UpstreamError, stage: str, url: str | None = None) -> list:
+    """The failed attempt's events. A fetch attempt names the URL it tried (credentials and
+    query string removed), and is also the fetch check's failed result: drawn as a failure,
+    where Dagster draws every observation alike."""
+    attempt = context.retry_number + 1
+    tried = f" GET {url}:" if url else ""
+    metadata = {
+        "provider": error.provider,
+        "run_id": context.run.run_id,
+        "error_type": error.error_type,
+        "stage": stage,
+        "attempt": attempt,
+        **({"url": url} if url else {}),
+    }
+    events: list = [
+        AssetObservation(
+            asset_key=context.asset_key,
+            partition=context.partition_key,
+            # the text says it is a failure (already redacted: UpstreamError redacts its message)
+            description=f"Failed {stage} attempt {attempt} ({error.error_type}):{tried} {error}",
+            metadata=metadata,
+        )
+    ]
+    if stage == "fetch" and fetch_check_selected(context):
+        events.append(
+            AssetCheckResult(
+                check_name=FETCH_CHECK,
+                passed=False,
+                severity=AssetCheckSeverity.ERROR,
+                description=f"{error.provider}: fetch attempt {attempt} failed ({error.error_type}):{tried} {error} "
+                f"(run {context.run.run_id[:8]})",
+                metadata=metadata,
+            )
+        )
+    return events
+
+
+def refuse_without_fetch(context: AssetExecutionContext) -> None:
+    """No publish without a fetch: a run that selected normalized_prices or published_prices
+    without raw_price_snapshot would load the snapshot an earlier run stored, publish it and
+    make freshness read "0.0 h ago" with nothing fetched. Refused before anything is read or
+    written (the hooks then leave the sync log alone: defs/runs.fetches)."""
+    if fetches(context.run):
+        return
+    raise Failure(
+        description=(
+            f"{context.asset_key.to_user_string()}: refused: this run does not fetch {context.partition_key} "
+            "(raw_price_snapshot is not selected), so it would re-publish a snapshot an earlier run stored and "
+            f"reset freshness. To sync, launch {SYNC_JOB_NAME} from the Jobs page (pick the provider) or "
+            f"materialize all three sync assets; to re-publish the stored snapshot on purpose, launch "
+            f"{REPUBLISH_JOB_NAME} (by, reason)."
+        ),
+        metadata={"provider": context.partition_key, "refused": "no fetch in this run"},
+        allow_retries=False,
+    )
+
+
+FETCH_CHECK = "raw_price_snapshot_fetch"
+
+
+def fetch_check_selected(context: AssetExecutionContext) -> bool:
+    return any(key.name == FETCH_CHECK for key in context.selected_asset_check_keys)
 
 
 @asset(
@@ -101,12 +159,20 @@ def sync_failure(context: AssetExecutionContext, error: UpstreamError, stage: st
     retry_policy=UPSTREAM_RETRY_POLICY,
     kinds={"python"},
     description="The provider's model list exactly as its API returned it.",
+    check_specs=[
+        AssetCheckSpec(
+            FETCH_CHECK,
+            asset="raw_price_snapshot",
+            partitions_def=provider_partitions,
+            description="The fetch succeeded; a failed attempt is a failed result naming the URL tried (credentials "
+            "and query string removed), the error type and the attempt number.",
+        )
+    ],
 )
-def raw_price_snapshot(
-    context: AssetExecutionContext, upstream: UpstreamApi, pricing_db: PricingDatabase
-) -> RawSnapshot:
+def raw_price_snapshot(context: AssetExecutionContext, upstream: UpstreamApi, pricing_db: PricingDatabase):
     provider = context.partition_key
     adapter = get_adapter(provider)
+    url = public_url(adapter.url())
     pricing_db.store.start_sync(provider, context.run.run_id)
     trigger = untagged_trigger(context.run.tags)
     if trigger:  # UI and backfill runs: tagged like the schedule's and the CLI's
@@ -125,14 +191,19 @@ def raw_price_snapshot(
             and error.retry_after_seconds is not None
             and error.retry_after_seconds <= MAX_RETRY_AFTER_SECONDS
         ):
-            sync_failure(context, error, "fetch")
+            yield from attempt_events(context, error, "fetch", url)
             raise RetryRequested(
                 max_retries=UPSTREAM_RETRY_POLICY.max_retries, seconds_to_wait=error.retry_after_seconds
             ) from error
-        raise sync_failure(context, error, "fetch") from error
+        # Yielded, not logged: a generator's logged events are lost when it raises.
+        yield from attempt_events(context, error, "fetch", url)
+        raise as_failure(context, error, "fetch") from error
     sha256 = hashlib.sha256(fetched.body).hexdigest()
-    context.add_output_metadata(
-        {
+    attempt = context.retry_number + 1
+    yield Output(
+        RawSnapshot(provider, public_url(fetched.url), fetched.fetched_at, sha256, len(fetched.body), fetched.body,
+                    details.bodies, details.failures),
+        metadata={
             "provider": provider,
             "url": public_url(fetched.url),
             "size_bytes": len(fetched.body),
@@ -141,13 +212,19 @@ def raw_price_snapshot(
             "request_seconds": round(fetched.elapsed_seconds, 6),
             "fetched_at": fetched.fetched_at.isoformat(),
             **detail_metadata(details),
-        }
+            "attempt": attempt,
+        },
     )
     if details.failures:
         context.log.warning(f"{provider}: {len(details.failures)} model(s)' endpoint requests failed; they keep the "
                             f"endpoint prices they had: {', '.join(sorted(details.failures)[:10])}")
-    return RawSnapshot(provider, public_url(fetched.url), fetched.fetched_at, sha256, len(fetched.body), fetched.body,
-                       details.bodies, details.failures)
+    if fetch_check_selected(context):
+        yield AssetCheckResult(
+            check_name=FETCH_CHECK,
+            passed=True,
+            description=f"{provider}: fetched on attempt {attempt} (run {context.run.run_id[:8]})",
+            metadata={"provider": provider, "run_id": context.run.run_id, "attempt": attempt, "url": public_url(fetched.url)},
+        )
 
 
 def detail_metadata(details) -> dict:
@@ -176,6 +253,7 @@ def detail_metadata(details) -> dict:
 )
 def normalized_prices(context: AssetExecutionContext, raw_price_snapshot: RawSnapshot) -> NormalizedSnapshot:
     provider = context.partition_key
+    refuse_without_fetch(context)
     adapter = get_adapter(provider)
     try:
         snapshot = adapter.parse_body(raw_price_snapshot.body)
@@ -230,6 +308,7 @@ def published_prices(
     price_guard_override: PriceGuardOverride,
 ) -> MaterializeResult:
     provider = context.partition_key
+    refuse_without_fetch(context)
     records = normalized_prices.records
     override = price_guard_override.decision()
     problem = override.problem()
@@ -255,6 +334,11 @@ def published_prices(
     held_since = {row["model_id"]: row["held_since"] for row in pricing_db.store.held(provider)}
     if verdict.held:
         context.log.warning(f"{provider}: {len(verdict.held)} model(s) held by the price guard: {', '.join(sorted(verdict.held)[:10])}")
+    context.log_event(held_observation(pricing_db, context.run.run_id))  # the held list, current at once
+    # The Runs list shows a sync that held or quarantined models (a plain "Success" hid it).
+    facts = {HELD_TAG: len(verdict.held), QUARANTINED_TAG: len(normalized_prices.quarantined)}
+    if any(facts.values()):
+        context.instance.add_run_tags(context.run.run_id, {k: str(v) for k, v in facts.items() if v})
     return MaterializeResult(
         metadata={
             "provider": provider,
@@ -265,9 +349,11 @@ def published_prices(
             "removed": len(result.diff.removed),
             "quarantined": len(normalized_prices.quarantined),
             "endpoint_fetch_failures": len(normalized_prices.endpoints_unread),
-            "held": len(held_since),
+            # "after the publish": the overview shows the latest materialization's metadata, and a
+            # later accept or reject does not change it (held_prices and the checks are current).
+            "held_after_publish": len(held_since),
             "held_this_run": len(verdict.held),
-            **({"oldest_hold_since": MetadataValue.timestamp(result.oldest_hold_since.timestamp())} if result.oldest_hold_since else {}),
+            **({"oldest_hold_after_publish": MetadataValue.timestamp(result.oldest_hold_since.timestamp())} if result.oldest_hold_since else {}),
             "unknown_pricing_keys": len(normalized_prices.unknown_keys),
             "publish_seconds": round(result.duration_seconds, 6),
             "published_at": result.published_at.isoformat(),

@@ -319,7 +319,7 @@ def normalized_prices_checks(
 
 def attributed(result: dict, provider: str, run_id: str) -> dict:
     """Every result names its provider and run, in its description and its metadata: the UI
-    shows a check's latest result next to other providers' (README, check states)."""
+    shows a check's latest result next to other providers' (docs/operating.md, check states)."""
     description = result.get("description") or (
         f"{provider}: passed." if result["passed"] else f"{provider}: failed; the metadata lists why."
     )

@@ -9,11 +9,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
 from dagster import (
+    AssetCheckEvaluation,
     AssetCheckExecutionContext,
     AssetCheckResult,
     AssetCheckSeverity,
     AssetCheckSpec,
     AssetExecutionContext,
+    AssetKey,
     AssetRecordsFilter,
     AssetSpec,
     MetadataValue,
@@ -22,11 +24,18 @@ from dagster import (
     multi_observable_source_asset,
 )
 
-from pricing_pipeline.defs.runs import PUBLISHED_KEY
+from pricing_pipeline.defs.runs import DECIDED_BY_TAG, PUBLISHED_KEY
 from pricing_pipeline.defs.sync.assets import GROUP, published_prices
 from pricing_pipeline.defs.sync.resources import PricingDatabase
 from pricing_pipeline.providers.registry import PROVIDER_NAMES
+from pricing_pipeline.store.review import REVIEW_STATUSES
+
+# A person's action on the provider, never a sync: accept, reject, re-publish (republish.py).
+DECISIONS = (*REVIEW_STATUSES, "republished")
 from pricing_pipeline.settings import FRESHNESS_FAIL_AFTER, FRESHNESS_WARN_AFTER
+
+
+FRESHNESS_KEY = AssetKey("price_freshness")
 
 
 def freshness_check_name(provider: str) -> str:
@@ -60,34 +69,36 @@ def hours(delta: timedelta) -> str:
 )
 def price_freshness(context: AssetExecutionContext, pricing_db: PricingDatabase):
     """Every provider's freshness in one table: what an operator reads first on the asset page."""
+    yield ObserveResult(asset_key=FRESHNESS_KEY, metadata=freshness_overview(context.instance, pricing_db, context.run.run_id))
+
+
+def freshness_overview(instance, pricing_db: PricingDatabase, run_id: str) -> dict:
+    """The observation's metadata (a review run reports it too, so a decision shows at once)."""
     now = datetime.now(timezone.utc)
-    states = [ProviderFreshness.read(context.instance, pricing_db, provider, now) for provider in PROVIDER_NAMES]
+    states = [ProviderFreshness.read(instance, pricing_db, provider, now) for provider in PROVIDER_NAMES]
     not_fresh = [state.provider for state in states if state.state != "fresh"]
     failing = [state.provider for state in states if state.failed_sync]
     fresh = len(states) - len(not_fresh)
     summary = f"{fresh} of {len(states)} providers fresh" + (f"; not fresh: {', '.join(not_fresh)}" if not_fresh else "")
     # Fresh prices can sit beside a failing sync (the last publish is recent): say so at a glance.
     summary += f"; last sync failed: {', '.join(failing)}." if failing else "."
-    yield ObserveResult(
-        asset_key="price_freshness",
-        metadata={
-            "summary": summary,
-            "fresh_providers": fresh,
-            "not_fresh_providers": len(not_fresh),
-            "providers": MetadataValue.md(
-                "| provider | state | last published | hours ago | held models | last sync, when it failed |\n"
-                "|---|---|---|---|---|---|\n" + "\n".join(state.table_row() for state in states)
-            ),
-            "run_id": context.run.run_id,
-        },
-    )
+    return {
+        "summary": summary,
+        "fresh_providers": fresh,
+        "not_fresh_providers": len(not_fresh),
+        "providers": MetadataValue.md(
+            "| provider | state | last published | hours ago | held models | last sync | decided since |\n"
+            "|---|---|---|---|---|---|---|\n" + "\n".join(state.table_row() for state in states)
+        ),
+        "run_id": run_id,
+    }
 
 
 @multi_asset_check(
     specs=[
         AssetCheckSpec(
             freshness_check_name(provider),
-            asset="price_freshness",
+            asset=FRESHNESS_KEY,
             description=f"{provider} prices were published within {hours(FRESHNESS_FAIL_AFTER)} "
             f"(warning after {hours(FRESHNESS_WARN_AFTER)}).",
         )
@@ -99,31 +110,13 @@ def provider_freshness(context: AssetCheckExecutionContext, pricing_db: PricingD
     now = datetime.now(timezone.utc)
     for check_key in context.selected_asset_check_keys:
         state = ProviderFreshness.read(context.instance, pricing_db, check_key.name.removeprefix("fresh_"), now)
-        passed, severity = freshness_verdict(state.age)
-        failed_sync = state.failed_sync
-        yield AssetCheckResult(
-            check_name=check_key.name,
-            asset_key="price_freshness",
-            passed=passed,
-            severity=severity,
-            description=state.description(),
-            metadata={
-                "provider": state.provider,
-                "run_id": context.run.run_id,
-                **({"last_published_at": MetadataValue.timestamp(state.last)} if state.last else {}),
-                "age_hours": round(state.age.total_seconds() / 3600, 2) if state.age else -1,
-                **(
-                    {
-                        "last_sync": failed_sync["status"],
-                        "last_sync_error_type": failed_sync["error_type"] or "",
-                        "last_sync_run_id": failed_sync["run_id"] or "",
-                    }
-                    if failed_sync
-                    else {"last_sync": "success" if state.last else "never"}
-                ),
-                **state.counts,
-            },
-        )
+        yield AssetCheckResult(check_name=check_key.name, asset_key=FRESHNESS_KEY, **state.check_fields(context.run.run_id))
+
+
+def freshness_evaluation(instance, pricing_db: PricingDatabase, provider: str, run_id: str) -> AssetCheckEvaluation:
+    """fresh_<provider>'s result as another run reports it (a review: its decision shows at once)."""
+    state = ProviderFreshness.read(instance, pricing_db, provider, datetime.now(timezone.utc))
+    return AssetCheckEvaluation(asset_key=FRESHNESS_KEY, check_name=freshness_check_name(provider), **state.check_fields(run_id))
 
 
 @dataclass(frozen=True)
@@ -131,20 +124,25 @@ class ProviderFreshness:
     """One provider's freshness as the observation and its check both read it."""
 
     provider: str
-    last: datetime | None  # its last publish
+    last: datetime | None  # its last publish by a sync (a review or a re-publish does not count)
     age: timedelta | None
-    failed_sync: dict | None  # its latest closed sync log row, when that did not succeed
+    last_sync: dict | None  # its latest closed sync log row of a sync run (never a review run)
+    review: dict | None  # a person's decision on held models since that sync, with "by"
     counts: dict
 
     @classmethod
     def read(cls, instance, pricing_db: PricingDatabase, provider: str, now: datetime) -> "ProviderFreshness":
         last = last_publish_time(instance, provider)
         rows = pricing_db.store.sync_rows(provider)
+        sync, review = last_sync_and_review(rows)
+        if review is not None:
+            review = {**review, "by": decided_by(instance, pricing_db, review["run_id"])}
         return cls(
             provider,
             last,
             None if last is None else now - last,
-            last_failed_sync(rows),
+            sync,
+            review,
             provider_counts(pricing_db, provider, rows),
         )
 
@@ -153,22 +151,45 @@ class ProviderFreshness:
         return freshness_state(self.age)
 
     @property
+    def failed_sync(self) -> dict | None:
+        """The last sync, when it did not succeed (a review run is never a sync)."""
+        return self.last_sync if self.last_sync and self.last_sync["status"] != "success" else None
+
+    @property
     def failed_when(self) -> str:
         """" at <time>" of the failed last sync ("" when it has no time)."""
-        failed_at = self.failed_sync["finished_at"] or self.failed_sync["started_at"]
-        return f" at {utc_minute(failed_at)}" if failed_at else ""
+        return when(self.failed_sync)
+
+    @property
+    def last_sync_text(self) -> str:
+        """"success at T", "failure at T (connection)", "" (never synced)."""
+        sync = self.last_sync
+        if not sync:
+            return ""
+        kind = f" ({sync['error_type'] or 'no error type'})" if sync["status"] != "success" else ""
+        return f"{sync['status']}{when(sync)}{kind}"
+
+    @property
+    def review_text(self) -> str:
+        """"accepted by jane at T, run R" (a person's decision since the last sync), or ""."""
+        review = self.review
+        if not review:
+            return ""
+        run = f", run {review['run_id'][:8]}" if review["run_id"] else ""
+        return f"{review['status']} by {review['by'] or 'unknown'}{when(review)}{run}"
 
     def table_row(self) -> str:
-        failed = self.failed_sync
-        last_sync = f"{failed['status']}{self.failed_when} ({failed['error_type'] or 'no error type'})" if failed else ""
         published = utc_minute(self.last) if self.last else ""
         hours_ago = f"{self.age.total_seconds() / 3600:.1f}" if self.age else ""
-        return f"| {self.provider} | {self.state} | {published} | {hours_ago} | {self.counts['held_models']} | {last_sync} |"
+        return (
+            f"| {self.provider} | {self.state} | {published} | {hours_ago} | {self.counts['held_models']} "
+            f"| {self.last_sync_text} | {self.review_text} |"
+        )
 
     def description(self) -> str:
         """What an operator reads first: when the provider last published (a sync that changes
         nothing publishes too), whether its latest sync failed while those prices stay live,
-        and whether models wait for a person."""
+        a person's decision on held models since, and whether models wait for a person."""
         provider, failed, held = self.provider, self.failed_sync, self.counts["held_models"]
         if self.last is None:
             text = f"{provider}: never published"
@@ -180,9 +201,71 @@ class ProviderFreshness:
             text += f"; last sync {failed['status']}{self.failed_when}{kind}{run}"
             if self.last is not None:
                 text += "; the published prices stay live"
+        if self.review:
+            text += f"; {self.review_text}"
         if held:
             text += f"; {held} model(s) held for review (pricing-pipeline held --provider {provider})"
         return text + "."
+
+    def check_fields(self, run_id: str) -> dict:
+        """fresh_<provider>'s verdict, text and metadata."""
+        passed, severity = freshness_verdict(self.age)
+        return {
+            "passed": passed,
+            "severity": severity,
+            "description": self.description(),
+            "metadata": {
+                "provider": self.provider,
+                "run_id": run_id,
+                **({"last_published_at": MetadataValue.timestamp(self.last)} if self.last else {}),
+                "age_hours": round(self.age.total_seconds() / 3600, 2) if self.age else -1,
+                **self.sync_metadata(),
+                **self.counts,
+            },
+        }
+
+    def sync_metadata(self) -> dict:
+        """The last sync's real outcome, and the decision since, as check metadata."""
+        sync, review = self.last_sync, self.review
+        metadata: dict = {"last_sync": sync["status"] if sync else "never"}
+        if sync:
+            metadata["last_sync_run_id"] = sync["run_id"] or ""
+            metadata["last_sync_error_type"] = sync["error_type"] or ""
+            if sync["finished_at"] or sync["started_at"]:
+                metadata["last_sync_at"] = MetadataValue.timestamp(sync["finished_at"] or sync["started_at"])
+        if review:
+            metadata["last_review"] = review["status"]
+            metadata["last_review_by"] = review["by"] or ""
+            metadata["last_review_run_id"] = review["run_id"] or ""
+        return metadata
+
+
+def decided_by(instance, pricing_db: PricingDatabase, run_id: str | None) -> str | None:
+    """Who decided: the run's own tag, else the change log and holds of the run."""
+    if not run_id:
+        return None
+    run = instance.get_run_by_id(run_id)
+    return (run.tags.get(DECIDED_BY_TAG) if run else None) or pricing_db.store.decided_by(run_id)
+
+
+def when(row: dict | None) -> str:
+    """" at <time>" of a sync log row ("" when it has none)."""
+    moment = row and (row["finished_at"] or row["started_at"])
+    return f" at {utc_minute(moment)}" if moment else ""
+
+
+def last_sync_and_review(rows: list[dict]) -> tuple[dict | None, dict | None]:
+    """The provider's latest closed row of a sync run, and the latest review (accept / reject)
+    closed after it (None when the sync came after every review)."""
+    sync = review = None
+    for row in rows:  # in id order: the latest last
+        if row["status"] == "running":
+            continue
+        if row["status"] in DECISIONS:
+            review = row
+        else:
+            sync, review = row, None
+    return sync, review
 
 
 def utc_minute(moment: datetime) -> str:
@@ -203,14 +286,6 @@ def provider_counts(pricing_db: PricingDatabase, provider: str, rows: list[dict]
             for name in ("fetched", "added", "changed", "removed", "quarantined")
         },
     }
-
-
-def last_failed_sync(rows: list[dict]) -> dict | None:
-    """The provider's latest closed sync log row, when it did not succeed (None otherwise)."""
-    closed = [row for row in rows if row["status"] != "running"]
-    if not closed or closed[-1]["status"] == "success":
-        return None
-    return closed[-1]
 
 
 def freshness_state(age: timedelta | None) -> str:

@@ -5,15 +5,15 @@ runs that die without a step failing are closed by the sync log reconciler (sens
 from dagster import HookContext
 
 from pricing_pipeline.defs.outcomes import classify_failure
-from pricing_pipeline.defs.runs import PARTITION_TAG
+from pricing_pipeline.defs.runs import provider_of
 from pricing_pipeline.defs.sync.resources import PricingDatabase
 
 
 def close_failed_sync(context: HookContext) -> None:
     """Needs the ``pricing_db`` resource."""
     run = context.instance.get_run_by_id(context.run_id)
-    provider = run.tags.get(PARTITION_TAG) if run else None
-    if not provider:
+    provider = provider_of(run) if run else None
+    if not provider:  # a refused run without a fetch is no sync: it has no sync log row
         return
     outcome = classify_failure(context.op_exception)
     db: PricingDatabase = context.resources.pricing_db

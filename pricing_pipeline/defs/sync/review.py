@@ -15,13 +15,16 @@ price_review_job → choose the provider partition, then in the launchpad::
           by: "jane.doe"
           reason: "OpenAI's pricing page lists the new price (2026-11-20)"
 
-``pricing-pipeline accept|reject`` submits the same run.
+``pricing-pipeline accept|reject`` submits the same run, and each row of the ``held_prices``
+asset links to this launchpad with the partition and config filled in (held.py).
 """
 
 from dagster import AssetObservation, Config, Failure, MetadataValue, OpExecutionContext, in_process_executor, job, op
 from pydantic import Field
 
-from pricing_pipeline.defs.runs import PUBLISHED_KEY, REVIEW_JOB_NAME
+from pricing_pipeline.defs.runs import DECIDED_BY_TAG, PUBLISHED_KEY, REVIEW_JOB_NAME
+from pricing_pipeline.defs.sync.freshness import FRESHNESS_KEY, freshness_evaluation, freshness_overview
+from pricing_pipeline.defs.sync.held import guard_checks_after_review, held_observation
 from pricing_pipeline.defs.sync.partitions import provider_partitions
 from pricing_pipeline.defs.sync.resources import PricingDatabase
 from pricing_pipeline.store.review import DECISIONS, ReviewError
@@ -35,8 +38,9 @@ class HoldDecision(Config):
     reason: str = Field(description="Why (recorded in the change log).")
     expected_proposals: dict[str, str] = Field(
         default={},
-        description="Model id -> the proposal (price fingerprint) the person saw; a proposal upstream has since "
-        "replaced is refused. Filled in by the CLI.",
+        description="Model id -> the proposal (price fingerprint) the person saw, filled in by held_prices' accept / "
+        "reject links and by the CLI: if upstream has replaced that proposal since, the run refuses instead of "
+        "deciding one nobody saw. Leave it {} to decide whatever is held now.",
     )
 
 
@@ -46,6 +50,7 @@ def review_held_prices(context: OpExecutionContext, config: HoldDecision, pricin
     if config.decision not in DECISIONS:
         raise Failure(f"decision must be one of {', '.join(DECISIONS)}, not {config.decision!r}")
     models = [m.strip() for m in config.models if m.strip()]
+    context.instance.add_run_tags(context.run_id, {DECIDED_BY_TAG: config.by.strip()[:200]})
     if config.all == bool(models):
         raise Failure("name the held models (models: [...]) or decide them all (all: true), not both or neither")
     try:
@@ -72,6 +77,17 @@ def review_held_prices(context: OpExecutionContext, config: HoldDecision, pricin
                 **({"oldest_hold_since": MetadataValue.timestamp(oldest.timestamp())} if oldest else {}),
             },
         )
+    )
+    # What the UI shows about holds, current at once: the guard checks of this provider from
+    # the holds that remain, the held list, and the provider's freshness (its decision, its
+    # held count), instead of at the next sync or freshness tick.
+    decided = f"{verb} by {config.by.strip()}"
+    for event in guard_checks_after_review(pricing_db, provider, context.run_id, decided):
+        context.log_event(event)
+    context.log_event(held_observation(pricing_db, context.run_id))
+    context.log_event(freshness_evaluation(context.instance, pricing_db, provider, context.run_id))
+    context.log_event(
+        AssetObservation(asset_key=FRESHNESS_KEY, metadata=freshness_overview(context.instance, pricing_db, context.run_id))
     )
 
 

@@ -100,6 +100,11 @@ class PriceBook:
         return self._index.generation
 
     @property
+    def since(self) -> datetime:
+        """Instants from here on are answered from memory; older ones read the database."""
+        return self._index.since
+
+    @property
     def models(self) -> int:
         return len(self._index.listings)
 

@@ -8,8 +8,8 @@ Go). docs/serving.md has the endpoints, the deployment and the read-only databas
   from the price book (equal to ``request_cost``). Answered on the event loop: the book answers
   from memory in microseconds; only an instant older than its window reads the database (in
   the thread pool).
-- ``GET /v1/feeds/<name>``: the feed files, with a strong ETag (the SHA-256 of the bytes sent),
-  ``If-None-Match`` → 304, ``Cache-Control`` and gzip when accepted.
+- ``GET /v1/feeds/<name>``: the feed files (feeds.py), with a strong ETag (the SHA-256 of the
+  bytes sent), ``If-None-Match`` → 304, ``Cache-Control`` and gzip when accepted.
 - ``GET /healthz``: the last publish's generation and age, the book's, and the feeds'.
 
 Errors are ``{"error": <kind>, "message": ...}``: 404 an unknown provider or model, 400 a bad
@@ -20,11 +20,8 @@ none stops the server. It never writes: a database user with SELECT only is enou
 
 from __future__ import annotations
 
-import gzip
-import hashlib
 import json
 import logging
-import os
 import time
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime
@@ -38,6 +35,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from pricing_pipeline.gateway.feeds import FEEDS, FeedFiles, feed_answer
 from pricing_pipeline.gateway.listing import parse_instant, prices_json
 from pricing_pipeline.gateway.pricebook import PriceBook
 from pricing_pipeline.pricing.cost import CostError, InvalidUsage, UnknownModel, Usage
@@ -48,12 +46,10 @@ from pricing_pipeline.store.listings import last_publish
 
 log = logging.getLogger(__name__)
 
-FEEDS = ("litellm_model_cost_map.json", "prices.json")
-# A client may reuse a feed for a minute, then asks again (a 304 while it is unchanged).
-FEED_CACHE_CONTROL = "public, max-age=60"
 USAGE_FIELDS = tuple(f.name for f in fields(Usage))
 COST_KEYS = frozenset({"provider", "model", "at", "service_tier", "region", "upstream_provider", *USAGE_FIELDS})
 JSON_TYPE = "application/json"
+JSON_HEADERS = [(b"content-type", b"application/json")]
 MAX_BODY_BYTES = 64 * 1024  # a cost request is a few hundred bytes
 
 
@@ -65,13 +61,17 @@ def dumps(value) -> bytes:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()
 
 
+def error_body(kind: str, message: str) -> bytes:
+    return dumps({"error": kind, "message": message})
+
+
 def error(status: int, kind: str, message: str) -> Response:
-    return Response(dumps({"error": kind, "message": message}), status, media_type=JSON_TYPE)
+    return Response(error_body(kind, message), status, media_type=JSON_TYPE)
 
 
-def cost_error(problem: CostError) -> Response:
+def cost_error(problem: CostError) -> tuple[int, bytes]:
     status = 404 if isinstance(problem, UnknownModel) else 400 if isinstance(problem, InvalidUsage) else 422
-    return error(status, type(problem).__name__, str(problem))
+    return status, error_body(type(problem).__name__, str(problem))
 
 
 # --- the cost of a request --------------------------------------------------------------
@@ -133,103 +133,94 @@ def usage_count(name: str, value) -> int | Decimal:
     raise BadRequest(f"usage {name} must be a non-negative {'number' if name == 'seconds' else 'integer'}: {value!r}")
 
 
-async def read_body(request: Request) -> bytes | None:
+async def read_body(receive) -> bytes | None:
     """The body, or None when it is over MAX_BODY_BYTES (the rest is read and dropped, up to a
     limit, so that the client gets the 413 rather than a reset connection)."""
     chunks, size = [], 0
-    async for chunk in request.stream():
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            return None  # the client went away
+        chunk = message.get("body", b"")
         size += len(chunk)
         if size <= MAX_BODY_BYTES:
             chunks.append(chunk)
-        elif size > 16 * MAX_BODY_BYTES:
+        if not message.get("more_body") or size > 16 * MAX_BODY_BYTES:
             break
     return b"".join(chunks) if size <= MAX_BODY_BYTES else None
-
-
-# --- the feeds --------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Feed:
-    identity: tuple  # (device, inode, size, mtime, ctime) of the file these bytes were read from
-    data: bytes
-    gzipped: bytes
-    etag: str  # of the bytes as they are; the gzipped bytes' is etag_gzip
-    etag_gzip: str
-    modified: float
-
-
-class FeedFiles:
-    """The feed files, each read whole once per version. The feeds asset replaces a file by
-    rename (never in place), so a path names a whole file: a request stats the path and serves
-    the bytes it already holds for that very file (same inode, size and times), or opens it,
-    reads that open file once and hashes exactly those bytes. A half-written file is never
-    seen: the temporary file has another name until it is complete."""
-
-    def __init__(self, directory: str | Path):
-        self.directory = Path(directory)
-        self._read: dict[str, Feed] = {}
-
-    def cached(self, name: str) -> Feed | None:
-        """The feed, if the bytes held are those of the file the path names now (else None)."""
-        feed = self._read.get(name)
-        if feed is None:
-            return None
-        try:
-            status = os.stat(self.directory / name)
-        except OSError:
-            return None
-        return feed if _identity(status) == feed.identity else None
-
-    def read(self, name: str) -> Feed | None:
-        """Read the file the path names now (None: no such feed yet)."""
-        try:
-            with open(self.directory / name, "rb") as handle:
-                status = os.fstat(handle.fileno())
-                data = handle.read()
-        except FileNotFoundError:
-            return None
-        digest = hashlib.sha256(data).hexdigest()
-        feed = Feed(_identity(status), data, gzip.compress(data, compresslevel=6, mtime=0), f'"{digest}"',
-                    f'"{digest}-gzip"', status.st_mtime)
-        self._read[name] = feed
-        return feed
-
-
-def _identity(status: os.stat_result) -> tuple:
-    return status.st_dev, status.st_ino, status.st_size, status.st_mtime_ns, status.st_ctime_ns
-
-
-def accepts_gzip(header: str) -> bool:
-    for coding in header.lower().split(","):
-        name, _, params = coding.strip().partition(";")
-        if name.strip() in ("gzip", "*"):
-            return params.replace(" ", "") not in ("q=0", "q=0.0", "q=0.00", "q=0.000")
-    return False
-
-
-def not_modified(header: str, feed: Feed) -> bool:
-    """``If-None-Match`` names the feed as it is now (either encoding; weak comparison)."""
-    tags = {tag.strip().removeprefix("W/") for tag in header.split(",")}
-    return "*" in tags or feed.etag in tags or feed.etag_gzip in tags
-
-
-def feed_response(request: Request, feed: Feed) -> Response:
-    compressed = accepts_gzip(request.headers.get("accept-encoding", ""))
-    headers = {"ETag": feed.etag_gzip if compressed else feed.etag, "Cache-Control": FEED_CACHE_CONTROL,
-               "Vary": "Accept-Encoding"}
-    match = request.headers.get("if-none-match")
-    if match and not_modified(match, feed):
-        return Response(status_code=304, headers=headers)
-    if compressed:
-        headers["Content-Encoding"] = "gzip"
-    return Response(feed.gzipped if compressed else feed.data, headers=headers, media_type=JSON_TYPE)
 
 
 # --- the application --------------------------------------------------------------------
 
 
-def create_app(database_url: str, feeds_dir: str | Path, book: PriceBook | None = None) -> Starlette:
+class Service:
+    """The ASGI application. The two endpoints a gateway calls on every request or poll,
+    ``POST /v1/cost`` and the feeds, are answered here in a few lines of ASGI (Starlette's
+    request and response objects and middleware would cost more than the answer); the rest
+    (prices, healthz, unknown paths and methods) goes to Starlette (``create_app``)."""
+
+    def __init__(self, book: PriceBook, feeds: FeedFiles, rest: Starlette):
+        self.book, self.feeds, self.rest = book, feeds, rest
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] == "http":
+            path, method = scope["path"], scope["method"]
+            if path == "/v1/cost" and method == "POST":
+                return await self._answer(send, self.cost, receive)
+            if path.startswith("/v1/feeds/") and method in ("GET", "HEAD") and path[10:] in FEEDS:
+                return await self._answer(send, self.feed, path[10:], scope["headers"], method == "HEAD")
+        await self.rest(scope, receive, send)
+
+    async def _answer(self, send, handler, *args) -> None:
+        try:
+            status, headers, body = await handler(*args)
+        except Exception as problem:  # a bug: answered and logged, the server goes on
+            log.error("request failed: %s", redact(f"{type(problem).__name__}: {problem}"))
+            status, headers, body = 500, JSON_HEADERS, error_body("InternalError", "the service failed (logged)")
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+    async def cost(self, receive) -> tuple[int, list, bytes]:
+        body = await read_body(receive)
+        if body is None:
+            return 413, JSON_HEADERS, error_body("BadRequest", f"the body is over {MAX_BODY_BYTES} bytes")
+        try:
+            asked = cost_request(json.loads(body or b"null"))
+        except BadRequest as problem:
+            return 400, JSON_HEADERS, error_body("BadRequest", str(problem))
+        except CostError as problem:  # a Usage refused
+            status, payload = cost_error(problem)
+            return status, JSON_HEADERS, payload
+        except (ValueError, RecursionError):  # RecursionError: nested too deep
+            return 400, JSON_HEADERS, error_body("BadRequest", "the body is not JSON")
+        arguments = (asked.provider, asked.model, asked.usage, asked.at, asked.service_tier, asked.region,
+                     asked.upstream_provider)
+        try:
+            if asked.at is not None and asked.at < self.book.since:  # older than the book: the database
+                result = await run_in_threadpool(self.book.cost, *arguments)
+            else:  # from memory, in microseconds: on the event loop
+                result = self.book.cost(*arguments)
+        except CostError as problem:
+            status, payload = cost_error(problem)
+            return status, JSON_HEADERS, payload
+        return 200, JSON_HEADERS, dumps(result.to_json())
+
+    async def feed(self, name: str, headers: list, head: bool) -> tuple[int, list, bytes]:
+        found = self.feeds.cached(name) or await run_in_threadpool(self.feeds.read, name)
+        if found is None:
+            return 404, JSON_HEADERS, error_body("FeedNotWritten", f"{name} has not been written yet "
+                                                                   "(the price_feeds asset writes it)")
+        accept_encoding = if_none_match = ""
+        for key, value in headers:
+            if key == b"accept-encoding":
+                accept_encoding = value.decode("latin-1")
+            elif key == b"if-none-match":
+                if_none_match = value.decode("latin-1")
+        status, response_headers, body = feed_answer(found, accept_encoding, if_none_match)
+        return status, response_headers, b"" if head else body
+
+
+def create_app(database_url: str, feeds_dir: str | Path, book: PriceBook | None = None) -> Service:
     """The service over one database (read only) and one feeds folder."""
     store = PricingStore(database_url)
     book = book or PriceBook.load(database_url)
@@ -246,38 +237,6 @@ def create_app(database_url: str, feeds_dir: str | Path, book: PriceBook | None 
         except ValueError:
             return error(400, "BadRequest", f"not an ISO 8601 instant: {query['at']!r}")
         return Response(dumps(prices_json(store, provider, query.get("model") or None, at)), media_type=JSON_TYPE)
-
-    async def cost(request: Request) -> Response:
-        body = await read_body(request)
-        if body is None:
-            return error(413, "BadRequest", f"the body is over {MAX_BODY_BYTES} bytes")
-        try:
-            asked = cost_request(json.loads(body or b"null"))
-        except BadRequest as problem:
-            return error(400, "BadRequest", str(problem))
-        except CostError as problem:  # a Usage refused
-            return cost_error(problem)
-        except (ValueError, RecursionError):  # RecursionError: nested too deep
-            return error(400, "BadRequest", "the body is not JSON")
-        arguments = (asked.provider, asked.model, asked.usage, asked.at, asked.service_tier, asked.region,
-                     asked.upstream_provider)
-        try:
-            if asked.at is not None and asked.at < book.since:  # older than the book: the database
-                result = await run_in_threadpool(book.cost, *arguments)
-            else:
-                result = book.cost(*arguments)
-        except CostError as problem:
-            return cost_error(problem)
-        return Response(dumps(result.to_json()), media_type=JSON_TYPE)
-
-    async def feed(request: Request) -> Response:
-        name = request.path_params["name"]
-        if name not in FEEDS:
-            return error(404, "UnknownFeed", f"no feed {name!r} (feeds: {', '.join(FEEDS)})")
-        found = feeds.cached(name) or await run_in_threadpool(feeds.read, name)
-        if found is None:
-            return error(404, "FeedNotWritten", f"{name} has not been written yet (the price_feeds asset writes it)")
-        return feed_response(request, found)
 
     def healthz(request: Request) -> Response:
         now = time.time()
@@ -301,6 +260,10 @@ def create_app(database_url: str, feeds_dir: str | Path, book: PriceBook | None 
                 if current else None
         return Response(dumps(body), status, media_type=JSON_TYPE)
 
+    async def unknown_feed(request: Request) -> Response:
+        name = request.path_params["name"]
+        return error(404, "UnknownFeed", f"no feed {name!r} (feeds: {', '.join(FEEDS)})")
+
     async def http_error(request: Request, problem: HTTPException) -> Response:  # no such path or method
         return error(problem.status_code, "NotFound" if problem.status_code == 404 else "BadRequest",
                      f"{request.method} {request.url.path}: {problem.detail}")
@@ -310,15 +273,17 @@ def create_app(database_url: str, feeds_dir: str | Path, book: PriceBook | None 
                   redact(f"{type(problem).__name__}: {problem}"))
         return error(500, "InternalError", "the service failed on this request (logged)")
 
-    return Starlette(
+    rest = Starlette(
         routes=[
             Route("/v1/prices", prices, methods=["GET"]),
-            Route("/v1/cost", cost, methods=["POST"]),
-            Route("/v1/feeds/{name}", feed, methods=["GET"]),
             Route("/healthz", healthz, methods=["GET"]),
+            Route("/v1/feeds/{name}", unknown_feed, methods=["GET"]),
+            # answered by Service; here so that another method gets a 405
+            Route("/v1/cost", unknown_feed, methods=["POST"]),
         ],
         exception_handlers={HTTPException: http_error, Exception: internal_error},
     )
+    return Service(book, feeds, rest)
 
 
 def serve(database_url: str, feeds_dir: str, host: str = "127.0.0.1", port: int = 8000) -> int:

@@ -42,7 +42,7 @@ def test_prices_are_the_clis_json(service, published, capsys, monkeypatch):
         ({"model": "anthropic/claude-sonnet-4.6", "at": at}, ["--model", "anthropic/claude-sonnet-4.6", "--at", at]),
         ({"provider": "openrouter", "at": "2001-01-01"}, ["--provider", "openrouter", "--at", "2001-01-01"]),
     ):
-        response = httpx.get(f"{service.url}/v1/prices", params=query)
+        response = httpx.get(f"{service.url}/v1/prices", params=query, timeout=120)
         assert response.status_code == 200 and response.headers["content-type"] == "application/json"
         ours = response.json()
         assert ours == cli_json(capsys, monkeypatch, published.database_url, "prices", *argv), query
@@ -54,7 +54,7 @@ def test_cost_is_the_clis_json_with_every_argument(service, published, capsys, m
     body = {"provider": "openrouter", "model": "anthropic/claude-sonnet-4.6", "input_tokens": 300_000,
             "output_tokens": 2_000, "cache_read_tokens": 20_000, "cache_write_tokens": 1_000, "at": at,
             "service_tier": "standard", "region": None, "upstream_provider": None}
-    response = httpx.post(f"{service.url}/v1/cost", json=body)
+    response = httpx.post(f"{service.url}/v1/cost", json=body, timeout=60)
     assert response.status_code == 200, response.text
     assert response.json() == cli_json(
         capsys, monkeypatch, published.database_url, "cost", "--provider", "openrouter", "--model",
@@ -84,7 +84,7 @@ def test_errors_are_json_with_the_right_status_and_the_server_goes_on(service, p
         ({**ok, "model": variable.model_id}, 422, "VariablePricing"),
         ({**ok, "upstream_provider": "NoSuchCloud"}, 422, "UnknownUpstream"),
     ]
-    with httpx.Client(base_url=service.url) as client:
+    with httpx.Client(base_url=service.url, timeout=60) as client:
         for body, status, kind in cases:
             response = client.post("/v1/cost", json=body)
             assert (response.status_code, response.json()["error"]) == (status, kind), (body, response.text)
@@ -102,7 +102,7 @@ def test_errors_are_json_with_the_right_status_and_the_server_goes_on(service, p
 
 
 def test_the_feeds_have_a_strong_etag_gzip_and_304(service, published):
-    with httpx.Client(base_url=service.url) as client:
+    with httpx.Client(base_url=service.url, timeout=60) as client:
         for name in ("litellm_model_cost_map.json", "prices.json"):
             on_disk = (published.feeds_dir / name).read_bytes()
             plain = client.get(f"/v1/feeds/{name}", headers={"Accept-Encoding": "identity"})
@@ -125,7 +125,7 @@ def test_the_feeds_have_a_strong_etag_gzip_and_304(service, published):
 
 
 def test_healthz_says_the_last_publish_and_its_age(service, published):
-    health = httpx.get(f"{service.url}/healthz").json()
+    health = httpx.get(f"{service.url}/healthz", timeout=60).json()
     assert health["status"] == "ok"
     assert health["generation"] == health["book"]["generation"] and health["generation"][0] >= 1
     assert 0 <= health["age_seconds"] < 24 * 3600 and health["last_publish_at"]
@@ -137,7 +137,7 @@ def test_a_publish_changes_the_etag_and_the_answer(tmp_path, payloads):
     published = publish_all(tmp_path, payloads, providers=["openrouter"])
     book = PriceBook.load(published.database_url, check_every=timedelta(0))
     with RunningService(create_app(published.database_url, published.feeds_dir, book)) as running, \
-            httpx.Client(base_url=running.url) as client:
+            httpx.Client(base_url=running.url, timeout=60) as client:
         before = client.get(MAP)
         model = {"provider": "openrouter", "model": "openai/gpt-5.4-mini", "input_tokens": 1_000_000}
         assert client.post("/v1/cost", json=model).json()["total_usd"] != "0.5"
@@ -172,7 +172,7 @@ def test_readers_during_rewrites_never_see_half_a_map(tmp_path, payloads):
             done.set()
 
     def reader(compressed: bool):
-        with httpx.Client(base_url=running.url) as client:
+        with httpx.Client(base_url=running.url, timeout=60) as client:
             while not done.is_set() or len(seen) < 2:
                 response = client.get(MAP, headers={"Accept-Encoding": "gzip" if compressed else "identity"})
                 body = response.content  # httpx decodes the gzip

@@ -82,7 +82,7 @@ def test_cost_equals_the_cli_on_every_resold_model(served, feed, capsys, monkeyp
     monkeypatch.setenv("PRICING_DATABASE_URL", served["database_url"])
     at = datetime.now(UTC).isoformat()
     compared, errors = 0, 0
-    with httpx.Client(base_url=served["url"]) as client:
+    with httpx.Client(base_url=served["url"], timeout=60) as client:
         for i, record in enumerate(feed["records"]):
             flags = CLI_SHAPES[i % len(CLI_SHAPES)]
             argv = ["--provider", record.provider, "--model", record.model_id, *flags, "--at", at]
@@ -103,7 +103,7 @@ def test_cost_equals_the_cli_on_every_resold_model(served, feed, capsys, monkeyp
         printed = subprocess.run([str(PRICING_PIPELINE), *argv], capture_output=True, text=True, check=True,
                                  env={**os.environ, "PRICING_DATABASE_URL": served["database_url"]}).stdout
         response = httpx.post(f"{served['url']}/v1/cost", json={"provider": record.provider, "model": record.model_id,
-                                                                 **body_of(CLI_SHAPES[0]), "at": at})
+                                                                 **body_of(CLI_SHAPES[0]), "at": at}, timeout=60)
         assert response.json() == json.loads(printed)
 
 
@@ -127,6 +127,6 @@ def test_litellm_loads_the_map_from_the_service_and_its_etag_gets_a_304(served, 
     assert theirs["ours_loaded"] == len(feed["map"])
     check(feed, theirs, PINNED)  # every model, every shape: our bill, or a pinned LiteLLM behaviour
     etag = theirs["source"]["etag"]
-    again = httpx.get(map_url, headers={"If-None-Match": etag})
+    again = httpx.get(map_url, headers={"If-None-Match": etag}, timeout=60)
     assert again.status_code == 304, (etag, again.headers)
     assert litellm_key(feed["records"][0].provider, feed["records"][0].model_id) in feed["map"]

@@ -58,7 +58,7 @@ def test_the_service_works_with_a_select_only_user(reader_url, postgres_url, pay
     book = PriceBook.load(reader_url, check_every=timedelta(0))
     usage = {"provider": "openrouter", "model": "openai/gpt-5.4-mini", "input_tokens": 1_000_000}
     with RunningService(create_app(reader_url, tmp_path, book)) as running, \
-            httpx.Client(base_url=running.url) as client:
+            httpx.Client(base_url=running.url, timeout=60) as client:
         assert client.get("/healthz").json()["status"] == "ok"
         assert client.get("/v1/prices", params={"provider": "openrouter"}).json()
         assert client.post("/v1/cost", json=usage).status_code == 200

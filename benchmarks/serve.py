@@ -65,12 +65,12 @@ def publish(folder: Path) -> tuple[str, Path, list[tuple[str, str]]]:
     return url, folder / "feeds", resold
 
 
-def start_service(url: str, feeds: Path, log: Path) -> tuple[subprocess.Popen, str]:
+def start_service(url: str, feeds: Path, log: Path, workers: int = 1) -> tuple[subprocess.Popen, str]:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     command = [str(Path(sys.executable).parent / "pricing-pipeline"), "serve", "--port", str(port), "--feeds-dir",
-               str(feeds)]
+               str(feeds), "--workers", str(workers)]
     process = subprocess.Popen(command, env={**os.environ, "PRICING_DATABASE_URL": url}, stdout=log.open("wb"),
                                stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
@@ -174,9 +174,12 @@ def load(base: str, resold: list[tuple[str, str]], etag: str, connections: int, 
 
 def in_process(url: str, feeds: Path, resold: list[tuple[str, str]], calls: int) -> dict[str, float]:
     os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+    import logging
+
     import litellm
 
     litellm.suppress_debug_info = True
+    logging.getLogger("LiteLLM").setLevel(logging.ERROR)  # register_model warns per entry it cannot enrich
     cost_map = json.loads((feeds / "litellm_model_cost_map.json").read_bytes())
     litellm.register_model(cost_map)
     keys = [k for k in (litellm_key(p, m) for p, m in resold) if k in cost_map and litellm.get_model_info(k)["key"] == k]
@@ -198,17 +201,18 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=200)
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--threads", type=int, default=1, help="wrk threads (the service has the other core)")
+    parser.add_argument("--workers", type=int, default=1, help="the service's worker processes")
     parser.add_argument("--calls", type=int, default=20_000, help="in-process calls per timing")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         url, feeds, resold = publish(folder)
-        process, base = start_service(url, feeds, folder / "serve.log")
+        process, base = start_service(url, feeds, folder / "serve.log", args.workers)
         try:
             etag = httpx.get(base + MAP, headers={"Accept-Encoding": "identity"}).headers["etag"]
             tool = "wrk" if shutil.which("wrk") else "httpx (asyncio)"
-            print(f"{len(resold)} resold models; service: pricing-pipeline serve (uvicorn, 1 process); load: {tool}; "
-                  f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}")
+            print(f"{len(resold)} resold models; service: pricing-pipeline serve (uvicorn, {args.workers} "
+                  f"process(es)); load: {tool}; {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}")
             print(f"{'endpoint':<16} {'connections':>11} {'req/s':>9} {'p50':>9} {'p99':>9} {'max':>9}  errors")
             for connections in (args.connections, 1):
                 for name, figures in load(base, resold, etag, connections, args.seconds, args.threads, folder).items():

@@ -69,6 +69,8 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--database-url", metavar="URL", help="the pricing database, read only (default: "
                        "PRICING_DATABASE_URL; prefer it: a URL here shows in the process list)")
     serve.add_argument("--feeds-dir", metavar="DIR", help="the feeds folder (default: PRICING_FEEDS_DIR)")
+    serve.add_argument("--workers", type=int, default=1, metavar="N",
+                       help="processes on the port, each with its own price book (default: 1)")
 
     handlers = cli_holds.add_commands(commands)
     args = parser.parse_args(argv)
@@ -329,7 +331,7 @@ def run_serve(args: argparse.Namespace) -> int:
     from pricing_pipeline.store import default_database_url
 
     return serve(args.database_url or default_database_url(), args.feeds_dir or settings().feeds_directory(),
-                 args.host, args.port)
+                 args.host, args.port, args.workers)
 
 
 def _transition(change: dict[str, Any], key: str) -> str:

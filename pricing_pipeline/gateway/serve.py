@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import time
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime
@@ -286,16 +287,25 @@ def create_app(database_url: str, feeds_dir: str | Path, book: PriceBook | None 
     return Service(book, feeds, rest)
 
 
-def serve(database_url: str, feeds_dir: str, host: str = "127.0.0.1", port: int = 8000) -> int:
-    """Load the price book, then serve until stopped (SIGINT / SIGTERM)."""
+def serve(database_url: str, feeds_dir: str, host: str = "127.0.0.1", port: int = 8000, workers: int = 1) -> int:
+    """Load the price book, then serve until stopped (SIGINT / SIGTERM). ``workers`` > 1: that
+    many processes on one port, each with its own price book (memory × workers)."""
     import uvicorn
     from sqlalchemy.engine import make_url
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    app = create_app(database_url, feeds_dir)
-    log.info("serving the prices of %s and the feeds in %s on http://%s:%d",
-             make_url(database_url).render_as_string(hide_password=True), feeds_dir, host, port)
+    log.info("serving the prices of %s and the feeds in %s on http://%s:%d (%d worker(s))",
+             make_url(database_url).render_as_string(hide_password=True), feeds_dir, host, port, workers)
     # no access log: a line per request costs more than the answer, and this serves no secrets
-    uvicorn.run(app, host=host, port=port, access_log=False, log_level="info", server_header=False)
+    options = {"host": host, "port": port, "access_log": False, "log_level": "info", "server_header": False}
+    if workers > 1:  # each worker process builds the app from the environment
+        os.environ.update({"PRICING_DATABASE_URL": database_url, "PRICING_FEEDS_DIR": str(feeds_dir)})
+        uvicorn.run(f"{__name__}:app_from_environment", factory=True, workers=workers, **options)
+    else:
+        uvicorn.run(create_app(database_url, feeds_dir), **options)
     return 0
 
+
+def app_from_environment() -> Service:
+    """The app of one worker process of ``serve(workers=N)``."""
+    return create_app(os.environ["PRICING_DATABASE_URL"], os.environ["PRICING_FEEDS_DIR"])

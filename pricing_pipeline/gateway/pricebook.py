@@ -32,6 +32,7 @@ from pricing_pipeline.pricing.cost import (
     not_listed,
 )
 from pricing_pipeline.pricing.endpoints import UnknownUpstream, choose_endpoint, endpoint_model, is_endpoint_id
+from pricing_pipeline.pricing.records import SERVICE_TIERS
 from pricing_pipeline.providers.registry import PROVIDER_NAMES
 from pricing_pipeline.store import PricingStore
 from pricing_pipeline.store.listings import publish_generation, read_listings
@@ -82,7 +83,8 @@ class PriceBook:
              service_tier: str = "standard", region: str | None = None,
              upstream_provider: str | None = None) -> RequestCost:
         """What ``request_cost`` answers for the same arguments, from memory."""
-        check_request(provider, service_tier, self._providers)
+        if provider not in self._providers or service_tier not in SERVICE_TIERS:
+            check_request(provider, service_tier, self._providers)  # raises what is wrong
         if time.monotonic() >= self._next_check:
             self._check_for_publish()
         index = self._index  # one read of the reference: a swap mid-call is not seen

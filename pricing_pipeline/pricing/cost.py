@@ -345,7 +345,7 @@ def bill(
     total = Decimal(0)
     for line in lines:
         total += line.usd
-    if len(lines) > 1:
+    if parts and len(lines) > 1:  # without parts, the lines are input then output: in order already
         lines.sort(key=_line_order)
     return _new_request_cost(provider, model_id, at, total, tuple(lines), upstream_provider, upstream_tag)
 

@@ -5,8 +5,8 @@ a gateway would pick instead); then the book's load time and memory at catalog s
     .venv/bin/python -m benchmarks.cost [--calls 20000] [--sizes 10000,100000] [--postgres ADMIN_URL]
 
 Workload: the eight recordings published to SQLite with OpenRouter's per-endpoint prices of
-2026-07-20 (pricing_dev/endpoint_recordings.py; a second timed line bills at the serving endpoint), our feed given to LiteLLM with
-``register_model``; every resold model LiteLLM resolves to our feed's entry, round robin, on a
+2026-07-20 (pricing_dev/endpoint_recordings.py; a second timed line bills at the serving
+endpoint), our feed given to LiteLLM with ``register_model``; every resold model LiteLLM resolves to our feed's entry, round robin, on a
 plain request (12,345 in / 678 out) and a cached one (50,000 in of which 20,000 cache reads /
 1,000 out), each usage built once (ours a ``Usage``, LiteLLM's a ``litellm.Usage``). "same
 cost": the models on which LiteLLM's answer is ours (README: the LiteLLM feed, read by LiteLLM). Load: a synthetic OpenRouter-shaped

@@ -182,7 +182,8 @@ def in_process(url: str, feeds: Path, resold: list[tuple[str, str]], calls: int)
     logging.getLogger("LiteLLM").setLevel(logging.ERROR)  # register_model warns per entry it cannot enrich
     cost_map = json.loads((feeds / "litellm_model_cost_map.json").read_bytes())
     litellm.register_model(cost_map)
-    keys = [k for k in (litellm_key(p, m) for p, m in resold) if k in cost_map and litellm.get_model_info(k)["key"] == k]
+    keys = [k for k in (litellm_key(p, m) for p, m in resold)
+            if k in cost_map and litellm.get_model_info(k)["key"] == k]
     usage_object = litellm.Usage(prompt_tokens=PLAIN["input_tokens"], completion_tokens=PLAIN["output_tokens"])
 
     def litellm_cost(key):

@@ -320,7 +320,8 @@ def bill(
                 remaining = remaining_input if in_input else remaining_output
                 if quantity > remaining:
                     parent = "input" if in_input else "output"
-                    raise InvalidUsage(f"usage {field} ({quantity}) exceeds {parent}_tokens ({remaining}), which include it")
+                    raise InvalidUsage(
+                        f"usage {field} ({quantity}) exceeds {parent}_tokens ({remaining}), which include it")
                 if in_input:
                     remaining_input -= quantity
                 else:

@@ -131,5 +131,5 @@ def test_prices_api_is_read_only_and_reached_only_by_gateways():
     policy = docs[("NetworkPolicy", "prices-api-from-gateways")]["spec"]
     assert policy["podSelector"] == deployment["selector"] and policy["policyTypes"] == ["Ingress"]
     (rule,) = policy["ingress"]
-    assert rule["from"] == [{"podSelector": {}}, {"namespaceSelector": {},
-                                                "podSelector": {"matchLabels": {"pricing-pipeline/prices-client": "true"}}}]
+    clients = {"namespaceSelector": {}, "podSelector": {"matchLabels": {"pricing-pipeline/prices-client": "true"}}}
+    assert rule["from"] == [{"podSelector": {}}, clients]

@@ -218,7 +218,8 @@ def test_the_book_equals_request_cost_at_every_endpoint(store, db_url, memory_on
     for i, (model_id, tag, name) in enumerate(endpoints[::4]):
         for at in (T0 + timedelta(hours=1), T1 + timedelta(hours=1)):
             for upstream in (tag, name.upper() if i % 2 else name, "NoSuchCloud"):
-                ours = answer(request_cost, "openrouter", model_id, usage, at=at, store=store, upstream_provider=upstream)
+                ours = answer(request_cost, "openrouter", model_id, usage, at=at, store=store,
+                              upstream_provider=upstream)
                 for _ in range(2):
                     theirs = answer(book.cost, "openrouter", model_id, usage, at=at, upstream_provider=upstream)
                     assert theirs == ours, (model_id, upstream, at)

@@ -193,3 +193,18 @@ def test_readers_during_rewrites_never_see_half_a_map(tmp_path, payloads):
             thread.join(timeout=300)
     assert not problems and seen == set(versions), (problems, len(seen))
     published.store.dispose()
+
+
+def test_healthz_is_503_without_the_database_while_costs_still_answer(tmp_path, payloads):
+    published = publish_all(tmp_path, payloads, providers=["openrouter"])
+    with RunningService(create_app(published.database_url, published.feeds_dir)) as running, \
+            httpx.Client(base_url=running.url, timeout=60) as client:
+        assert client.get("/healthz").status_code == 200
+        with published.store.engine.begin() as conn:
+            conn.exec_driver_sql("ALTER TABLE sync_log RENAME TO sync_log_gone")  # the publish query fails
+        health = client.get("/healthz")
+        assert health.status_code == 503 and health.json()["status"] == "database unreachable"
+        assert "sync_log" in health.json()["error"] and health.json()["book"]["models"] > 100
+        usage = {"provider": "openrouter", "model": "openai/gpt-5.4-mini", "input_tokens": 1_000}
+        assert client.post("/v1/cost", json=usage).status_code == 200  # from memory
+    published.store.dispose()

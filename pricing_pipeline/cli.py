@@ -1,4 +1,4 @@
-"""pricing-pipeline sync | prices | changes | cost | held | accept | reject | reconcile"""
+"""pricing-pipeline sync | prices | changes | cost | serve | held | accept | reject | reconcile"""
 
 from __future__ import annotations
 
@@ -7,14 +7,14 @@ import csv
 import json
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from pricing_pipeline import cli_holds, cli_reconcile
-from pricing_pipeline.cli_support import PRICE_JSON_KEYS, ensure_dagster_home, open_store, price_json, print_table
-from pricing_pipeline.pricing.endpoints import endpoint_model, is_endpoint_id
+from pricing_pipeline.cli_support import PRICE_JSON_KEYS, ensure_dagster_home, open_store, print_table
+from pricing_pipeline.gateway.listing import parse_instant as instant
 from pricing_pipeline.pricing.records import SERVICE_TIERS
 from pricing_pipeline.providers.registry import PROVIDER_NAMES
 from pricing_pipeline.settings import settings
@@ -62,9 +62,20 @@ def main(argv: list[str] | None = None) -> int:
                       "`provider`, e.g. Azure) or an endpoint tag (azure/eu); default: the model's headline price")
     cost.add_argument("--format", choices=("table", "json"), default="table", help="output format")
 
+    serve = commands.add_parser("serve", help="prices, the cost of a request and the feeds over HTTP (read-only; "
+                                "docs/serving.md)")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8000, help="port (default: 8000)")
+    serve.add_argument("--database-url", metavar="URL", help="the pricing database, read only (default: "
+                       "PRICING_DATABASE_URL; prefer it: a URL here shows in the process list)")
+    serve.add_argument("--feeds-dir", metavar="DIR", help="the feeds folder (default: PRICING_FEEDS_DIR)")
+    serve.add_argument("--workers", type=int, default=1, metavar="N",
+                       help="processes on the port, each with its own price book (default: 1)")
+
     handlers = {**cli_holds.add_commands(commands), **cli_reconcile.add_commands(commands)}
     args = parser.parse_args(argv)
-    command = {"sync": run_sync, "prices": show_prices, "changes": show_changes, "cost": show_cost, **handlers}[args.command]
+    command = {"sync": run_sync, "prices": show_prices, "changes": show_changes, "cost": show_cost, "serve": run_serve,
+               **handlers}[args.command]
     try:
         return command(args)
     except BrokenPipeError:  # e.g. `pricing-pipeline prices | head`
@@ -109,10 +120,9 @@ def non_negative_decimal(value: str) -> Decimal:
 
 def parse_instant(value: str) -> datetime:
     try:
-        instant = datetime.fromisoformat(value)
+        return instant(value)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not an ISO 8601 instant: {value!r}") from None
-    return instant if instant.tzinfo else instant.replace(tzinfo=timezone.utc)
 
 
 # --- sync ----------------------------------------------------------------------------------
@@ -235,18 +245,9 @@ def sync_summary(provider: str, run_id: str, run_status, store, instance) -> dic
 
 
 def show_prices(args: argparse.Namespace) -> int:
-    store = open_store()
-    published = store.prices(provider=args.provider, model_id=args.model, at=args.at)
-    if args.model:
-        published += store.prices(provider=args.provider, model_id=args.model, at=args.at, endpoints=True)
-    endpoints: dict[tuple[str, str], list] = {}
-    for price in published:
-        if is_endpoint_id(price.record.model_id):
-            endpoints.setdefault((price.record.provider, endpoint_model(price.record.model_id)), []).append(price)
-    records = [
-        price_json(p.record, p.valid_from, endpoints.get((p.record.provider, p.record.model_id), ()))
-        for p in published if not is_endpoint_id(p.record.model_id)
-    ]
+    from pricing_pipeline.gateway.listing import prices_json
+
+    records = prices_json(open_store(), provider=args.provider, model_id=args.model, at=args.at)
     if args.format == "json":
         json.dump(records, sys.stdout, indent=2)
         print()
@@ -323,6 +324,14 @@ def show_cost(args: argparse.Namespace) -> int:
     endpoint = f" at endpoint {cost.upstream_provider} ({cost.upstream_tag})" if cost.upstream_tag else " (headline price)"
     print(f"total_usd {result['total_usd']}  ({cost.provider}/{cost.model_id}{endpoint} at {result['at']})")
     return 0
+
+
+def run_serve(args: argparse.Namespace) -> int:
+    from pricing_pipeline.gateway.serve import serve
+    from pricing_pipeline.store import default_database_url
+
+    return serve(args.database_url or default_database_url(), args.feeds_dir or settings().feeds_directory(),
+                 args.host, args.port, args.workers)
 
 
 def _transition(change: dict[str, Any], key: str) -> str:

@@ -4,21 +4,11 @@ from __future__ import annotations
 
 import os
 import sys
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from pricing_pipeline.pricing.units import decimal_str
-
-PRICE_JSON_KEYS = (
-    "provider",
-    "model_id",
-    "input_usd_per_mtok",
-    "output_usd_per_mtok",
-    "cache_read_usd_per_mtok",
-    "cache_write_usd_per_mtok",
-    "valid_from",
-)
+# the JSON of the published prices: one home for `prices`, `held` and the HTTP service
+from pricing_pipeline.gateway.listing import PRICE_JSON_KEYS, component_json, endpoint_json, price_json  # noqa: F401
 
 
 def ensure_dagster_home() -> Path:
@@ -42,45 +32,6 @@ def open_store():
     store = PricingStore(default_database_url())
     store.migrate()
     return store
-
-
-def price_json(record, valid_from: datetime | None, endpoints=()) -> dict[str, Any]:
-    """A price record as `prices` prints it (also `held`'s published and proposed). Its
-    ``components`` are the model's own (``upstream_provider`` null) followed by those of its
-    ``endpoints`` (PublishedPrices of its endpoint records), each naming its endpoint."""
-    out = {
-        "provider": record.provider,
-        "model_id": record.model_id,
-        **{key: decimal_str(getattr(record, key)) for key in PRICE_JSON_KEYS[2:6]},
-        "valid_from": valid_from.isoformat() if valid_from else None,
-        "model_type": record.model_type,
-        "components": component_json(record),
-    }
-    if record.upstream_tag:  # an endpoint record of its own (a held endpoint)
-        out.update(endpoint_json(record, valid_from))
-    if endpoints:
-        out["endpoints"] = [endpoint_json(p.record, p.valid_from) for p in endpoints]
-        for price in endpoints:
-            out["components"] += component_json(price.record)
-    return out
-
-
-def component_json(record) -> list[dict[str, Any]]:
-    upstream = {"upstream_provider": record.upstream_provider if record.upstream_tag else None,
-                "upstream_tag": record.upstream_tag}
-    return [{**c.to_json(), **upstream} for c in record.components()]
-
-
-def endpoint_json(record, valid_from: datetime | None) -> dict[str, Any]:
-    """Which endpoint a record prices, and its listed discount (already in its prices)."""
-    discount = record.raw.get("discount") if isinstance(record.raw, dict) else None
-    return {
-        "upstream_provider": record.upstream_provider,
-        "upstream_tag": record.upstream_tag,
-        "quantization": record.quantization,
-        "discount": None if discount is None else str(discount),
-        "valid_from": valid_from.isoformat() if valid_from else None,
-    }
 
 
 def print_table(rows: list[dict[str, Any]], columns: list[str]) -> None:

@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from pricing_pipeline.gateway.cost import request_cost
@@ -26,6 +26,7 @@ from pricing_pipeline.pricing.cost import (
     IndexedComponents,
     ListedPrices,
     RequestCost,
+    UnknownUpstream,
     Usage,
     bill,
     check_request,
@@ -33,6 +34,7 @@ from pricing_pipeline.pricing.cost import (
     not_listed,
 )
 from pricing_pipeline.pricing.endpoints import endpoint_model, is_endpoint_id
+from pricing_pipeline.pricing.records import SERVICE_TIERS
 from pricing_pipeline.providers.registry import PROVIDER_NAMES
 from pricing_pipeline.store import PricingStore
 from pricing_pipeline.store.listings import publish_generation, read_listings
@@ -41,6 +43,7 @@ log = logging.getLogger(__name__)
 
 DEFAULT_HISTORY_WINDOW = timedelta(days=1)
 DEFAULT_CHECK_EVERY = timedelta(seconds=5)
+MAX_CHOICES_KEPT = 100_000  # upstream names come from requests: keep a bounded number of answers
 
 
 @dataclass(frozen=True)
@@ -54,6 +57,12 @@ class _Index:
     # (provider, model_id) -> the keys of its endpoints' listings (pricing/endpoints.py)
     endpoints: dict[tuple[str, str], tuple[tuple[str, str], ...]]
     loaded_seconds: float
+    # (provider, model_id) -> the instant from which the same endpoints are live (each one's newest
+    # listing, while it is not removed), so that the choice among them is the same at any later instant
+    endpoints_settled: dict[tuple[str, str], datetime] = field(default_factory=dict)
+    # (provider, model_id, upstream_provider asked) -> the endpoint chosen from the settled
+    # endpoints, or the UnknownUpstream raised (its message): filled as requests ask
+    chosen: dict[tuple[str, str, str], ListedPrices | str] = field(default_factory=dict)
 
 
 class PriceBook:
@@ -76,7 +85,8 @@ class PriceBook:
              service_tier: str = "standard", region: str | None = None,
              upstream_provider: str | None = None) -> RequestCost:
         """What ``request_cost`` answers for the same arguments, from memory."""
-        check_request(provider, service_tier, self._providers)
+        if provider not in self._providers or service_tier not in SERVICE_TIERS:
+            check_request(provider, service_tier, self._providers)  # raises what is wrong
         if time.monotonic() >= self._next_check:
             self._check_for_publish()
         index = self._index  # one read of the reference: a swap mid-call is not seen
@@ -89,17 +99,43 @@ class PriceBook:
         if listed is None:
             raise not_listed(provider, model_id, at, *index.spans.get(key, (None, None)))
         if upstream_provider is not None:
-            live = (_live_at(index.listings[endpoint], at) for endpoint in index.endpoints.get(key, ()))
-            _, _, listed = choose_endpoint(provider, model_id, upstream_provider,
+            listed = self._endpoint(index, key, upstream_provider, at)
+        return bill(provider, model_id, listed, usage, at, service_tier, region)
+
+    @staticmethod
+    def _endpoint(index: _Index, key: tuple[str, str], upstream_provider: str, at: datetime) -> ListedPrices:
+        """``choose_endpoint`` among the model's endpoints live at ``at``; once they are settled
+        (the same at every later instant), its answer is kept and given again."""
+        settled = index.endpoints_settled.get(key)
+        if settled is not None and at >= settled:
+            chosen = index.chosen.get((*key, upstream_provider))
+            if chosen is not None:
+                if isinstance(chosen, str):
+                    raise UnknownUpstream(chosen)
+                return chosen
+        live = (_live_at(index.listings[endpoint], at) for endpoint in index.endpoints.get(key, ()))
+        try:
+            _, _, listed = choose_endpoint(key[0], key[1], upstream_provider,
                                            ((e.upstream_tag, e.upstream_provider, e) for e in live if e is not None),
                                            _same_prices)
-        return bill(provider, model_id, listed, usage, at, service_tier, region)
+        except UnknownUpstream as error:
+            if settled is not None and at >= settled and len(index.chosen) < MAX_CHOICES_KEPT:
+                index.chosen[(*key, upstream_provider)] = str(error)
+            raise
+        if settled is not None and at >= settled and len(index.chosen) < MAX_CHOICES_KEPT:
+            index.chosen[(*key, upstream_provider)] = listed
+        return listed
 
     # --- freshness ---------------------------------------------------------------------
 
     @property
     def generation(self) -> tuple:
         return self._index.generation
+
+    @property
+    def since(self) -> datetime:
+        """Instants from here on are answered from memory; older ones read the database."""
+        return self._index.since
 
     @property
     def models(self) -> int:
@@ -150,13 +186,20 @@ class PriceBook:
         for provider, model_id in by_model:
             if is_endpoint_id(model_id):
                 endpoints.setdefault((provider, endpoint_model(model_id)), []).append((provider, model_id))
+        newest_first = {key: tuple(sorted(rows, key=_newest_first)) for key, rows in by_model.items()}
+        settled = {}
+        for key, keys in endpoints.items():
+            newest = [newest_first[endpoint][0] for endpoint in keys]
+            settled[key] = max(max(n.valid_from for n in newest), max((n.valid_to for n in newest if n.valid_to),
+                                                                      default=since))
         return _Index(
             listings.generation,
             since,
-            {key: tuple(sorted(rows, key=_newest_first)) for key, rows in by_model.items()},
+            newest_first,
             spans,
             {key: tuple(sorted(keys)) for key, keys in endpoints.items()},
             time.perf_counter() - started,
+            settled,
         )
 
 

@@ -77,6 +77,10 @@ class UnknownUpstream(CostError):
     (pricing/endpoints.py)."""
 
 
+class InvalidUsage(CostError):
+    """The usage itself is wrong: a negative count, or a part larger than the total holding it."""
+
+
 @dataclass(frozen=True)
 class Usage:
     input_tokens: int = 0
@@ -97,9 +101,18 @@ class Usage:
     pixels: int = 0
 
     def __post_init__(self):
-        for f in fields(self):
-            if getattr(self, f.name) < 0:
-                raise CostError(f"usage {f.name} is negative")
+        nonzero = []
+        for f in _USAGE_FIELDS:
+            value = getattr(self, f.name)
+            if value < 0:
+                raise InvalidUsage(f"usage {f.name} is negative")
+            if value and f.name not in ("input_tokens", "output_tokens"):
+                nonzero.append(f.name)
+        # what bill() looks at beyond input and output (not a field: not in eq, repr or hash)
+        object.__setattr__(self, "_parts", frozenset(nonzero))
+
+
+_USAGE_FIELDS = fields(Usage)
 
 
 @dataclass(frozen=True)
@@ -185,9 +198,11 @@ PER_QUANTITY = {**{unit: MILLION for unit in PER_MILLION_UNITS}, "usd_per_minute
 class IndexedComponents:
     """A record's components indexed for the selection: per (region, component, unit), the
     candidates in identity order, all and by service tier. Immutable; the price book shares
-    one between models with the same components."""
+    one between models with the same components, and each (region, service tier) asked for
+    keeps its billing plan (``plan``): which parts of a usage the model prices, and their
+    candidates, worked out once instead of on every request."""
 
-    __slots__ = ("service_tiers", "_index")
+    __slots__ = ("service_tiers", "_index", "_plans")
 
     def __init__(self, components):
         ordered = sorted(components, key=PriceComponent.identity)
@@ -196,6 +211,7 @@ class IndexedComponents:
         for c in ordered:
             grouped.setdefault((c.region, c.component, c.unit), []).append(c)
         self._index = {key: (tuple(group), _by_tier(group)) for key, group in grouped.items()}
+        self._plans: dict[tuple, _Plan] = {}
 
     def has(self, region: str | None, names: tuple[str, ...], unit: str) -> bool:
         return any((region, name, unit) in self._index for name in names)
@@ -213,6 +229,40 @@ class IndexedComponents:
                         key=PriceComponent.identity)
         return tuple(c for c in merged if c.service_tier == service_tier) or tuple(
             c for c in merged if c.service_tier == "standard")
+
+    def plan(self, region: str | None, service_tier: str) -> _Plan:
+        plan = self._plans.get((region, service_tier))
+        if plan is None:  # a race builds two equal plans; either may stay
+            plan = self._plans[(region, service_tier)] = _Plan(self, region, service_tier)
+        return plan
+
+
+class _Plan:
+    """What ``bill`` selects from, per (region, service tier), in the order it bills:
+    ``parts``: (usage field, its parent is the input, the choice, what) for each token part
+    the model prices in the region (TOKEN_PARTS); ``input``, ``output``: their choices;
+    ``units``: per per-unit usage field, its (choice, unit, what), or None when the model
+    prices it in no unit (UNIT_USAGE). A choice is (names, candidates, the one candidate when
+    no prompt size or instant can change it, else None)."""
+
+    __slots__ = ("parts", "input", "output", "units")
+
+    def __init__(self, prices: IndexedComponents, region: str | None, service_tier: str):
+        def choice(names: tuple[str, ...], unit: str) -> tuple:
+            candidates = prices.candidates(region, names, unit, service_tier)
+            fixed = candidates[0] if len(candidates) == 1 and not candidates[0].min_context_tokens and \
+                candidates[0].window is None else None
+            return names, candidates, fixed
+
+        self.parts = tuple(
+            (field, parent == "input", choice(names, USD_PER_MTOK), field.removesuffix("_tokens").replace("_", " "))
+            for field, names, parent in TOKEN_PARTS if prices.has(region, names, USD_PER_MTOK))
+        self.input, self.output = choice(("input",), USD_PER_MTOK), choice(("output",), USD_PER_MTOK)
+        units = {}
+        for field, options in UNIT_USAGE:
+            units[field] = next(((choice((name,), unit), unit, field.replace("_", " "))
+                                 for name, unit in options if prices.has(region, (name,), unit)), None)
+        self.units = units
 
 
 def _by_tier(group: list[PriceComponent]) -> dict[str, tuple[PriceComponent, ...]]:
@@ -269,47 +319,88 @@ def bill(
     if service_tier != "standard" and service_tier not in prices.service_tiers:
         offered = sorted(prices.service_tiers)
         raise ServiceTierUnavailable(f"{provider}/{model_id} has no {service_tier} prices (offers: {', '.join(offered)})")
+    plan = prices.plan(region, service_tier)
     prompt_tokens, valid_from = usage.input_tokens, listed.valid_from
-    upstream = (listed.upstream_provider, listed.upstream_tag)
+    upstream_provider, upstream_tag = listed.upstream_provider, listed.upstream_tag
     lines: list[CostLine] = []
 
-    def add(quantity, names: tuple[str, ...], unit: str, what: str) -> None:
-        if not quantity:
-            return
-        component = pick(prices.candidates(region, names, unit, service_tier), prompt_tokens, at)
+    remaining_input, remaining_output, parts = usage.input_tokens, usage.output_tokens, usage._parts
+    if parts:
+        for field, in_input, choice, what in plan.parts:
+            quantity = getattr(usage, field)
+            if quantity:
+                remaining = remaining_input if in_input else remaining_output
+                if quantity > remaining:
+                    parent = "input" if in_input else "output"
+                    raise InvalidUsage(
+                        f"usage {field} ({quantity}) exceeds {parent}_tokens ({remaining}), which include it")
+                if in_input:
+                    remaining_input -= quantity
+                else:
+                    remaining_output -= quantity
+                _add(lines, quantity, choice, USD_PER_MTOK, what, prompt_tokens, at, valid_from, provider, model_id,
+                     upstream_provider, upstream_tag)
+    if remaining_input:
+        _add(lines, remaining_input, plan.input, USD_PER_MTOK, "input", prompt_tokens, at, valid_from, provider,
+             model_id, upstream_provider, upstream_tag)
+    if remaining_output:
+        _add(lines, remaining_output, plan.output, USD_PER_MTOK, "output", prompt_tokens, at, valid_from, provider,
+             model_id, upstream_provider, upstream_tag)
+    if parts:
+        for field, priced in plan.units.items():
+            if field not in parts:
+                continue
+            if priced is None:
+                raise UnknownPrice(f"{provider}/{model_id} has no price for {field.replace('_', ' ')}")
+            choice, unit, what = priced
+            _add(lines, getattr(usage, field), choice, unit, what, prompt_tokens, at, valid_from, provider, model_id,
+                 upstream_provider, upstream_tag)
+    total = Decimal(0)
+    for line in lines:
+        total += line.usd
+    if parts and len(lines) > 1:  # without parts, the lines are input then output: in order already
+        lines.sort(key=_line_order)
+    return _new_request_cost(provider, model_id, at, total, tuple(lines), upstream_provider, upstream_tag)
+
+
+def _add(lines: list, quantity, choice: tuple, unit: str, what: str, prompt_tokens: int, at: datetime,
+         valid_from: datetime, provider: str, model_id: str, upstream_provider, upstream_tag) -> None:
+    """Bill ``quantity`` at the variant of ``choice`` that applies (``pick``), as one line."""
+    names, candidates, component = choice
+    if component is None:
+        component = pick(candidates, prompt_tokens, at)
         if component is None:
             raise UnknownPrice(f"{provider}/{model_id} has no {what} price ({names[0]}, {unit}) for this request")
-        if component.usd is None:
-            raise UnknownPrice(f"{provider}/{model_id}: the {component.label()} price is unknown")
-        quantity = Decimal(quantity)
-        amount = quantity * component.usd / PER_QUANTITY.get(unit, 1)
-        lines.append(CostLine(component.component, quantity, unit, component.usd, amount,
-                              component.min_context_tokens, component.window, component.service_tier, valid_from,
-                              *upstream))
+    usd = component.usd
+    if usd is None:
+        raise UnknownPrice(f"{provider}/{model_id}: the {component.label()} price is unknown")
+    quantity = Decimal(quantity)
+    lines.append(_new_line(component.component, quantity, unit, usd, quantity * usd / PER_QUANTITY.get(unit, 1),
+                           component.min_context_tokens, component.window, component.service_tier, valid_from,
+                           upstream_provider, upstream_tag))
 
-    remaining = {"input": usage.input_tokens, "output": usage.output_tokens}
-    for field, names, parent in TOKEN_PARTS:
-        quantity = getattr(usage, field)
-        if quantity and prices.has(region, names, USD_PER_MTOK):
-            if quantity > remaining[parent]:
-                raise CostError(f"usage {field} ({quantity}) exceeds {parent}_tokens ({remaining[parent]}), which include it")
-            remaining[parent] -= quantity
-            add(quantity, names, USD_PER_MTOK, field.removesuffix("_tokens").replace("_", " "))
-    add(remaining["input"], ("input",), USD_PER_MTOK, "input")
-    add(remaining["output"], ("output",), USD_PER_MTOK, "output")
-    for field, options in UNIT_USAGE:
-        quantity = getattr(usage, field)
-        if not quantity:
-            continue
-        for name, unit in options:
-            if prices.has(region, (name,), unit):
-                add(quantity, (name,), unit, field.replace("_", " "))
-                break
-        else:
-            raise UnknownPrice(f"{provider}/{model_id} has no price for {field.replace('_', ' ')}")
-    if len(lines) > 1:
-        lines.sort(key=_line_order)
-    return RequestCost(provider, model_id, at, sum((line.usd for line in lines), Decimal(0)), tuple(lines), *upstream)
+
+# The hot path builds its frozen dataclasses in one step (equal to calling the class: the same
+# fields, equality, hash and repr), not one object.__setattr__ per field.
+_new_object, _set_attribute = object.__new__, object.__setattr__
+
+
+def _new_line(component, quantity, unit, unit_price_usd, usd, tier, window_utc, service_tier, valid_from,
+              upstream_provider, upstream_tag) -> CostLine:
+    line = _new_object(CostLine)
+    _set_attribute(line, "__dict__", {
+        "component": component, "quantity": quantity, "unit": unit, "unit_price_usd": unit_price_usd, "usd": usd,
+        "tier": tier, "window_utc": window_utc, "service_tier": service_tier, "valid_from": valid_from,
+        "upstream_provider": upstream_provider, "upstream_tag": upstream_tag})
+    return line
+
+
+def _new_request_cost(provider, model_id, at, total_usd, lines, upstream_provider, upstream_tag) -> RequestCost:
+    cost = _new_object(RequestCost)
+    _set_attribute(cost, "__dict__", {
+        "provider": provider, "model_id": model_id, "at": at, "total_usd": total_usd, "lines": lines,
+        "upstream_provider": upstream_provider, "upstream_tag": upstream_tag})
+    return cost
 
 
 _LINE_ORDER: dict[str, int] = {}

@@ -34,6 +34,16 @@ def publish_generation(store) -> tuple[int, int | None]:
     return int(count), newest
 
 
+def last_publish(store) -> tuple[tuple[int, int | None], datetime | None]:
+    """The publish generation (``publish_generation``) and when the newest successful sync (or
+    accept of held prices) finished, changed prices or not: how old the published prices are."""
+    newest = select(func.max(sync_log.c.finished_at)).where(sync_log.c.status.in_(("success", "accepted")))
+    with store.engine.connect() as conn:
+        count, newest_id = conn.execute(_generation_query()).one()
+        finished = conn.execute(newest).scalar()
+    return (int(count), newest_id), finished
+
+
 @dataclass(frozen=True)
 class Listings:
     generation: tuple[int, int | None]

@@ -92,3 +92,23 @@ def test_the_image_is_pinned_and_not_root():
     user = re.findall(r"^USER (\S+)$", dockerfile, re.M)
     assert user and not user[-1].startswith(("root", "0")), user
     assert not re.search(r"API_KEY|PASSWORD", dockerfile)
+
+
+def test_prices_api_serves_read_only_on_an_internal_network():
+    """`pricing-pipeline serve` from our image, reached only by gateways on the internal
+    `gateway` network, health-checked on /healthz, with read-only access to the database
+    (its own env file: no provider key, no Dagster login) and to the feeds."""
+    api = services()["prices-api"]
+    assert api["image"] == services()["code-server"]["image"] and api["build"]["dockerfile"] == "deploy/Dockerfile"
+    assert api["command"][:2] == ["pricing-pipeline", "serve"] and "--port" in api["command"]
+    port = api["command"][api["command"].index("--port") + 1]
+    assert f"127.0.0.1:{port}/healthz" in " ".join(api["healthcheck"]["test"])
+    assert not api.get("ports")
+    assert set(api["networks"]) == {"backend", "gateway"}
+    assert compose_file()["networks"]["gateway"]["internal"] is True
+    assert api["env_file"] == ["env/prices-api.env"]
+    example = (DEPLOY / "env/prices-api.env.example").read_text()
+    assert re.search(r"^PRICING_DATABASE_URL=postgresql\+psycopg2://pricing_reader:<password>@postgres:", example, re.M)
+    assert "API_KEY" not in example
+    assert api["volumes"] == ["pricing-data:/var/lib/pricing:ro"] and api["read_only"] is True
+    assert api["depends_on"]["postgres"]["condition"] == "service_healthy"

@@ -108,3 +108,28 @@ def test_no_secret_value_is_in_the_repository():
             for key, value in doc["stringData"].items():
                 assert value == "" or "<password>" in value or not any(
                     word in key for word in ("KEY", "SECRET", "PASSWORD", "password")), key
+
+
+def test_prices_api_is_read_only_and_reached_only_by_gateways():
+    """prices-api (`pricing-pipeline serve`): our image, probed on /healthz, the feeds mounted
+    read-only, a database URL of its own (a SELECT-only user), and a NetworkPolicy that lets in
+    only this namespace and pods labelled as price clients."""
+    docs = {(doc["kind"], doc["metadata"]["name"]): doc for _, doc in manifests()}
+    deployment = docs[("Deployment", "pricing-prices-api")]["spec"]
+    (container,) = deployment["template"]["spec"]["containers"]
+    image = helm_values()["dagster-user-deployments"]["deployments"][0]["image"]
+    assert container["image"] == f"{image['repository']}:{image['tag']}"
+    assert container["command"][:2] == ["pricing-pipeline", "serve"]
+    assert container["readinessProbe"]["httpGet"]["path"] == "/healthz"
+    assert container["envFrom"] == [{"secretRef": {"name": "pricing-prices-api"}}]
+    assert all(mount["readOnly"] for mount in container["volumeMounts"])
+    assert container["securityContext"]["readOnlyRootFilesystem"] is True
+    secret = docs[("Secret", "pricing-prices-api")]["stringData"]
+    assert set(secret) == {"PRICING_DATABASE_URL"} and "pricing_reader:<password>@" in secret["PRICING_DATABASE_URL"]
+    service = docs[("Service", "pricing-prices-api")]["spec"]
+    assert service["type"] == "ClusterIP" and service["selector"] == deployment["selector"]["matchLabels"]
+    policy = docs[("NetworkPolicy", "prices-api-from-gateways")]["spec"]
+    assert policy["podSelector"] == deployment["selector"] and policy["policyTypes"] == ["Ingress"]
+    (rule,) = policy["ingress"]
+    clients = {"namespaceSelector": {}, "podSelector": {"matchLabels": {"pricing-pipeline/prices-client": "true"}}}
+    assert rule["from"] == [{"podSelector": {}}, clients]

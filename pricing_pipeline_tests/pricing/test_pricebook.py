@@ -196,3 +196,33 @@ def test_an_accepted_hold_is_picked_up(store, db_url):
     store.decide_holds("openrouter", "accept", ["m0"], "jane", "real repricing")
     assert book.refresh() is True
     assert book.cost("openrouter", "m0", usage).total_usd == 200
+
+
+def test_the_book_equals_request_cost_at_every_endpoint(store, db_url, memory_only):
+    """Two days of recorded endpoint prices (issue 27): by tag, by the provider's name in any
+    case, and an upstream the model has none at, before and after the second day's publish;
+    each asked twice (the second answer is the one the book keeps)."""
+    from pricing_dev.endpoint_recordings import DAYS, day_records
+    from pricing_pipeline.pricing.endpoints import UnknownUpstream, endpoint_model
+    from pricing_pipeline_tests.recordings import RECORDINGS_DIR, require_file
+
+    require_file(RECORDINGS_DIR / "openrouter_endpoints" / DAYS[0] / "models.json")
+    days = [day_records(day) for day in DAYS]
+    for records, at in zip(days, (T0, T1)):
+        store.publish("openrouter", records, published_at=at)
+    book = PriceBook.load(db_url, history_window=LONG_WINDOW)
+    usage = Usage(input_tokens=50_000, cache_read_tokens=20_000, output_tokens=1_000)
+    endpoints = sorted({(endpoint_model(r.model_id), r.upstream_tag, r.upstream_provider)
+                        for records in days for r in records if r.upstream_tag})
+    kinds: dict[object, int] = {}
+    for i, (model_id, tag, name) in enumerate(endpoints[::4]):
+        for at in (T0 + timedelta(hours=1), T1 + timedelta(hours=1)):
+            for upstream in (tag, name.upper() if i % 2 else name, "NoSuchCloud"):
+                ours = answer(request_cost, "openrouter", model_id, usage, at=at, store=store,
+                              upstream_provider=upstream)
+                for _ in range(2):
+                    theirs = answer(book.cost, "openrouter", model_id, usage, at=at, upstream_provider=upstream)
+                    assert theirs == ours, (model_id, upstream, at)
+                kind = ours[0] if isinstance(ours, tuple) else "billed"
+                kinds[kind] = kinds.get(kind, 0) + 1
+    assert kinds.get("billed", 0) > 300 and kinds.get(UnknownUpstream, 0) > 200, kinds

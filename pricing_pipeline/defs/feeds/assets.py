@@ -27,7 +27,23 @@ LITELLM_FEED = "litellm_model_cost_map.json"
     "written atomically after each successful sync.",
 )
 def price_feeds(context: AssetExecutionContext, pricing_db: PricingDatabase, feeds: FeedsOutput) -> MaterializeResult:
-    store = pricing_db.store
+    feed, cost_map, changed = write_feeds(pricing_db.store, feeds)
+    return MaterializeResult(
+        metadata={
+            "directory": feeds.directory,
+            "models": sum(len(models) for models in feed["providers"].values()),
+            "components": component_count(feed),
+            "litellm_models": len(cost_map),
+            "models_changed_since_last_feed": len(changed),
+            "changes": MetadataValue.md(markdown.table(changed, "model", "change", limit=50) if changed
+                                        else "No change since the last feed."),
+        }
+    )
+
+
+def write_feeds(store, feeds: FeedsOutput) -> tuple[dict, dict, dict[str, str]]:
+    """Both feeds from the published prices, each file replaced atomically: the prices feed,
+    the LiteLLM map and what changed since the previous prices feed."""
     published = store.prices()
     last_changes = {}
     for change in store.changes():  # ascending: the last one per model wins
@@ -40,17 +56,7 @@ def price_feeds(context: AssetExecutionContext, pricing_db: PricingDatabase, fee
     cost_map = litellm_cost_map([p.record for p in published])
     feeds.write_atomically(PRICES_FEED, json.dumps(feed, indent=1, sort_keys=True).encode())
     feeds.write_atomically(LITELLM_FEED, json.dumps(cost_map, indent=1, sort_keys=True).encode())
-    return MaterializeResult(
-        metadata={
-            "directory": feeds.directory,
-            "models": sum(len(models) for models in feed["providers"].values()),
-            "components": component_count(feed),
-            "litellm_models": len(cost_map),
-            "models_changed_since_last_feed": len(changed),
-            "changes": MetadataValue.md(markdown.table(changed, "model", "change", limit=50) if changed
-                                        else "No change since the last feed."),
-        }
-    )
+    return feed, cost_map, changed
 
 
 def feed_changes(before: dict, after: dict) -> dict[str, str]:

@@ -17,7 +17,7 @@ TEST_PACKAGES = prometheus prometheus-alertmanager prometheus-pushgateway promet
 # Podman's settings for this machine kind (runc, cgroupfs, no default ulimits), /etc untouched.
 export CONTAINERS_CONF ?= $(CURDIR)/deploy/podman/containers.conf
 
-.PHONY: sync test install tools dagster-home dev image-check
+.PHONY: sync test install tools dagster-home dev image-check topology-check
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -72,3 +72,11 @@ test: install tools
 # whenever podman works; here it must (pricing_pipeline_tests/deploy/test_image.py).
 image-check: install tools
 	PRICING_CONTAINER_TESTS=1 $(VENV)/bin/pytest -q -s -rs pricing_pipeline_tests/deploy/test_image.py
+
+# The one-host topology of deploy/compose.yaml under podman-compose (pinned here, not a test
+# dependency: only this target uses it), with Debian-built stand-ins for the images Docker Hub
+# would give; too heavy for every CI run (pricing_pipeline_tests/deploy/test_topology.py).
+PODMAN_COMPOSE = podman-compose==1.6.0
+topology-check: install tools
+	$(VENV)/bin/pip install --quiet $(PODMAN_COMPOSE)
+	PRICING_TOPOLOGY_TESTS=1 $(VENV)/bin/pytest -q -s -rs pricing_pipeline_tests/deploy/test_topology.py

@@ -65,3 +65,17 @@ def build_image() -> str:
 def image_id(image: str) -> str | None:
     result = podman("image", "inspect", "--format", "{{.Id}}", image, check=False)
     return result.stdout.strip() if result.returncode == 0 else None
+
+
+def standin_image(containerfile: str, base: str) -> str:
+    """A stand-in built from deploy/podman/standins/<containerfile> on ``base``, tagged by a hash
+    of its files and base so later runs reuse it."""
+    standins = PODMAN_DIR / "standins"
+    digest = hashlib.sha256(base.encode())
+    for path in sorted(standins.iterdir()):
+        digest.update(path.read_bytes())
+    tag = f"localhost/pricing-standin-{containerfile.split('.')[0]}:{digest.hexdigest()[:12]}"
+    if podman("image", "exists", tag, check=False).returncode != 0:
+        podman("build", "--network=host", "--build-arg", f"BASE={base}", "-f", str(standins / containerfile),
+               "-t", tag, str(standins), timeout=BUILD_HANG_GUARD_SECONDS)
+    return tag

@@ -75,8 +75,10 @@ image-check: install tools
 
 # The one-host topology of deploy/compose.yaml under podman-compose (pinned here, not a test
 # dependency: only this target uses it), with Debian-built stand-ins for the images Docker Hub
-# would give; too heavy for every CI run (pricing_pipeline_tests/deploy/test_topology.py).
+# would give, then the fault drill; too heavy for every CI run (pricing_pipeline_tests/deploy/
+# test_topology.py, test_topology_drill.py).
 PODMAN_COMPOSE = podman-compose==1.6.0
 topology-check: install tools
 	$(VENV)/bin/pip install --quiet $(PODMAN_COMPOSE)
-	PRICING_TOPOLOGY_TESTS=1 $(VENV)/bin/pytest -q -s -rs pricing_pipeline_tests/deploy/test_topology.py
+	PRICING_TOPOLOGY_TESTS=1 $(VENV)/bin/pytest -q -s -rs pricing_pipeline_tests/deploy/test_topology.py \
+	  pricing_pipeline_tests/deploy/test_topology_drill.py

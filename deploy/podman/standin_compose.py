@@ -77,13 +77,23 @@ def env_file_values(replay_files: dict[str, Path]) -> dict[str, dict[str, str]]:
 
 
 def write_standin_compose(out: Path, *, image: str, base_image: str, postgres_image: str, monitoring_image: str,
-                          replay_files: dict[str, Path], project: str) -> StandinTopology:
+                          replay_files: dict[str, Path], project: str,
+                          run_monitoring: dict | None = None) -> StandinTopology:
+    """``run_monitoring``: settings to override in compose's dagster.yaml (a drill's shorter
+    maximum runtime), reported among the substitutions."""
     compose = yaml.safe_load((DEPLOY / "compose.yaml").read_text())
     topology = StandinTopology(out / "compose.yaml", project)
     (out / "configs").mkdir(parents=True, exist_ok=True)
     (out / "env").mkdir(exist_ok=True)
     for name, config in compose.pop("configs").items():
-        (out / "configs" / name).write_text(config["content"])
+        content = config["content"]
+        if name == "dagster_yaml" and run_monitoring:
+            instance = yaml.safe_load(content)
+            before = {key: instance["run_monitoring"][key] for key in run_monitoring}
+            instance["run_monitoring"].update(run_monitoring)
+            content = yaml.safe_dump(instance, sort_keys=False)
+            topology.substitutions["dagster.yaml"] = f"run_monitoring {before} -> {run_monitoring} (drill time)"
+        (out / "configs" / name).write_text(content)
     for env_name, values in env_file_values(replay_files).items():
         example = (DEPLOY / "env" / f"{env_name}.example").read_text()
         names = {line.split("=", 1)[0] for line in example.splitlines() if "=" in line and not line.startswith("#")}

@@ -4,56 +4,19 @@ on 2 shared cores: PRICING_TOPOLOGY_TESTS=1, or `make topology-check`."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
-import time
 import urllib.request
 
 import pytest
 
 from pricing_pipeline.providers.registry import PROVIDER_NAMES
-from pricing_pipeline_tests.deploy.podman import build_image, podman, why_podman_unusable
-from pricing_pipeline_tests.deploy.topology import start_topology, stop_topology
-from pricing_pipeline_tests.deployment.graphql_documents import LAUNCH_RUN, TERMINATE
-from pricing_pipeline_tests.recordings import REPLAY_FILES, REPO_ROOT, require_file
+from pricing_pipeline_tests.deploy.podman import podman
+from pricing_pipeline_tests.deployment.graphql_documents import TERMINATE
 
 pytestmark = pytest.mark.skipif(os.environ.get("PRICING_TOPOLOGY_TESTS") != "1",
                                 reason="opt-in: PRICING_TOPOLOGY_TESTS=1 (make topology-check)")
 PROVIDER_KEY_NAMES = {"TOGETHER_API_KEY", "NOVITA_API_KEY", "OPENROUTER_API_KEY"}
-RUN_STATUS = "query Status($runId: ID!) { runOrError(runId: $runId) { ... on Run { status } } }"
-HANG_GUARD_SECONDS = 600
-
-
-@pytest.fixture(scope="module")
-def topology(tmp_path_factory):
-    assert why_podman_unusable() is None, why_podman_unusable()
-    for path in REPLAY_FILES.values():
-        require_file(path)
-    image = build_image()
-    project = f"pricing-topology-{hashlib.sha256(str(REPO_ROOT).encode()).hexdigest()[:8]}"
-    started = start_topology(tmp_path_factory.mktemp("topology"), image, REPLAY_FILES, project)
-    try:
-        started.seconds_to_healthy = started.wait_healthy()
-        yield started
-    finally:
-        stop_topology(started)
-
-
-def sync_launch_params(provider: str) -> dict:
-    selector = {"repositoryLocationName": "pricing_pipeline", "repositoryName": "__repository__",
-                "pipelineName": "price_sync_job"}
-    return {"mode": "default", "runConfigData": {}, "selector": selector,
-            "executionMetadata": {"tags": [{"key": "dagster/partition", "value": provider}]}}
-
-
-def wait_for_status(topology, run_id: str, wanted: set[str]) -> str:
-    deadline = time.monotonic() + HANG_GUARD_SECONDS
-    while True:
-        status = topology.graphql("webserver", RUN_STATUS, runId=run_id)["runOrError"]["status"]
-        if status in wanted or time.monotonic() > deadline:
-            return status
-        time.sleep(2)
 
 
 def test_every_service_starts_and_passes_its_health_check(topology):
@@ -89,30 +52,39 @@ def test_a_cli_sync_of_every_provider_goes_through_the_daemon_into_postgresql(to
     assert statuses == {provider: "success" for provider in PROVIDER_NAMES}
     (prices,) = topology.psql("pricing", "SELECT count(*) FROM price_history")[0]
     assert int(prices) > 0
-    # the daemon service dequeued and launched every run; the CLI started no daemon of its own
-    dequeued = topology.psql("dagster", "SELECT count(DISTINCT run_id) FROM event_logs "
-                                        f"WHERE dagster_event_type = 'PIPELINE_DEQUEUED' AND run_id IN ({listed})")
-    assert int(dequeued[0][0]) == len(PROVIDER_NAMES)
+    # queued by the CLI, launched by the daemon service (PIPELINE_STARTING comes from whoever
+    # launches a queued run); the CLI started no daemon of its own
+    for kind in ("PIPELINE_ENQUEUED", "PIPELINE_STARTING"):
+        seen = topology.psql("dagster", "SELECT count(DISTINCT run_id) FROM event_logs "
+                                        f"WHERE dagster_event_type = '{kind}' AND run_id IN ({listed})")
+        assert int(seen[0][0]) == len(PROVIDER_NAMES), kind
     no_own_daemon = topology.exec("code-server", "test", "!", "-e", "/opt/dagster/dagster_home/pricing-cli/daemon.log",
                                   check=False)
     assert no_own_daemon.returncode == 0
 
 
 def test_the_read_only_webserver_refuses_a_launch_and_the_operator_one_terminates(topology):
-    refused = topology.graphql("webserver-read-only", LAUNCH_RUN, executionParams=sync_launch_params("together"))
-    assert refused["launchPipelineExecution"]["__typename"] == "UnauthorizedError", refused
-    # the provider APIs stop answering (the replay service frozen): the launched run hangs on its fetch
-    topology_replay = topology.container("replay")
-    podman("pause", topology_replay)
-    try:
-        launched = topology.graphql("webserver", LAUNCH_RUN, executionParams=sync_launch_params("together"))
-        assert launched["launchPipelineExecution"]["__typename"] == "LaunchRunSuccess", launched
-        run_id = launched["launchPipelineExecution"]["run"]["runId"]
-        assert wait_for_status(topology, run_id, {"STARTED", "FAILURE", "SUCCESS"}) == "STARTED"
+    refused = topology.launch_sync("webserver-read-only", "together")
+    assert refused["__typename"] == "UnauthorizedError", refused
+    with topology.provider_apis_frozen():  # the launched run hangs on its fetch
+        launched = topology.launch_sync("webserver", "together")
+        assert launched["__typename"] == "LaunchRunSuccess", launched
+        run_id = launched["run"]["runId"]
+        assert topology.wait_for_status(run_id, {"STARTED", "FAILURE", "SUCCESS"}) == "STARTED"
         refused = topology.graphql("webserver-read-only", TERMINATE, runId=run_id)["terminateRun"]
         assert refused["__typename"] == "TerminateRunFailure" and "permission" in refused["message"], refused
         terminated = topology.graphql("webserver", TERMINATE, runId=run_id)["terminateRun"]
         assert terminated["__typename"] == "TerminateRunSuccess", terminated
-        assert wait_for_status(topology, run_id, {"CANCELED", "FAILURE", "SUCCESS"}) == "CANCELED"
-    finally:
-        podman("unpause", topology_replay)
+        topology.wait_until("the run canceling", lambda: "PIPELINE_CANCELING" in run_events(topology, run_id))
+    # As on one host (deployment/test_production_topology.py): the code server interrupts the
+    # step, and Dagster retries an interrupted step that has a retry policy (the fetch has), so
+    # the run ends canceled, or goes on against the answering upstream; it never hangs on.
+    status = topology.wait_for_status(run_id, {"CANCELED", "FAILURE", "SUCCESS"})
+    after = run_events(topology, run_id)
+    after = after[after.index("PIPELINE_CANCELING"):]
+    assert status == "CANCELED" or "STEP_UP_FOR_RETRY" in after, (status, after)
+
+
+def run_events(topology, run_id: str) -> list[str]:
+    return [kind for (kind,) in topology.psql("dagster", "SELECT dagster_event_type FROM event_logs WHERE run_id = "
+                                                         f"'{run_id}' AND dagster_event_type IS NOT NULL ORDER BY id")]

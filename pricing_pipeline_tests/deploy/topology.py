@@ -13,6 +13,7 @@ import json
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,6 +24,20 @@ from standin_compose import StandinTopology, write_standin_compose  # noqa: E402
 
 COMPOSE = [str(Path(sys.executable).parent / "podman-compose")]
 HEALTH_HANG_GUARD_SECONDS = 900
+RUN_HANG_GUARD_SECONDS = 600
+# compose's 15-minute maximum runtime, shortened so the drill sees run monitoring fail a run
+# whose code server died with it (DefaultRunLauncher cannot check a run worker's health).
+DRILL_RUN_MONITORING = {"max_runtime_seconds": 240, "poll_interval_seconds": 10}
+RUN_STATUS = "query Status($runId: ID!) { runOrError(runId: $runId) { ... on Run { status } } }"
+LAUNCH_RUN = """
+mutation Launch($executionParams: ExecutionParams!) {
+  launchPipelineExecution(executionParams: $executionParams) {
+    __typename
+    ... on LaunchRunSuccess { run { runId } }
+    ... on UnauthorizedError { message }
+    ... on PythonError { message }
+  }
+}"""
 GRAPHQL_CLIENT = """
 import json, sys, urllib.request
 request = urllib.request.Request("http://127.0.0.1:3000/graphql", data=sys.stdin.buffer.read(),
@@ -65,11 +80,11 @@ class Topology:
 
     def health(self) -> dict[str, str]:
         """Each service's health check, run now: 'healthy' or what it printed."""
-        states = {}
-        for service, name in self.containers().items():
-            run = podman("healthcheck", "run", name, check=False, timeout=120)
-            states[service] = "healthy" if run.returncode == 0 else (run.stdout + run.stderr).strip()[-200:] or "unhealthy"
-        return states
+        return {service: self.health_of(service) for service in self.containers()}
+
+    def health_of(self, service: str) -> str:
+        run = podman("healthcheck", "run", self.container(service), check=False, timeout=120)
+        return "healthy" if run.returncode == 0 else (run.stdout + run.stderr).strip()[-200:] or "unhealthy"
 
     def wait_healthy(self) -> dict[str, float]:
         """Poll every health check until all pass; seconds until each first passed."""
@@ -98,6 +113,49 @@ class Topology:
         assert not body.get("errors"), body["errors"]
         return body["data"]
 
+    def launch_sync(self, webserver: str, provider: str) -> dict:
+        """One provider's sync launched from a webserver, as its Materialize button does."""
+        selector = {"repositoryLocationName": "pricing_pipeline", "repositoryName": "__repository__",
+                    "pipelineName": "price_sync_job"}
+        params = {"mode": "default", "runConfigData": {}, "selector": selector,
+                  "executionMetadata": {"tags": [{"key": "dagster/partition", "value": provider}]}}
+        return self.graphql(webserver, LAUNCH_RUN, executionParams=params)["launchPipelineExecution"]
+
+    def run_status(self, run_id: str) -> str:
+        return self.psql("dagster", f"SELECT status FROM runs WHERE run_id = '{run_id}'")[0][0]
+
+    def wait_for_status(self, run_id: str, wanted: set[str], guard: float = RUN_HANG_GUARD_SECONDS) -> str:
+        """The run's status once it is one of ``wanted`` (or whatever it is at the hang guard)."""
+        deadline = time.monotonic() + guard
+        while (status := self.run_status(run_id)) not in wanted and time.monotonic() < deadline:
+            time.sleep(2)
+        return status
+
+    @contextmanager
+    def provider_apis_frozen(self):
+        """The replay service paused: connections are accepted, nothing answers (a hung upstream)."""
+        podman("pause", self.container("replay"))
+        try:
+            yield
+        finally:
+            podman("unpause", self.container("replay"))
+
+    def pushed(self, metric: str, **labels: str) -> float | None:
+        """A value in the Pushgateway, read from the backend network."""
+        text = self.exec("code-server", "python", "-c", "import urllib.request; print(urllib.request.urlopen("
+                         "'http://pushgateway:9091/metrics', timeout=10).read().decode())").stdout
+        for line in text.splitlines():
+            if line.startswith(metric + "{") and all(f'{k}="{v}"' in line for k, v in labels.items()):
+                return float(line.rsplit(" ", 1)[1])
+        return None
+
+    def wait_until(self, what: str, check, guard: float = RUN_HANG_GUARD_SECONDS):
+        deadline = time.monotonic() + guard
+        while not (value := check()):
+            assert time.monotonic() < deadline, f"never: {what}"
+            time.sleep(3)
+        return value
+
     def psql(self, database: str, sql: str) -> list[list[str]]:
         out = self.exec("postgres", "psql", "-U", "postgres", "-d", database, "-At", "-F", "\t", "-c", sql).stdout
         return [line.split("\t") for line in out.splitlines() if line]
@@ -107,6 +165,7 @@ def start_topology(work: Path, image: str, replay_files: dict[str, Path], projec
     base, _ = base_image()
     spec = write_standin_compose(
         work, image=image, base_image=base, project=project, replay_files=replay_files,
+        run_monitoring=DRILL_RUN_MONITORING,
         postgres_image=standin_image("postgres.Containerfile", base),
         monitoring_image=standin_image("monitoring.Containerfile", base),
     )

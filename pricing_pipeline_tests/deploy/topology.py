@@ -9,6 +9,7 @@ may start before PostgreSQL answers and are restarted by their `restart: unless-
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import subprocess
 import sys
@@ -19,8 +20,12 @@ from pathlib import Path
 
 from pricing_pipeline_tests.deploy.podman import ENV, PODMAN_DIR, base_image, podman, standin_image
 
-sys.path.insert(0, str(PODMAN_DIR))
-from standin_compose import StandinTopology, write_standin_compose  # noqa: E402
+# deploy/podman/ is not a package (it is run as a script too): load the module from its file
+_spec = importlib.util.spec_from_file_location("standin_compose", PODMAN_DIR / "standin_compose.py")
+standin_compose = importlib.util.module_from_spec(_spec)
+sys.modules["standin_compose"] = standin_compose  # dataclasses look their module up
+_spec.loader.exec_module(standin_compose)
+StandinTopology, write_standin_compose = standin_compose.StandinTopology, standin_compose.write_standin_compose
 
 COMPOSE = [str(Path(sys.executable).parent / "podman-compose")]
 HEALTH_HANG_GUARD_SECONDS = 900

@@ -48,7 +48,7 @@ def offline_make_sync() -> float:
 
 def hanging_push(timeout_seconds: float) -> tuple[float, float]:
     """(seconds of a push to a hanging Pushgateway, seconds with publishing off)."""
-    with socket.socket() as server, DagsterInstance.ephemeral() as instance:
+    with socket.socket() as server, tempfile.TemporaryDirectory() as tmp, DagsterInstance.local_temp(tmp) as instance:
         server.bind(("127.0.0.1", 0))
         server.listen(16)  # the kernel accepts; nobody ever answers
         hanging = MetricsPublisher(pushgateway_url=f"http://127.0.0.1:{server.getsockname()[1]}",

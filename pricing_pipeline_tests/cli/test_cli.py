@@ -16,6 +16,8 @@ from pricing_pipeline.providers.registry import PROVIDER_NAMES
 from pricing_pipeline_tests.recordings import REPO_ROOT
 
 CLI = [sys.executable, "-m", "pricing_pipeline.cli"]
+# A subprocess that has not finished by then hangs; how long it takes is not asserted.
+HANG_GUARD_SECONDS = 600
 PRICE_KEYS = [
     "provider", "model_id", "input_usd_per_mtok", "output_usd_per_mtok",
     "cache_read_usd_per_mtok", "cache_write_usd_per_mtok", "valid_from",
@@ -150,8 +152,10 @@ def test_sync_exits_non_zero_when_a_provider_fails(cli_env, upstream):
 
 def test_offline_sync_fails_fast_with_the_summary_first_and_a_replay_hint(cli_env, tmp_path):
     """`make sync` with every provider unreachable (a closed local port): the summary table,
-    then a one-line hint; the tracebacks stay in the Dagster run logs. The subprocess timeout
-    is the bound the issue sets (a minute), not a benchmark."""
+    then a one-line hint; the tracebacks stay in the Dagster run logs. "Fast" is asserted by
+    its cause, not a stopwatch: a refused connection is retried once (not the retry policy's
+    3 times with backoff) and a missing key never. The timeout only catches a hang; the time
+    it takes is in benchmarks/offline_timings.py."""
     import socket
 
     with socket.socket() as sock:
@@ -162,7 +166,7 @@ def test_offline_sync_fails_fast_with_the_summary_first_and_a_replay_hint(cli_en
         env[f"PRICING_{provider.upper()}_URL"] = f"http://127.0.0.1:{closed}/{provider}"
     env.pop("NOVITA_API_KEY", None)  # and one provider misconfigured
     result = subprocess.run(["make", "--no-print-directory", "sync"], env=env, capture_output=True, text=True,
-                            timeout=60, cwd=REPO_ROOT)
+                            timeout=HANG_GUARD_SECONDS, cwd=REPO_ROOT)
     assert result.returncode != 0
     table = [line.split() for line in result.stdout.strip().splitlines() if not line.startswith(".venv")]
     header = next(i for i, line in enumerate(table) if line[:2] == ["provider", "status"])
@@ -179,6 +183,20 @@ def test_offline_sync_fails_fast_with_the_summary_first_and_a_replay_hint(cli_en
     error_types = {row["provider"]: row["error_type"] for row in store.sync_rows()}
     store.dispose()
     assert error_types["novita"] == "configuration" and error_types["openrouter"] == "connection"
+    retries = step_retries_per_provider(env["DAGSTER_HOME"])
+    assert retries == {provider: 0 if provider == "novita" else 1 for provider in rows}, retries
+
+
+def step_retries_per_provider(dagster_home: str) -> dict[str, int]:
+    """How often each provider's sync run retried its steps (STEP_UP_FOR_RETRY events)."""
+    from dagster import DagsterEventType, DagsterInstance
+
+    with DagsterInstance.from_config(dagster_home) as instance:
+        return {
+            run.tags["dagster/partition"]: sum(
+                1 for record in instance.all_logs(run.run_id, of_type=DagsterEventType.STEP_UP_FOR_RETRY))
+            for run in instance.get_runs() if run.job_name == "price_sync_job"
+        }
 
 
 def test_freshness_that_cannot_be_evaluated_is_one_line_never_an_error(monkeypatch):

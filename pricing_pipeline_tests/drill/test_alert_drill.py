@@ -72,7 +72,6 @@ from pricing_pipeline_tests.recordings import DUMMY_API_KEYS, REPLAY_FILES
 PROVIDER = "together"  # a fixture in the repo (no external recording needed), 10 models
 ALERT = "PricingSyncHighErrorRate"
 WINDOW_RULE = "provider_status:pricing_scheduled_sync_runs:increase1d"  # what the alert reads
-DRILL_BUDGET_SECONDS = 90
 NOTIFY_TIMEOUT = 20  # scrape 1s + evaluation 1s + group_wait/interval 1s, with ample slack
 
 
@@ -296,7 +295,6 @@ def _metric_names_used_by_monitoring() -> set[str]:
 
 
 def test_a_failing_provider_pages_and_the_page_resolves(stack, drill_sync, upstream):
-    started = time.monotonic()
     run_scheduled, heartbeat = drill_sync
     prom: Prometheus = stack["prometheus"]
     webhook: WebhookReceiver = stack["webhook"]
@@ -331,7 +329,6 @@ def test_a_failing_provider_pages_and_the_page_resolves(stack, drill_sync, upstr
     # 2. The provider answers 500. One failed run is not "most runs failing".
     upstream.serve(f"/{PROVIDER}", b'{"error": "internal server error"}', status=500)
     assert not run_scheduled(1).success
-    first_failure_pushed = time.monotonic()
     wait_until("the first failure in the window", lambda: prom.values(window, "status").get("failure") == 1, 10, details)
     assert prom.query(alert_expr) == [], details()
     assert not prom.query(f'ALERTS{{alertname="{ALERT}"}}'), details()
@@ -364,10 +361,12 @@ def test_a_failing_provider_pages_and_the_page_resolves(stack, drill_sync, upstr
     wait_until(f"resolved {ALERT} at {sorted(receivers)}",
                lambda: receivers <= {r for _, r, a in webhook.alerts(ALERT, "resolved") if a["labels"].get("provider") == PROVIDER},
                NOTIFY_TIMEOUT, details)
-    # Resolved within one window of the first failure: it was still counted when the alert
-    # resolved (the window is 1d / TIME_COMPRESSION = 24s).
-    window_seconds = generate.parse_duration(generate.compress("1d")) / 1000
-    assert time.monotonic() - first_failure_pushed < window_seconds, "a failure aged out before the resolution"
+    # Resolved by the recoveries, not by a failure ageing out of the window (1d /
+    # TIME_COMPRESSION = 24s): both failures were still counted when the alert ended.
+    ends_at = max(a["endsAt"] for _, _, a in webhook.alerts(ALERT, "resolved"))
+    at_resolution = {r["metric"].get("status", ""): float(r["value"][1])
+                     for r in prom.get("/api/v1/query", query=window, time=ends_at)["result"]}
+    assert at_resolution.get("failure") == 2, (at_resolution, details())
     for path, receiver, alert in webhook.alerts(ALERT, "resolved"):
         assert receiver in receivers and path == receiver
         assert {k: alert["labels"].get(k) for k in expected_labels} == expected_labels
@@ -391,7 +390,6 @@ def test_a_failing_provider_pages_and_the_page_resolves(stack, drill_sync, upstr
     broken = [(r["name"], r.get("lastError")) for g in prom.get("/api/v1/rules")["groups"] for r in g["rules"]
               if r["health"] != "ok"]
     assert not broken, broken
-    assert time.monotonic() - started < DRILL_BUDGET_SECONDS
 
 
 # ------------------------------------------------------------------- the generated config

@@ -120,9 +120,25 @@ def sync_with(metrics_defs, instance, publisher, provider: str):
     resources = dict(metrics_defs.resources)
     resources["metrics"] = publisher
     job = build_definitions(resources).resolve_job_def("price_sync_job")
-    started = time.monotonic()
-    result = job.execute_in_process(partition_key=provider, instance=instance, raise_on_error=False)
-    return result, time.monotonic() - started
+    return job.execute_in_process(partition_key=provider, instance=instance, raise_on_error=False)
+
+
+def recording_pushes(monkeypatch) -> list[dict]:
+    """Every push the hook makes: the HTTP timeout it was given and what it raised. What a
+    push can cost a sync is bounded by that timeout, whatever the machine's load."""
+    pushes = []
+    real_push = publisher_module.pushadd_to_gateway
+
+    def push(*args, **kwargs):
+        pushes.append({"timeout": kwargs.get("timeout"), "raised": None})
+        try:
+            return real_push(*args, **kwargs)
+        except Exception as exc:
+            pushes[-1]["raised"] = exc
+            raise
+
+    monkeypatch.setattr(publisher_module, "pushadd_to_gateway", push)
+    return pushes
 
 
 def warnings_in_run(instance, run_id: str) -> list[str]:
@@ -138,16 +154,15 @@ def test_sync_unaffected_with_pushgateway_down_and_next_push_catches_up(replay, 
     down = MetricsPublisher(pushgateway_url=f"http://127.0.0.1:{port}", timeout_seconds=1)
     publisher_module.reset_history()
 
-    ok, seconds = sync_with(metrics_defs, instance, down, "chutes")
+    ok = sync_with(metrics_defs, instance, down, "chutes")
     assert ok.success
-    assert seconds < 10
     # The hook tried once (after the publish) and logged it in the run, once.
     assert len(warnings_in_run(instance, ok.run_id)) == 1
     assert "failed" in warnings_in_run(instance, ok.run_id)[0]
     replay.serve("/novita", b"{}", status=500)
-    failed, _ = sync_with(metrics_defs, instance, down, "novita")
+    failed = sync_with(metrics_defs, instance, down, "novita")
     assert not failed.success
-    again, _ = sync_with(metrics_defs, instance, down, "chutes")
+    again = sync_with(metrics_defs, instance, down, "chutes")
     assert again.success
     # The run's own facts were recorded all the same.
     assert "pricing/run_usage" in instance.get_run_by_id(ok.run_id).tags
@@ -180,8 +195,10 @@ def test_sync_unaffected_with_pushgateway_down_and_next_push_catches_up(replay, 
         gateway.stop()
 
 
-def test_hanging_pushgateway_costs_the_sync_at_most_the_push_timeout(replay, metrics_defs, instance):
-    """A Pushgateway that accepts connections and never answers."""
+def test_hanging_pushgateway_costs_the_sync_at_most_the_push_timeout(replay, metrics_defs, instance, monkeypatch):
+    """A Pushgateway that accepts connections and never answers: the hook's one push is given
+    the publisher's 0.5 s timeout (not the client's default of 30 s), gives up on it, is not
+    retried, and the sync succeeds. The time it costs: benchmarks/offline_timings.py."""
     server = socket.socket()
     server.bind(("127.0.0.1", 0))
     server.listen(16)
@@ -201,13 +218,23 @@ def test_hanging_pushgateway_costs_the_sync_at_most_the_push_timeout(replay, met
     try:
         url = f"http://127.0.0.1:{server.getsockname()[1]}"
         hanging = MetricsPublisher(pushgateway_url=url, timeout_seconds=0.5)
-        off = MetricsPublisher()
-        _, baseline = sync_with(metrics_defs, instance, off, "chutes")
-        result, seconds = sync_with(metrics_defs, instance, hanging, "chutes")
+        pushes = recording_pushes(monkeypatch)
+        result = sync_with(metrics_defs, instance, hanging, "chutes")
+        stop.set()
+        thread.join()
+        server.setblocking(False)  # a connection still in the backlog on a loaded machine counts too
+        while True:
+            try:
+                accepted.append(server.accept()[0])
+            except BlockingIOError:
+                break
         assert result.success
-        assert accepted  # the hook did try
-        assert seconds < baseline + 3  # the 0.5 s push timeout, not the client default of 30 s
-        assert "timed out" in warnings_in_run(instance, result.run_id)[0]
+        assert len(accepted) == 1  # the hook tried, once
+        [push] = pushes
+        assert push["timeout"] == 0.5
+        assert isinstance(push["raised"], (TimeoutError, socket.timeout)) or "timed out" in str(push["raised"])
+        [warning] = warnings_in_run(instance, result.run_id)
+        assert "timed out" in warning
     finally:
         stop.set()
         thread.join()

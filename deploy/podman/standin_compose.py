@@ -1,0 +1,176 @@
+"""deploy/compose.yaml as podman-compose can start it on a machine that cannot pull Docker Hub
+(this project's CI): the same services, networks, volumes, commands and health checks, with
+
+- our image as built by `make image-check` (no `build:`: podman-compose would build it again);
+- third-party images swapped for stand-ins built from Debian's packages where Debian has the
+  program (deploy/podman/standins/), left out where it does not (SUBSTITUTED, OMITTED);
+- `configs:` written to files and bind-mounted: podman-compose 1.6 ignores top-level configs;
+- env files filled from the *.env.example names with throwaway values, the provider URLs
+  pointed at a `replay` service serving the recorded responses on the `egress` network;
+- published ports moved to free 127.0.0.1 ports (other work on this machine uses the defaults).
+
+    python deploy/podman/standin_compose.py OUT_DIR   # writes OUT_DIR/compose.yaml, prints the swaps
+"""
+
+from __future__ import annotations
+
+import copy
+import socket
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+DEPLOY = Path(__file__).resolve().parents[1]
+STANDINS = Path(__file__).resolve().parent / "standins"
+MONITORING_IMAGE_PROGRAMS = {
+    "pushgateway": "/usr/bin/prometheus-pushgateway",
+    "blackbox": "/usr/bin/prometheus-blackbox-exporter",
+    "prometheus": "/usr/bin/prometheus",
+    "alertmanager": "/usr/bin/prometheus-alertmanager",
+}
+OMITTED = {
+    "auth-proxy": "oauth2-proxy is not packaged in Debian (operators reach the webserver on the backend network)",
+    "grafana": "Grafana is not packaged in Debian (nor on PyPI or npm)",
+}
+PASSWORD = "topology-test-password"
+PROVIDER_KEYS = {"TOGETHER_API_KEY": "test-together-key", "NOVITA_API_KEY": "test-novita-key",
+                 "OPENROUTER_API_KEY": "test-openrouter-key"}
+REPLAY_PORT = 8080
+
+
+@dataclass
+class StandinTopology:
+    compose_file: Path
+    project: str
+    substitutions: dict[str, str] = field(default_factory=dict)  # service -> what replaced its image
+    omitted: dict[str, str] = field(default_factory=dict)  # service -> why
+    ports: dict[str, int] = field(default_factory=dict)  # service -> host port on 127.0.0.1
+
+    def report(self) -> str:
+        lines = [f"  {name}: {what}" for name, what in sorted(self.substitutions.items())]
+        lines += [f"  {name}: left out ({why})" for name, why in sorted(self.omitted.items())]
+        return "stand-ins and omissions:\n" + "\n".join(lines)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def env_file_values(replay_files: dict[str, Path]) -> dict[str, dict[str, str]]:
+    """Each env file's settings: the names of its .example, throwaway values."""
+    urls = {f"PRICING_{p.upper()}_URL": f"http://replay:{REPLAY_PORT}/{p}{path.suffix}"
+            for p, path in replay_files.items()}
+    return {
+        "dagster.env": {"DAGSTER_PG_USER": "postgres", "DAGSTER_PG_PASSWORD": PASSWORD},
+        "postgres.env": {"POSTGRES_USER": "postgres", "POSTGRES_PASSWORD": PASSWORD, "POSTGRES_DB": "dagster"},
+        "code-server.env": {
+            "PRICING_DATABASE_URL": f"postgresql+psycopg2://postgres:{PASSWORD}@postgres:5432/pricing",
+            "PRICING_PUSHGATEWAY_URL": "http://pushgateway:9091",
+            **PROVIDER_KEYS,
+            **urls,
+        },
+    }
+
+
+def write_standin_compose(out: Path, *, image: str, base_image: str, postgres_image: str, monitoring_image: str,
+                          replay_files: dict[str, Path], project: str,
+                          run_monitoring: dict | None = None) -> StandinTopology:
+    """``run_monitoring``: settings to override in compose's dagster.yaml (a drill's shorter
+    maximum runtime), reported among the substitutions."""
+    compose = yaml.safe_load((DEPLOY / "compose.yaml").read_text())
+    topology = StandinTopology(out / "compose.yaml", project)
+    (out / "configs").mkdir(parents=True, exist_ok=True)
+    (out / "env").mkdir(exist_ok=True)
+    for name, config in compose.pop("configs").items():
+        content = config["content"]
+        if name == "dagster_yaml" and run_monitoring:
+            instance = yaml.safe_load(content)
+            before = {key: instance["run_monitoring"][key] for key in run_monitoring}
+            instance["run_monitoring"].update(run_monitoring)
+            content = yaml.safe_dump(instance, sort_keys=False)
+            topology.substitutions["dagster.yaml"] = f"run_monitoring {before} -> {run_monitoring} (drill time)"
+        (out / "configs" / name).write_text(content)
+    for env_name, values in env_file_values(replay_files).items():
+        example = (DEPLOY / "env" / f"{env_name}.example").read_text()
+        names = {line.split("=", 1)[0] for line in example.splitlines() if "=" in line and not line.startswith("#")}
+        assert names <= set(values), f"{env_name}: {sorted(names - set(values))} not set"  # the example's names
+        (out / "env" / env_name).write_text("".join(f"{k}={v}\n" for k, v in values.items()))
+    secrets = out / "secrets" / "alertmanager"
+    secrets.mkdir(parents=True, exist_ok=True)
+    (secrets / "pagerduty_routing_key").write_text("test-routing-key\n")
+    (secrets / "slack_webhook_url").write_text("http://127.0.0.1:9/slack\n")
+
+    # the <<: *dagster anchor's lists arrive shared between services: a copy of each to edit
+    services = compose["services"] = {name: copy.deepcopy(service) for name, service in compose["services"].items()}
+    for key in [k for k in compose if k.startswith("x-")]:
+        compose.pop(key)
+    for name, why in OMITTED.items():
+        services.pop(name)
+        topology.omitted[name] = why
+    for name, service in services.items():
+        service.pop("build", None)
+        if service["image"] == "pricing-pipeline:0.1.0":
+            service["image"] = image
+        elif name == "postgres":
+            topology.substitutions[name] = f"{service['image']} -> {postgres_image} (Debian postgresql-15)"
+            service["image"] = postgres_image
+        elif name in MONITORING_IMAGE_PROGRAMS:
+            program = MONITORING_IMAGE_PROGRAMS[name]
+            topology.substitutions[name] = f"{service['image']} -> {monitoring_image} ({program}, Debian)"
+            service["image"] = monitoring_image
+            service["entrypoint"] = [program]
+        else:
+            raise AssertionError(f"{name}: no stand-in and not omitted ({service['image']})")
+        service["volumes"] = [absolute_volume(v, out) for v in service.get("volumes", [])]
+        for config in service.pop("configs", []):
+            service["volumes"].append(f"{out / 'configs' / config['source']}:{config['target']}:ro")
+        service["env_file"] = [str(out / "env" / Path(f).name) for f in service.get("env_file", [])]
+        deps = service.get("depends_on", {})
+        for gone in set(deps) & set(OMITTED):
+            deps.pop(gone)
+        if service.get("ports"):
+            port = free_port()
+            container_port = service["ports"][0].rsplit(":", 1)[1]
+            service["ports"] = [f"127.0.0.1:{port}:{container_port}"]
+            topology.ports[name] = port
+    services["replay"] = replay_service(base_image, replay_files)
+    topology.substitutions["replay"] = f"added: the provider APIs, recorded ({base_image}, python3 http.server)"
+    compose["name"] = project
+    topology.compose_file.write_text(yaml.safe_dump(compose, sort_keys=False))
+    return topology
+
+
+def absolute_volume(volume: str, out: Path) -> str:
+    source, rest = volume.split(":", 1)
+    if source.startswith("./secrets"):
+        return f"{out / source[2:]}:{rest}"
+    if source.startswith(("./", "../")):
+        return f"{(DEPLOY / source).resolve()}:{rest}"
+    return volume
+
+
+def replay_service(base_image: str, replay_files: dict[str, Path]) -> dict:
+    """The recorded provider responses, served where the code server's URLs point."""
+    return {
+        "image": base_image,
+        "command": ["python3", "-m", "http.server", str(REPLAY_PORT), "--directory", "/replay"],
+        "volumes": [f"{path}:/replay/{p}{path.suffix}:ro" for p, path in replay_files.items()],
+        "networks": ["egress"],
+        "healthcheck": {"test": ["CMD", "python3", "-c", f"import urllib.request; urllib.request.urlopen("
+                                 f"'http://127.0.0.1:{REPLAY_PORT}/', timeout=5)"],
+                        "interval": "15s", "timeout": "5s", "retries": 5},
+    }
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(DEPLOY.parent))
+    from pricing_dev.recordings import REPLAY_FILES
+
+    written = write_standin_compose(Path(sys.argv[1]), image="localhost/pricing-pipeline:0.1.0",
+                                    base_image="BASE", postgres_image="POSTGRES", monitoring_image="MONITORING",
+                                    replay_files=REPLAY_FILES, project="pricing-pipeline")
+    print(written.report())

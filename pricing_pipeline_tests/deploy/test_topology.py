@@ -1,0 +1,90 @@
+"""deploy/compose.yaml started for real under podman (podman-compose, pricing_pipeline_tests/
+deploy/topology.py) and used as operators and viewers use it. Opt-in, too heavy for every CI run
+on 2 shared cores: PRICING_TOPOLOGY_TESTS=1, or `make topology-check`."""
+
+from __future__ import annotations
+
+import json
+import os
+import urllib.request
+
+import pytest
+
+from pricing_pipeline.providers.registry import PROVIDER_NAMES
+from pricing_pipeline_tests.deploy.podman import podman
+from pricing_pipeline_tests.deployment.graphql_documents import TERMINATE
+
+pytestmark = pytest.mark.skipif(os.environ.get("PRICING_TOPOLOGY_TESTS") != "1",
+                                reason="opt-in: PRICING_TOPOLOGY_TESTS=1 (make topology-check)")
+PROVIDER_KEY_NAMES = {"TOGETHER_API_KEY", "NOVITA_API_KEY", "OPENROUTER_API_KEY"}
+
+
+def test_every_service_starts_and_passes_its_health_check(topology):
+    expected = {"postgres", "code-server", "webserver", "webserver-read-only", "daemon", "pushgateway", "blackbox",
+                "prometheus", "alertmanager", "replay"}
+    assert set(topology.containers()) == expected
+    assert topology.health() == {service: "healthy" for service in expected}
+    # the viewers' published port (moved to a free 127.0.0.1 port)
+    port = topology.spec.ports["webserver-read-only"]
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/server_info", timeout=30) as answer:
+        assert answer.status == 200
+    print(f"\nseconds until each health check first passed: {topology.seconds_to_healthy}")
+
+
+def test_only_the_code_server_sees_a_provider_key(topology):
+    seen = {}
+    for service, container in topology.containers().items():
+        environ = json.loads(podman("inspect", container, "--format", "{{json .Config.Env}}").stdout)
+        seen[service] = PROVIDER_KEY_NAMES & {entry.split("=", 1)[0] for entry in environ}
+    assert seen.pop("code-server") == PROVIDER_KEY_NAMES
+    assert seen == {service: set() for service in seen}
+
+
+def test_a_cli_sync_of_every_provider_goes_through_the_daemon_into_postgresql(topology):
+    sync = topology.exec("code-server", "pricing-pipeline", "sync", check=False)
+    assert sync.returncode == 0, sync.stdout[-3000:] + sync.stderr[-3000:]
+    rows = [line.split() for line in sync.stdout.strip().splitlines()]
+    header = next(i for i, row in enumerate(rows) if row[:2] == ["provider", "status"])
+    run_ids = {row[0]: row[-1] for row in rows[header + 1:]}
+    assert set(run_ids) == set(PROVIDER_NAMES)
+    listed = ", ".join(f"'{run_id}'" for run_id in run_ids.values())
+    statuses = dict(topology.psql("pricing", f"SELECT provider, status FROM sync_log WHERE run_id IN ({listed})"))
+    assert statuses == {provider: "success" for provider in PROVIDER_NAMES}
+    (prices,) = topology.psql("pricing", "SELECT count(*) FROM price_history")[0]
+    assert int(prices) > 0
+    # queued by the CLI, launched by the daemon service (PIPELINE_STARTING comes from whoever
+    # launches a queued run); the CLI started no daemon of its own
+    for kind in ("PIPELINE_ENQUEUED", "PIPELINE_STARTING"):
+        seen = topology.psql("dagster", "SELECT count(DISTINCT run_id) FROM event_logs "
+                                        f"WHERE dagster_event_type = '{kind}' AND run_id IN ({listed})")
+        assert int(seen[0][0]) == len(PROVIDER_NAMES), kind
+    no_own_daemon = topology.exec("code-server", "test", "!", "-e", "/opt/dagster/dagster_home/pricing-cli/daemon.log",
+                                  check=False)
+    assert no_own_daemon.returncode == 0
+
+
+def test_the_read_only_webserver_refuses_a_launch_and_the_operator_one_terminates(topology):
+    refused = topology.launch_sync("webserver-read-only", "together")
+    assert refused["__typename"] == "UnauthorizedError", refused
+    with topology.provider_apis_frozen():  # the launched run hangs on its fetch
+        launched = topology.launch_sync("webserver", "together")
+        assert launched["__typename"] == "LaunchRunSuccess", launched
+        run_id = launched["run"]["runId"]
+        assert topology.wait_for_status(run_id, {"STARTED", "FAILURE", "SUCCESS"}) == "STARTED"
+        refused = topology.graphql("webserver-read-only", TERMINATE, runId=run_id)["terminateRun"]
+        assert refused["__typename"] == "TerminateRunFailure" and "permission" in refused["message"], refused
+        terminated = topology.graphql("webserver", TERMINATE, runId=run_id)["terminateRun"]
+        assert terminated["__typename"] == "TerminateRunSuccess", terminated
+        topology.wait_until("the run canceling", lambda: "PIPELINE_CANCELING" in run_events(topology, run_id))
+    # As on one host (deployment/test_production_topology.py): the code server interrupts the
+    # step, and Dagster retries an interrupted step that has a retry policy (the fetch has), so
+    # the run ends canceled, or goes on against the answering upstream; it never hangs on.
+    status = topology.wait_for_status(run_id, {"CANCELED", "FAILURE", "SUCCESS"})
+    after = run_events(topology, run_id)
+    after = after[after.index("PIPELINE_CANCELING"):]
+    assert status == "CANCELED" or "STEP_UP_FOR_RETRY" in after, (status, after)
+
+
+def run_events(topology, run_id: str) -> list[str]:
+    return [kind for (kind,) in topology.psql("dagster", "SELECT dagster_event_type FROM event_logs WHERE run_id = "
+                                                         f"'{run_id}' AND dagster_event_type IS NOT NULL ORDER BY id")]

@@ -186,7 +186,7 @@ def book_at_scale(sizes: list[int], calls: int) -> None:
             print(f"{f['models']:>8} {records:>8} {publish_s:6.1f} s {f['load_s']:5.1f} s {f['rss_mb']:5.0f} MB "
                   f"{f['growth_mb']:5.0f} MB {f['headline_us']:6.1f} µs {f['endpoint_us']:6.1f} µs "
                   f"{f['litellm_us']:6.1f} µs {f['litellm_us'] / f['endpoint_us']:15.1f}x {f['same_of_1000']:>5}"
-                  f"   (LiteLLM map update: {f["litellm_register_s"]:.1f} s)")
+                  f"   (LiteLLM map update: {f['litellm_register_s']:.1f} s)")
 
 
 def main() -> None:

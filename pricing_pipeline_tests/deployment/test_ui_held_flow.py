@@ -14,10 +14,17 @@ from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import expect
 
 from pricing_pipeline.providers.registry import PROVIDER_NAMES
-from pricing_pipeline_tests.deployment.test_browser import browser  # noqa: F401 (fixture)
 from pricing_pipeline_tests.deployment.graphql_documents import LAUNCH_RUN
+from pricing_pipeline_tests.deployment.test_browser import browser  # noqa: F401 (fixture)
 from pricing_pipeline_tests.deployment.test_ui_launch_paths import materialize_from_catalog, ui_check_selection
-from pricing_pipeline_tests.deployment.test_ui_truth import HELD_MODEL, WAIT_MS, Tab, deepinfra_with_a_price_jump, keep, succeeded
+from pricing_pipeline_tests.deployment.test_ui_truth import (
+    HELD_MODEL,
+    WAIT_MS,
+    Tab,
+    deepinfra_with_a_price_jump,
+    keep,
+    succeeded,
+)
 
 REVIEW_CONFIG_BY = 'by: ""'
 

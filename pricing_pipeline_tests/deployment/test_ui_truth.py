@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from dagster import DagsterRunStatus, RunsFilter
 
-from pricing_pipeline_tests.deployment.test_browser import browser  # noqa: F401 (fixture)
 from pricing_pipeline_tests.deployment.graphql_documents import LAUNCH_BACKFILL
+from pricing_pipeline_tests.deployment.test_browser import browser  # noqa: F401 (fixture)
 from pricing_pipeline_tests.deployment.test_ui_launch_paths import SYNC_ASSETS, materialize_from_catalog
 from pricing_pipeline_tests.recordings import REPLAY_FILES
 

@@ -19,8 +19,13 @@ import pytest
 
 from pricing_pipeline import cli
 from pricing_pipeline.pricing.feeds import litellm_key
-from pricing_pipeline_tests.pricing.test_litellm_round_trip import CHILD, PINNED, SHAPES, check
-from pricing_pipeline_tests.pricing.test_litellm_round_trip import feed  # noqa: F401 - the published prices
+from pricing_pipeline_tests.pricing.test_litellm_round_trip import (
+    CHILD,
+    PINNED,
+    SHAPES,
+    check,
+    feed,  # noqa: F401 - the published prices
+)
 
 PRICING_PIPELINE = Path(sys.executable).parent / "pricing-pipeline"
 # pricing-pipeline cost's usage flags per shape; each model gets one, in turn

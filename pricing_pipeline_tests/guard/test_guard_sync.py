@@ -28,7 +28,7 @@ REMOVED = "openai/gpt-5.4-nano"
 
 def incident_payload(payloads):
     """The OpenRouter recording with three incidents, one ordinary change and one removal."""
-    payload = payloads.get("openrouter")
+    payload = payloads.models_only("openrouter")
     models = {m["id"]: m for m in payload["data"]}
     models[PER_MTOK_IN_PER_TOKEN_FIELD]["pricing"]["prompt"] = "5"
     models[TIMES_1000]["pricing"]["completion"] = "0.0004"
@@ -55,7 +55,7 @@ def held_models(result, store, provider="openrouter"):
 
 
 def test_incidents_are_held_per_model_and_the_rest_publishes(
-    replay, upstream, payloads, run_sync, store, sync_defs, dagster_instance
+    openrouter_models_only, replay, upstream, payloads, run_sync, store, sync_defs, dagster_instance
 ):
     assert run_sync("openrouter").success
     before = store.published_records("openrouter")
@@ -102,10 +102,10 @@ def test_incidents_are_held_per_model_and_the_rest_publishes(
     assert feed[BENIGN]["held"] is None and feed[BENIGN]["last_change"]["kind"] == "changed"
 
 
-def test_half_the_models_missing_blocks_and_nothing_is_published(replay, upstream, payloads, run_sync, store):
+def test_half_the_models_missing_blocks_and_nothing_is_published(openrouter_models_only, replay, upstream, payloads, run_sync, store):
     assert run_sync("openrouter").success
     before = db_state(store, "openrouter")
-    payload = payloads.get("openrouter")
+    payload = payloads.models_only("openrouter")
     payload["data"] = payload["data"][: len(payload["data"]) // 2 - 1]  # a truncated response
     upstream.serve("/openrouter", json.dumps(payload))
     result = run_sync("openrouter")
@@ -117,7 +117,7 @@ def test_half_the_models_missing_blocks_and_nothing_is_published(replay, upstrea
 
 
 def test_override_publishes_exactly_the_accepted_changes_with_the_audit_trail(
-    replay, upstream, payloads, run_sync, store
+    openrouter_models_only, replay, upstream, payloads, run_sync, store
 ):
     assert run_sync("openrouter").success
     upstream.serve("/openrouter", incident_payload(payloads))
@@ -162,7 +162,7 @@ def test_override_publishes_exactly_the_accepted_changes_with_the_audit_trail(
     assert event.event_specific_data.materialization.metadata["accepted_changes"].value == 1
 
 
-def test_an_override_without_a_reason_is_refused(replay, upstream, payloads, run_sync, store):
+def test_an_override_without_a_reason_is_refused(openrouter_models_only, replay, upstream, payloads, run_sync, store):
     assert run_sync("openrouter").success
     before = db_state(store, "openrouter")
     upstream.serve("/openrouter", incident_payload(payloads))
@@ -174,7 +174,7 @@ def test_an_override_without_a_reason_is_refused(replay, upstream, payloads, run
     assert store.sync_row(result.run_id)["error_type"] == "configuration"
 
 
-def test_accept_all_marks_every_change_of_the_run(replay, upstream, payloads, run_sync, store):
+def test_accept_all_marks_every_change_of_the_run(openrouter_models_only, replay, upstream, payloads, run_sync, store):
     assert run_sync("openrouter").success
     upstream.serve("/openrouter", incident_payload(payloads))
     result = run_sync(

@@ -23,7 +23,7 @@ from pricing_pipeline.defs.sync.schedules import price_sync_schedule
 from pricing_pipeline.providers.errors import ERROR_TYPES
 from pricing_pipeline.providers.registry import PROVIDER_NAMES
 from pricing_pipeline_tests.metrics.conftest import heartbeat, run_status_sensor_tick
-from pricing_pipeline_tests.recordings import REPLAY_FILES
+from pricing_pipeline_tests.recordings import REPLAY_FILES, REPLAY_UNMARKED_FREE
 
 METRICS_MD = Path(__file__).resolve().parents[2] / "monitoring" / "METRICS.md"
 STATUSES = ("success", "failure", "blocked", "canceled")
@@ -244,8 +244,11 @@ def test_every_metric_after_scheduled_manual_successful_failed_blocked_and_cance
 def test_held_models_and_the_oldest_hold_age_follow_publishes_and_reviews(replay, sync, metrics_defs, instance, publisher, pushgateway):
     from pricing_pipeline.defs.runs import REVIEW_JOB_NAME
 
-    assert sync("openrouter").success
     payload = json.loads(REPLAY_FILES["openrouter"].read_bytes())
+    # without the new zero-priced models a first sync holds (unmarked_free): the one hold made here
+    payload["data"] = [m for m in payload["data"] if m["id"] not in REPLAY_UNMARKED_FREE["openrouter"]]
+    replay.serve("/openrouter", json.dumps(payload).encode())
+    assert sync("openrouter").success
     [model] = [m for m in payload["data"] if m["id"] == "deepseek/deepseek-v3.2"]
     model["pricing"]["completion"] = "0.0004"  # x1000: held
     replay.serve("/openrouter", json.dumps(payload).encode())

@@ -10,6 +10,7 @@ from decimal import Decimal
 
 import pytest
 
+from pricing_pipeline.gateway.cost import request_cost
 from pricing_pipeline.pricing.cost import (
     NotListedAt,
     ServiceTierUnavailable,
@@ -18,7 +19,6 @@ from pricing_pipeline.pricing.cost import (
     Usage,
     VariablePricing,
 )
-from pricing_pipeline.gateway.cost import request_cost
 from pricing_pipeline.pricing.records import PriceRecord
 from pricing_pipeline.providers.registry import get_adapter
 

@@ -16,9 +16,9 @@ from decimal import Decimal
 
 import pytest
 
+from pricing_pipeline.gateway.pricebook import PriceBook
 from pricing_pipeline.pricing.cost import CostError, Usage
 from pricing_pipeline.pricing.feeds import litellm_cost_map, litellm_key
-from pricing_pipeline.gateway.pricebook import PriceBook
 from pricing_pipeline.pricing.records import PriceComponent, PriceRecord
 from pricing_pipeline.providers.registry import PROVIDER_NAMES, get_adapter
 from pricing_pipeline.store import PricingStore

@@ -12,6 +12,8 @@ from decimal import Decimal
 import pytest
 
 from pricing_pipeline.gateway import pricebook
+from pricing_pipeline.gateway.cost import request_cost
+from pricing_pipeline.gateway.pricebook import PriceBook
 from pricing_pipeline.pricing.cost import (
     CostError,
     NotListedAt,
@@ -20,8 +22,6 @@ from pricing_pipeline.pricing.cost import (
     Usage,
     VariablePricing,
 )
-from pricing_pipeline.gateway.cost import request_cost
-from pricing_pipeline.gateway.pricebook import PriceBook
 from pricing_pipeline.providers.registry import PROVIDER_NAMES, get_adapter
 
 RESOLD = [p for p in PROVIDER_NAMES if not get_adapter(p).reference_catalog]

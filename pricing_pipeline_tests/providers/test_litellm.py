@@ -1,4 +1,3 @@
-import time
 from decimal import Decimal
 
 import pytest

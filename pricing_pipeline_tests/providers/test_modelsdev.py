@@ -1,5 +1,4 @@
 import json
-import time
 from decimal import Decimal
 
 import pytest

@@ -8,9 +8,9 @@ from pricing_pipeline.defs.metrics.resources import MetricsPublisher
 from pricing_pipeline.defs.sync.assets import normalized_prices, published_prices, raw_price_snapshot
 from pricing_pipeline.defs.sync.checks import normalized_prices_checks
 from pricing_pipeline.defs.sync.guard import check_name
-from pricing_pipeline.pricing.guard import RULES
 from pricing_pipeline.defs.sync.resources import PricingDatabase, UpstreamApi
 from pricing_pipeline.pricing.endpoints import is_endpoint_id
+from pricing_pipeline.pricing.guard import RULES
 from pricing_pipeline_tests.recordings import REPLAY_FILES, recording
 
 ASSETS = [raw_price_snapshot, normalized_prices, published_prices, normalized_prices_checks]

@@ -160,8 +160,8 @@ def book_child(url: str, size: int, calls: int) -> None:
 
     keys = [(f"openrouter/{m}",) for m in models]
     litellm_us = per_call_us(litellm_cost, keys, max(calls // 10, 500))
-    same = sum(abs(float(headline[m].total_usd) - litellm_cost(f"openrouter/{m}")) <= 1e-9 * float(headline[m].total_usd)
-               for m in models[:1000])
+    same = sum(abs(float(c.total_usd) - litellm_cost(f"openrouter/{m}")) <= 1e-9 * float(c.total_usd)
+               for m, c in list(headline.items())[:1000])
     print(json.dumps({"listings": book.models, "models": len(models), "load_s": book.load_seconds,
                       "growth_mb": grown, "rss_mb": rss_mb(), "headline_us": headline_us, "endpoint_us": endpoint_us,
                       "litellm_us": litellm_us, "litellm_register_s": register_s, "same_of_1000": same}))
@@ -180,8 +180,9 @@ def book_at_scale(sizes: list[int], calls: int) -> None:
         with tempfile.TemporaryDirectory() as tmp:
             url = f"sqlite:///{Path(tmp) / 'pricing.db'}"
             records, publish_s = publish_catalog(url, size)
-            out = subprocess.run([sys.executable, "-m", "benchmarks.endpoints", "--book-child", url,
-                                  "--sizes", str(size), "--calls", str(calls)], check=True, capture_output=True, text=True).stdout
+            child = [sys.executable, "-m", "benchmarks.endpoints", "--book-child", url, "--sizes", str(size),
+                     "--calls", str(calls)]
+            out = subprocess.run(child, check=True, capture_output=True, text=True).stdout
             f = json.loads(out.strip().splitlines()[-1])
             print(f"{f['models']:>8} {records:>8} {publish_s:6.1f} s {f['load_s']:5.1f} s {f['rss_mb']:5.0f} MB "
                   f"{f['growth_mb']:5.0f} MB {f['headline_us']:6.1f} µs {f['endpoint_us']:6.1f} µs "

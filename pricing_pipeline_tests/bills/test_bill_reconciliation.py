@@ -163,5 +163,6 @@ def _rows_by_request(store) -> dict[str, dict]:
     from pricing_pipeline.store.schema import billed_requests
 
     with store.engine.connect() as conn:
-        ids = {row.id: row.request_id for row in conn.execute(select(billed_requests.c.id, billed_requests.c.request_id))}
+        query = select(billed_requests.c.id, billed_requests.c.request_id)
+        ids = {row.id: row.request_id for row in conn.execute(query)}
     return {ids[r["billed_request_id"]]: r for r in stored.reconciliations(store)}

@@ -29,14 +29,14 @@ BILLS_CHECK_SPEC = AssetCheckSpec(
 
 def disagreements_markdown(rows: list[Disagreement], limit: int = MAX_LISTED) -> str:
     lines = [
-        "| model | upstream provider | priced record | price since | bills off | within 1% | largest difference (USD) |",
+        "| model | upstream provider | priced record | price since | bills off | within 1% | largest difference |",
         "|---|---|---|---|---|---|---|",
     ]
     for d in rows[:limit]:
         lines.append(
             f"| {markdown.code(d.model_id)} | {markdown.text(d.upstream_provider or '(headline)')} "
             f"| {markdown.code(d.priced_model_id)} | {d.price_valid_from:%Y-%m-%d %H:%M} UTC | {d.off} "
-            f"| {d.within_1pct} | {decimal_str(d.largest_difference_usd)} |"
+            f"| {d.within_1pct} | {decimal_str(d.largest_difference_usd)} USD |"
         )
     if len(rows) > limit:
         lines.append(f"\n… and {len(rows) - limit} more ({len(rows)} in all), largest differences first.")

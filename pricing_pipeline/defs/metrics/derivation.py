@@ -30,7 +30,15 @@ from pricing_pipeline.defs.metrics.run_facts import (
     sync_runs_finished_after,
     text,
 )
-from pricing_pipeline.defs.metrics.totals import BILL_OUTCOMES, CHANGE_KINDS, Bills, Histogram, Holds, LastPublish, Totals
+from pricing_pipeline.defs.metrics.totals import (
+    BILL_OUTCOMES,
+    CHANGE_KINDS,
+    Bills,
+    Histogram,
+    Holds,
+    LastPublish,
+    Totals,
+)
 from pricing_pipeline.defs.metrics.usage import RunUsage
 from pricing_pipeline.defs.runs import BILLS_KEY, PUBLISHED_KEY, RAW_SNAPSHOT_KEY
 from pricing_pipeline.providers.registry import PROVIDER_NAMES

@@ -337,10 +337,13 @@ def scheduler_health(dash: db.Dashboard, lay: Layout) -> None:
     lay._newline()
     dash.with_panel(lay.place(graph(
         "$provider: changes, held, quarantined", "Models added / changed / removed by the provider's last successful "
-        "sync, models the price guard holds, models quarantined (unreadable), over time (one panel per provider).",
+        "sync, models the price guard holds, models quarantined (unreadable), models whose endpoint prices could not "
+        "be fetched (they kept the ones they had), over time (one panel per provider).",
         [query('max by (kind) (pricing_last_sync_model_changes{provider=~"$provider"})', "{{kind}}", "A"),
          query('max(pricing_held_models{provider=~"$provider"})', "held", "B"),
-         query('max(pricing_last_sync_quarantined_models{provider=~"$provider"})', "quarantined", "C")], "none",
+         query('max(pricing_last_sync_quarantined_models{provider=~"$provider"})', "quarantined", "C"),
+         query('max(pricing_last_sync_endpoint_fetch_failures{provider=~"$provider"})', "endpoints not fetched", "D")],
+        "none",
     ).repeat("provider").repeat_direction("h"), 6, 6))
 
     dash.with_row(lay.row("Run queue and daemon"))

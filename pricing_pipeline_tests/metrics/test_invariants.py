@@ -327,3 +327,17 @@ def test_quarantined_models_and_unknown_keys_reach_the_pushgateway(replay, sync,
     heartbeat(instance, publisher)
     assert pushgateway.value("pricing_last_sync_quarantined_models", provider="openrouter") == ambiguous
     assert pushgateway.value("pricing_last_sync_unknown_pricing_keys", provider="openrouter") == 0
+
+
+def test_a_failed_endpoint_request_reaches_the_pushgateway(replay, sync, instance, publisher, pushgateway):
+    """One model's endpoints request fails (HTTP 500, retried, then given up): the sync publishes
+    and the metric says how many models kept their endpoint prices."""
+    replay.serve("/openrouter/openai/gpt-4o/endpoints", "oops", status=500)  # a route wins over the tree
+    assert sync("openrouter").success
+    heartbeat(instance, publisher)
+    assert pushgateway.value("pricing_last_sync_endpoint_fetch_failures", provider="openrouter") == 1
+    assert pushgateway.value("pricing_last_sync_endpoint_fetch_failures", provider="chutes") is None  # never synced
+    del replay.routes["/openrouter/openai/gpt-4o/endpoints"]
+    assert sync("openrouter").success
+    heartbeat(instance, publisher)
+    assert pushgateway.value("pricing_last_sync_endpoint_fetch_failures", provider="openrouter") == 0

@@ -154,6 +154,7 @@ def count_asset_events(instance: DagsterInstance, totals: Totals) -> int:
             changes={k: v for k in CHANGE_KINDS if (v := number(metadata, k)) is not None},
             quarantined=number(metadata, "quarantined"),
             unknown_pricing_keys=number(metadata, "unknown_pricing_keys"),
+            endpoint_fetch_failures=number(metadata, "endpoint_fetch_failures"),
         )
         # held_after_publish since issue 31 (held before): the overview shows it after a review too
         held = number(metadata, "held_after_publish")

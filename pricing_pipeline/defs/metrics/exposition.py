@@ -69,6 +69,9 @@ def state_families(state: MetricsState, heartbeat_timestamp: float | None) -> li
          "(they kept their published prices)."),
         ("pricing_last_sync_unknown_pricing_keys", "unknown_pricing_keys",
          "Distinct pricing keys the provider sent in its last successful sync that no adapter rule reads."),
+        ("pricing_last_sync_endpoint_fetch_failures", "endpoint_fetch_failures",
+         "Models whose per-endpoint prices could not be fetched or read in the provider's last successful sync "
+         "(their endpoints kept the prices they had)."),
     ):
         families.append(
             _gauge(

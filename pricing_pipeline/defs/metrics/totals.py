@@ -86,6 +86,7 @@ class LastPublish:
     changes: dict[str, float]
     quarantined: float | None = None
     unknown_pricing_keys: float | None = None
+    endpoint_fetch_failures: float | None = None
 
 
 @dataclass(frozen=True)

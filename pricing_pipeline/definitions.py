@@ -17,14 +17,14 @@ from pricing_pipeline.defs.guard.jobs import cross_source_job, cross_source_sche
 from pricing_pipeline.defs.io_manager import StepOutputIOManager
 from pricing_pipeline.defs.metrics.hooks import metrics_after_failed_step, metrics_after_step
 from pricing_pipeline.defs.metrics.resources import MetricsPublisher, pushgateway_url_config
-from pricing_pipeline.defs.metrics.sensors import METRICS_SENSORS
+from pricing_pipeline.defs.metrics.sensors import metrics_sensors
 from pricing_pipeline.defs.sync import checks, freshness
 from pricing_pipeline.defs.sync.assets import normalized_prices, published_prices, raw_price_snapshot
 from pricing_pipeline.defs.sync.held import held_prices
 from pricing_pipeline.defs.sync.hooks import close_failed_sync
 from pricing_pipeline.defs.sync.jobs import freshness_check_job, price_sync_job
-from pricing_pipeline.defs.sync.resources import PricingDatabase, UpstreamApi, database_url_config
 from pricing_pipeline.defs.sync.republish import price_republish_job
+from pricing_pipeline.defs.sync.resources import PricingDatabase, UpstreamApi, database_url_config
 from pricing_pipeline.defs.sync.review import price_review_job
 from pricing_pipeline.defs.sync.schedules import price_freshness_schedule, price_sync_schedule
 from pricing_pipeline.defs.sync.sensors import sync_log_reconciler
@@ -64,7 +64,7 @@ def build_definitions(resources: dict) -> Definitions:
         jobs=[price_sync_job, freshness_check_job, cross_source_job, price_feeds_job, price_review_job, price_republish_job,
               bill_reconciliation_job],
         schedules=[price_sync_schedule, price_freshness_schedule, cross_source_schedule, bill_reconciliation_schedule],
-        sensors=[*METRICS_SENSORS, sync_log_reconciler, price_feeds_after_sync, bill_reconciliation_after_sync],
+        sensors=[*metrics_sensors(), sync_log_reconciler, price_feeds_after_sync, bill_reconciliation_after_sync],
         # Also the implicit asset job's (catalog, backfills): a sync is a few small steps, and
         # the multiprocess executor's interpreter per step made a run 10x slower than the sync.
         executor=in_process_executor,

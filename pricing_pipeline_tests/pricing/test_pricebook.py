@@ -203,7 +203,8 @@ def test_the_book_equals_request_cost_at_every_endpoint(store, db_url, memory_on
     case, and an upstream the model has none at, before and after the second day's publish;
     each asked twice (the second answer is the one the book keeps)."""
     from pricing_dev.endpoint_recordings import DAYS, day_records
-    from pricing_pipeline.pricing.endpoints import UnknownUpstream, endpoint_model
+    from pricing_pipeline.pricing.cost import UnknownUpstream
+    from pricing_pipeline.pricing.endpoints import endpoint_model
     from pricing_pipeline_tests.recordings import RECORDINGS_DIR, require_file
 
     require_file(RECORDINGS_DIR / "openrouter_endpoints" / DAYS[0] / "models.json")

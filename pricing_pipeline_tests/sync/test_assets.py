@@ -82,7 +82,7 @@ def test_half_the_models_missing_blocks_the_publish(replay, upstream, run_sync, 
     assert run_sync("openrouter").success
     before = store.prices("openrouter")
     payload = json.loads(REPLAY_FILES["openrouter"].read_bytes())
-    payload["data"] = payload["data"][: len(payload["data"]) // 2 - 1]
+    payload["data"] = payload["data"][: len(payload["data"]) // 3]  # a truncated response
     upstream.serve("/openrouter", json.dumps(payload))
     result = run_sync("openrouter")
     assert not result.success

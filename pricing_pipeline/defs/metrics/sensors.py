@@ -40,14 +40,7 @@ def _location_name(context) -> str | None:
     return origin.location_name if origin else None
 
 
-@running_sensor(
-    "pricing_metrics_heartbeat",
-    HEARTBEAT_SECONDS,
-    "Pushes every pricing metric, recomputed from the run history, and the publisher "
-    "heartbeat to the Pushgateway (PRICING_PUSHGATEWAY_URL) about once a minute." + OFF_NOTE,
-    running=PUBLISHING,
-)
-def pricing_metrics_heartbeat(context: SensorEvaluationContext, metrics: MetricsPublisher):
+def _heartbeat(context: SensorEvaluationContext, metrics: MetricsPublisher):
     pool_connections(context.instance)  # this evaluation's own instance
     result = publish_metrics(context.instance, metrics, heartbeat=True, log=context.log, location_name=_location_name(context))
     return SkipReason(result.message)
@@ -76,38 +69,50 @@ def _on_run_finished(context: RunStatusSensorContext, metrics: MetricsPublisher)
     return None
 
 
-# monitor_all_code_locations, not monitored_jobs=[price_sync_job]: sync runs also come from
-# the implicit asset job (catalog, backfills, GraphQL); _on_run_finished keeps the sync runs.
-_RUN_SENSOR_ARGS = {
-    "monitor_all_code_locations": True,
-    "minimum_interval_seconds": RUN_STATUS_SENSOR_SECONDS,
-    "default_status": DefaultSensorStatus.RUNNING if PUBLISHING else DefaultSensorStatus.STOPPED,
-}
+def _sensors(publishing: bool) -> list:
+    """The metrics sensors, started running when publishing is on (``publishing``)."""
+    heartbeat = running_sensor(
+        "pricing_metrics_heartbeat",
+        HEARTBEAT_SECONDS,
+        "Pushes every pricing metric, recomputed from the run history, and the publisher "
+        "heartbeat to the Pushgateway (PRICING_PUSHGATEWAY_URL) about once a minute." + OFF_NOTE,
+        running=publishing,
+    )(_heartbeat)
+    # monitor_all_code_locations, not monitored_jobs=[price_sync_job]: sync runs also come from
+    # the implicit asset job (catalog, backfills, GraphQL); _on_run_finished keeps the sync runs.
+    run_sensor_args = {
+        "monitor_all_code_locations": True,
+        "minimum_interval_seconds": RUN_STATUS_SENSOR_SECONDS,
+        "default_status": DefaultSensorStatus.RUNNING if publishing else DefaultSensorStatus.STOPPED,
+    }
+
+    def push_when_a_sync_run(status: DagsterRunStatus, outcome: str, what: str):
+        @run_status_sensor(
+            name=f"pricing_metrics_on_sync_{outcome}",
+            run_status=status,
+            description=f"Pushes the pricing metrics when a sync run {what}." + OFF_NOTE,
+            **run_sensor_args,
+        )
+        def push(context: RunStatusSensorContext, metrics: MetricsPublisher):
+            return _on_run_finished(context, metrics)
+
+        return push
+
+    return [
+        heartbeat,
+        push_when_a_sync_run(DagsterRunStatus.SUCCESS, "success", "succeeds"),
+        push_when_a_sync_run(DagsterRunStatus.FAILURE, "failure", "fails or is blocked"),
+        push_when_a_sync_run(DagsterRunStatus.CANCELED, "canceled", "is canceled"),
+    ]
 
 
-def _push_when_a_sync_run(status: DagsterRunStatus, outcome: str, what: str):
-    """A run-status sensor pushing the metrics when a sync run ends with ``status``."""
-
-    @run_status_sensor(
-        name=f"pricing_metrics_on_sync_{outcome}",
-        run_status=status,
-        description=f"Pushes the pricing metrics when a sync run {what}." + OFF_NOTE,
-        **_RUN_SENSOR_ARGS,
-    )
-    def push(context: RunStatusSensorContext, metrics: MetricsPublisher):
-        return _on_run_finished(context, metrics)
-
-    return push
+def metrics_sensors() -> list:
+    """The sensors as the code location serves them, publishing read from the environment now:
+    when the definitions are built (the daemon's and the webserver's load), not when this module
+    was first imported by whatever imported it first."""
+    return _sensors(bool(os.environ.get("PRICING_PUSHGATEWAY_URL", "").strip()))
 
 
-pricing_metrics_on_sync_success = _push_when_a_sync_run(DagsterRunStatus.SUCCESS, "success", "succeeds")
-pricing_metrics_on_sync_failure = _push_when_a_sync_run(DagsterRunStatus.FAILURE, "failure", "fails or is blocked")
-pricing_metrics_on_sync_canceled = _push_when_a_sync_run(DagsterRunStatus.CANCELED, "canceled", "is canceled")
-
-
-METRICS_SENSORS = [
-    pricing_metrics_heartbeat,
-    pricing_metrics_on_sync_success,
-    pricing_metrics_on_sync_failure,
-    pricing_metrics_on_sync_canceled,
-]
+# As first imported (tests call them directly): the same sensors.
+pricing_metrics_heartbeat, pricing_metrics_on_sync_success, pricing_metrics_on_sync_failure, \
+    pricing_metrics_on_sync_canceled = METRICS_SENSORS = _sensors(PUBLISHING)

@@ -11,7 +11,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from dagster import DagsterEventType
 from dagster._core.definitions.run_request import InstigatorType
 from dagster._core.remote_origin import InProcessCodeLocationOrigin
 from dagster._core.scheduler.instigation import TickStatus
@@ -177,37 +176,35 @@ def test_scheduled_runs_and_daemon_sensors(workspace, daemon_instance, pushgatew
     assert pushgateway.value("pricing_scheduler_enabled") == 1
 
 
-def test_run_status_sensors_skip_and_say_why_when_publishing_is_off(
+def test_run_status_sensors_start_stopped_and_say_why_when_publishing_is_off(
     workspace_publishing_off, daemon_instance, sqlite_url
 ):
-    """No Pushgateway: the run-status sensors skip with the reason, so no run's log says a
-    metrics sensor acted on it, and the cursor still moves past every finished run."""
-    from dagster._core.definitions.run_status_sensor_definition import RunStatusSensorCursor
+    """No Pushgateway: the metrics sensors start stopped, their description says why, they tick
+    not at all, and no run's log says a metrics sensor acted on it. Read when the definitions
+    are built, whatever an earlier import of the module saw."""
+    from dagster import DefaultSensorStatus
 
     from pricing_pipeline.definitions import build_definitions
-    from pricing_pipeline.defs.metrics.resources import PUBLISHING_OFF
+    from pricing_pipeline.defs.metrics.sensors import OFF_NOTE
     from pricing_pipeline.defs.runs import TRIGGER_TAG
     from pricing_pipeline.defs.sync.resources import PricingDatabase, UpstreamApi
 
     instance, workspace = daemon_instance, workspace_publishing_off
     now = datetime.now(UTC)
-    sensor_iteration(workspace, now)  # the run-status sensors set their cursors
+    sensor_iteration(workspace, now)
     defs = build_definitions({"pricing_db": PricingDatabase(url=sqlite_url), "upstream": UpstreamApi()})
+    metrics = [s for s in defs.sensors if s.name.startswith("pricing_metrics_")]
+    assert len(metrics) == 4
+    assert all(s.default_status == DefaultSensorStatus.STOPPED and OFF_NOTE in s.description for s in metrics)
     job = defs.resolve_job_def("price_sync_job")
     # Tagged cli: the feeds sensor leaves them alone, so these are the only runs.
     runs = [
         job.execute_in_process(partition_key=provider, instance=instance, tags={TRIGGER_TAG: "cli"}).run_id
         for provider in ("chutes", "novita")
     ]
-    # A tick ends at the first run a sensor skips: one run per tick.
     for tick in range(1, len(runs) + 1):
         sensor_iteration(workspace, now + timedelta(seconds=31 * tick))
-
     for run_id in runs:
         assert metrics_sensor_notes(instance, run_id) == []
-    ticks = sensor_ticks(instance, "pricing_metrics_on_sync_success")
-    assert [(t.status, t.skip_reason) for t in ticks[: len(runs)]] == [(TickStatus.SKIPPED, PUBLISHING_OFF)] * len(runs)
-    cursor = RunStatusSensorCursor.from_json(sensor_state(instance, "pricing_metrics_on_sync_success").instigator_data.cursor)
-    # the index of run status changes (SQLite shards the event log per run)
-    [last_success] = instance.fetch_run_status_changes(DagsterEventType.RUN_SUCCESS, limit=1, ascending=False).records
-    assert (last_success.event_log_entry.run_id, cursor.record_id) == (runs[-1], last_success.storage_id)
+    ticked = {s.name for s in instance.all_instigator_state(instigator_type=InstigatorType.SENSOR)}
+    assert not {s.name for s in metrics} & ticked

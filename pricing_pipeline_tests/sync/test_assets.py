@@ -86,10 +86,12 @@ def test_half_the_models_missing_blocks_the_publish(replay, upstream, run_sync, 
     upstream.serve("/openrouter", json.dumps(payload))
     result = run_sync("openrouter")
     assert not result.success
-    blocked = {e.check_name: e for e in result.get_asset_check_evaluations() if not e.passed}
+    blocked = {e.check_name: e for e in result.get_asset_check_evaluations()
+               if not e.passed and e.severity.value == "ERROR"}  # (the quarantine check warns: REPLAY_AMBIGUOUS_ENDPOINTS)
     assert set(blocked) == {"normalized_prices_model_count"}  # the guard runs in the publish, which never ran
     listed = len(json.loads(REPLAY_FILES["openrouter"].read_bytes())["data"])
-    held = len(store.held("openrouter"))  # new and priced zero (unmarked_free): not published
+    # new and priced zero (unmarked_free): not published; the models of them (not their endpoints)
+    held = sum(not is_endpoint_id(h["model_id"]) for h in store.held("openrouter"))
     # the models of the list: their endpoints are not counted
     assert blocked["normalized_prices_model_count"].metadata["models_published"].value == listed - held
     assert store.prices("openrouter") == before  # nothing published, nothing removed

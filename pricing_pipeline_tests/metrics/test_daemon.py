@@ -179,12 +179,14 @@ def test_scheduled_runs_and_daemon_sensors(workspace, daemon_instance, pushgatew
 def test_run_status_sensors_start_stopped_and_say_why_when_publishing_is_off(
     workspace_publishing_off, daemon_instance, sqlite_url
 ):
-    """No Pushgateway: the metrics sensors start stopped, their description says why, they tick
-    not at all, and no run's log says a metrics sensor acted on it. Read when the definitions
-    are built, whatever an earlier import of the module saw."""
+    """No Pushgateway: the metrics sensors start stopped and their description says why (read when
+    the definitions are built, whatever an earlier import of the module saw), and no run's log
+    says a metrics sensor acted on it. Started anyway (here: a code location this worker loaded
+    earlier with a Pushgateway, as an operator may start them), they skip with the reason."""
     from dagster import DefaultSensorStatus
 
     from pricing_pipeline.definitions import build_definitions
+    from pricing_pipeline.defs.metrics.resources import PUBLISHING_OFF
     from pricing_pipeline.defs.metrics.sensors import OFF_NOTE
     from pricing_pipeline.defs.runs import TRIGGER_TAG
     from pricing_pipeline.defs.sync.resources import PricingDatabase, UpstreamApi
@@ -207,4 +209,8 @@ def test_run_status_sensors_start_stopped_and_say_why_when_publishing_is_off(
     for run_id in runs:
         assert metrics_sensor_notes(instance, run_id) == []
     ticked = {s.name for s in instance.all_instigator_state(instigator_type=InstigatorType.SENSOR)}
-    assert not {s.name for s in metrics} & ticked
+    for name in {s.name for s in metrics} & ticked:
+        ticks = sensor_ticks(instance, name)
+        assert all(t.status == TickStatus.SKIPPED for t in ticks), name  # nothing pushed, no run requested
+        if name == "pricing_metrics_on_sync_success":  # it saw the two runs: skipped, saying why
+            assert PUBLISHING_OFF in {t.skip_reason for t in ticks}

@@ -15,7 +15,6 @@ from pricing_pipeline.pricing.cost import (
     choose_endpoint,
     not_listed,
 )
-from pricing_pipeline.pricing.endpoints import endpoint_model
 from pricing_pipeline.providers.registry import PROVIDER_NAMES
 from pricing_pipeline.store import PricingStore, default_database_url
 
@@ -46,8 +45,7 @@ def request_cost(
                          history[-1].valid_to if history else None)
     price = published[0]
     if upstream_provider is not None:
-        endpoints = [p for p in store.prices(provider=provider, model_id=model_id, at=at, endpoints=True)
-                     if endpoint_model(p.record.model_id) == model_id]
+        endpoints = store.prices(provider=provider, model_id=model_id, at=at, endpoints=True)
         _, _, price = choose_endpoint(provider, model_id, upstream_provider,
                                       ((p.record.upstream_tag, p.record.upstream_provider, p) for p in endpoints),
                                       lambda a, b: a.record.components() == b.record.components())

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pricing_pipeline_tests.deploy.podman import ENV, PODMAN_DIR, base_image, podman, standin_image
+from pricing_pipeline_tests.deployment.graphql_documents import LAUNCH_RUN
 
 # deploy/podman/ is not a package (it is run as a script too): load the module from its file
 _spec = importlib.util.spec_from_file_location("standin_compose", PODMAN_DIR / "standin_compose.py")
@@ -34,15 +35,6 @@ RUN_HANG_GUARD_SECONDS = 600
 # whose code server died with it (DefaultRunLauncher cannot check a run worker's health).
 DRILL_RUN_MONITORING = {"max_runtime_seconds": 240, "poll_interval_seconds": 10}
 RUN_STATUS = "query Status($runId: ID!) { runOrError(runId: $runId) { ... on Run { status } } }"
-LAUNCH_RUN = """
-mutation Launch($executionParams: ExecutionParams!) {
-  launchPipelineExecution(executionParams: $executionParams) {
-    __typename
-    ... on LaunchRunSuccess { run { runId } }
-    ... on UnauthorizedError { message }
-    ... on PythonError { message }
-  }
-}"""
 GRAPHQL_CLIENT = """
 import json, sys, urllib.request
 request = urllib.request.Request("http://127.0.0.1:3000/graphql", data=sys.stdin.buffer.read(),

@@ -263,6 +263,7 @@ def normalized_prices(context: AssetExecutionContext, raw_price_snapshot: RawSna
     if raw.details or raw.detail_failures:
         snapshot = adapter.with_details(snapshot, raw.details, raw.detail_failures)
     records = snapshot.records
+    endpoints = sum(is_endpoint_id(r.model_id) for r in records)  # counted apart from the list's models
     if snapshot.quarantined:
         context.log.warning(f"{provider}: {len(snapshot.quarantined)} model(s) quarantined (unreadable entries)")
     if snapshot.unknown_keys:
@@ -271,7 +272,7 @@ def normalized_prices(context: AssetExecutionContext, raw_price_snapshot: RawSna
     context.add_output_metadata(
         {
             "provider": provider,
-            "models": normalized_models(snapshot),
+            "models": len(records) - endpoints,
             "components": sum(len(r.components()) for r in records),
             "variable_pricing_models": sum(r.variable_pricing for r in records),
             "tiered_models": sum(any(c.min_context_tokens for c in r.components()) for r in records),
@@ -279,7 +280,7 @@ def normalized_prices(context: AssetExecutionContext, raw_price_snapshot: RawSna
                 not r.variable_pricing and all(c.usd is None for c in r.components()) for r in records
             ),
             "quarantined_models": len(snapshot.quarantined),
-            "endpoint_records": len(records) - normalized_models(snapshot),
+            "endpoint_records": endpoints,
             "endpoints_unread_models": len(snapshot.endpoints_unread),
             "unknown_pricing_keys": len(snapshot.unknown_keys),
             **({"quarantined": MetadataValue.md(reasons_markdown(snapshot.quarantined, "model", "reason"))}
@@ -364,11 +365,6 @@ def published_prices(
             provider, context.run.run_id, verdict, held_since, override, len(records), thresholds
         ),
     )
-
-
-def normalized_models(snapshot: NormalizedSnapshot) -> int:
-    """The models of the list that could be read (their endpoint records not counted)."""
-    return snapshot.models_listed - sum(not is_endpoint_id(m) for m in snapshot.quarantined)
 
 
 def reasons_markdown(rows: dict, key_header: str, value_header: str, limit: int = MAX_CHANGES_SHOWN) -> str:

@@ -32,10 +32,10 @@ from benchmarks.databases import ThrowawayDatabases
 from pricing_dev.endpoint_recordings import endpoint_records
 from pricing_dev.recordings import REPLAY_FILES
 from pricing_pipeline.gateway.cost import request_cost
+from pricing_pipeline.gateway.pricebook import PriceBook
 from pricing_pipeline.pricing.cost import CostError, Usage
 from pricing_pipeline.pricing.endpoints import endpoint_model
 from pricing_pipeline.pricing.feeds import litellm_cost_map, litellm_key
-from pricing_pipeline.gateway.pricebook import PriceBook
 from pricing_pipeline.providers.registry import get_adapter
 from pricing_pipeline.store import PricingStore
 

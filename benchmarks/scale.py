@@ -38,9 +38,9 @@ import sqlalchemy as sa
 from benchmarks.databases import ThrowawayDatabases
 from pricing_dev.upstream_server import Route, UpstreamServer
 from pricing_pipeline.defs.metrics import usage
-from pricing_pipeline.providers.registry import get_adapter
 from pricing_pipeline.pricing import holds as holds_domain
 from pricing_pipeline.pricing.guard_settings import GuardThresholds
+from pricing_pipeline.providers.registry import get_adapter
 from pricing_pipeline.store import PricingStore
 from pricing_pipeline.store import holds as stored_holds
 

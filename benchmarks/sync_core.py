@@ -16,7 +16,6 @@ import time
 import uuid
 from pathlib import Path
 
-
 from benchmarks.databases import ThrowawayDatabases
 from pricing_dev.recordings import RECORDINGS_DIR, REPLAY_FILES
 from pricing_pipeline.providers.registry import ADAPTERS

@@ -24,7 +24,15 @@ from dagster import (
 from sqlalchemy.exc import SQLAlchemyError
 
 from pricing_pipeline.defs import markdown
-from pricing_pipeline.defs.runs import HELD_TAG, QUARANTINED_TAG, REPUBLISH_JOB_NAME, SYNC_JOB_NAME, TRIGGER_TAG, fetches, untagged_trigger
+from pricing_pipeline.defs.runs import (
+    HELD_TAG,
+    QUARANTINED_TAG,
+    REPUBLISH_JOB_NAME,
+    SYNC_JOB_NAME,
+    TRIGGER_TAG,
+    fetches,
+    untagged_trigger,
+)
 from pricing_pipeline.defs.sync.guard import GUARD_CHECK_SPECS, guard_results
 from pricing_pipeline.defs.sync.held import held_observation
 from pricing_pipeline.defs.sync.override import GUARD_RESOURCE_DEFS, PriceGuardOverride

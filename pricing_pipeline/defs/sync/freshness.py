@@ -28,13 +28,11 @@ from pricing_pipeline.defs.runs import DECIDED_BY_TAG, PUBLISHED_KEY
 from pricing_pipeline.defs.sync.assets import GROUP, published_prices
 from pricing_pipeline.defs.sync.resources import PricingDatabase
 from pricing_pipeline.providers.registry import PROVIDER_NAMES
+from pricing_pipeline.settings import FRESHNESS_FAIL_AFTER, FRESHNESS_WARN_AFTER
 from pricing_pipeline.store.review import REVIEW_STATUSES
 
 # A person's action on the provider, never a sync: accept, reject, re-publish (republish.py).
 DECISIONS = (*REVIEW_STATUSES, "republished")
-from pricing_pipeline.settings import FRESHNESS_FAIL_AFTER, FRESHNESS_WARN_AFTER
-
-
 FRESHNESS_KEY = AssetKey("price_freshness")
 
 

@@ -19,8 +19,8 @@ from dagster import (
     AssetCheckSeverity,
     AssetExecutionContext,
     AssetObservation,
-    MetadataValue,
     AssetSpec,
+    MetadataValue,
     ObserveResult,
     multi_observable_source_asset,
 )

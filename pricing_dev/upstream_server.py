@@ -22,6 +22,18 @@ class Route:
     delay_seconds: float = 0.0
 
 
+# A route whose headers carry these answers a conditional request that names them with 304,
+# as an upstream honouring ETag / Last-Modified does.
+VALIDATORS = ("ETag", "Last-Modified")
+
+
+def not_modified(route_headers: dict[str, str], request_headers) -> bool:
+    etag, modified = route_headers.get("ETag"), route_headers.get("Last-Modified")
+    if etag and request_headers.get("If-None-Match"):
+        return request_headers["If-None-Match"] == etag
+    return bool(modified) and request_headers.get("If-Modified-Since") == modified
+
+
 @dataclass
 class SeenRequest:
     path: str
@@ -48,6 +60,8 @@ class UpstreamServer:
                     route = Route(404, b'{"error":"not found"}')
                 if route.delay_seconds:
                     time.sleep(route.delay_seconds)
+                if route.status == 200 and not_modified(route.headers, self.headers):
+                    route = Route(304, b"", {k: v for k, v in route.headers.items() if k in VALIDATORS})
                 try:
                     self.send_response(route.status)
                     for name, value in route.headers.items():

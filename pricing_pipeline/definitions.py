@@ -28,6 +28,7 @@ from pricing_pipeline.defs.sync.resources import PricingDatabase, UpstreamApi, d
 from pricing_pipeline.defs.sync.review import price_review_job
 from pricing_pipeline.defs.sync.schedules import price_freshness_schedule, price_sync_schedule
 from pricing_pipeline.defs.sync.sensors import sync_log_reconciler
+from pricing_pipeline.defs.watch.sensors import watch_sensors
 from pricing_pipeline.settings import settings
 
 # No asset-level FreshnessPolicy on the provider-partitioned assets: Dagster judges it by the
@@ -64,7 +65,8 @@ def build_definitions(resources: dict) -> Definitions:
         jobs=[price_sync_job, freshness_check_job, cross_source_job, price_feeds_job, price_review_job, price_republish_job,
               bill_reconciliation_job],
         schedules=[price_sync_schedule, price_freshness_schedule, cross_source_schedule, bill_reconciliation_schedule],
-        sensors=[*metrics_sensors(), sync_log_reconciler, price_feeds_after_sync, bill_reconciliation_after_sync],
+        sensors=[*metrics_sensors(), sync_log_reconciler, price_feeds_after_sync, bill_reconciliation_after_sync,
+                 *watch_sensors()],
         # Also the implicit asset job's (catalog, backfills): a sync is a few small steps, and
         # the multiprocess executor's interpreter per step made a run 10x slower than the sync.
         executor=in_process_executor,

@@ -10,6 +10,9 @@ import uuid
 # Retries are exercised with short delays; set before pricing_pipeline is imported.
 os.environ.setdefault("PRICING_RETRY_MAX", "1")
 os.environ.setdefault("PRICING_RETRY_DELAY_SECONDS", "0.05")
+# The change watcher polls upstream on its own: off in the deployments the tests start (their
+# run counts are the tests' own), on where a test watches (pricing_pipeline_tests/watch).
+os.environ.setdefault("PRICING_WATCH_ENABLED", "false")
 # Importing the code location resolves the default database under DAGSTER_HOME: keep the
 # tests' default out of the working tree.
 os.environ["DAGSTER_HOME"] = tempfile.mkdtemp(prefix="pricing-tests-home-")

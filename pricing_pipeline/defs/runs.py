@@ -76,6 +76,10 @@ RUN_USAGE_TAG = "pricing/run_usage"
 # say "cli" too); the sync's first step tags the rest "backfill" or "ui" (the UI's buttons,
 # GraphQL), so every sync run says who.
 TRIGGER_TAG = "pricing/trigger"
+# A run the change watcher asked for (defs/watch): the change it carries (its run key), and the
+# models whose per-model endpoints it fetches (a JSON list; every other model keeps its own).
+WATCH_KEY_TAG = "pricing/watch_key"
+DETAIL_MODELS_TAG = "pricing/detail_models"
 BACKFILL_TAG = "dagster/backfill"
 # A sync run that held or quarantined models says how many (the Runs list shows run tags).
 HELD_TAG = "pricing/held"

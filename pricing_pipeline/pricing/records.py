@@ -418,6 +418,9 @@ class NormalizedSnapshot:
     # Models whose per-endpoint prices could not be read this time ({model_id: reason}): their
     # published endpoints stay as they were (pricing/endpoints.py).
     endpoints_unread: dict[str, str] = field(default_factory=dict)
+    # Models whose endpoints were not asked for this time (a watcher's run reads the moved
+    # models' only): they keep their published endpoints, and nothing failed.
+    endpoints_kept: frozenset[str] = frozenset()
 
     @property
     def models_seen(self) -> int:

@@ -31,6 +31,14 @@ class FetchResult:
     body: bytes
     fetched_at: datetime
     elapsed_seconds: float
+    # The validators for a conditional request next time (None when the upstream sends none)
+    etag: str | None = None
+    last_modified: str | None = None
+
+    @property
+    def not_modified(self) -> bool:
+        """A ``304`` to a conditional request: the body is the one those validators named."""
+        return self.status_code == 304
 
     def json(self) -> Any:
         return json_body.load(self.provider, self.body)
@@ -60,6 +68,7 @@ def fetch(
                 _raise_for_status(provider, response)
                 body = _read_capped(provider, response, settings.max_response_bytes)
                 status_code = response.status_code
+                etag, last_modified = response.headers.get("ETag"), response.headers.get("Last-Modified")
     except httpx.TimeoutException as exc:
         raise UpstreamError(
             provider, "timeout", f"request timed out after {settings.timeout_seconds:g}s ({type(exc).__name__})"
@@ -80,6 +89,8 @@ def fetch(
         body=redact_bytes(body),  # an upstream echoing a key: never archived, parsed or shown
         fetched_at=datetime.now(timezone.utc),
         elapsed_seconds=time.monotonic() - started,
+        etag=etag,
+        last_modified=last_modified,
     )
 
 

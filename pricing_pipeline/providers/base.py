@@ -75,8 +75,11 @@ class ProviderAdapter:
             return {}
         return {"Authorization": f"Bearer {key}"}
 
-    def fetch(self, settings: _http.HttpSettings = _http.HttpSettings()) -> _http.FetchResult:
-        return _http.fetch(self.name, self.url(), self.headers(), settings)
+    def fetch(self, settings: _http.HttpSettings = _http.HttpSettings(),
+              conditional: dict[str, str] | None = None) -> _http.FetchResult:
+        """GET the list; ``conditional``: ``If-None-Match`` / ``If-Modified-Since`` headers
+        (the watcher's), answered ``304`` with no body when nothing changed."""
+        return _http.fetch(self.name, self.url(), {**self.headers(), **(conditional or {})}, settings)
 
     # --- parse + normalize -------------------------------------------------------------
 
@@ -149,9 +152,24 @@ class ProviderAdapter:
         OpenRouter's per-model endpoints; none by default."""
         return {}
 
+    def detail_urls_for(self, model_ids: Iterable[str]) -> dict[str, str]:
+        """The detail request of each of ``model_ids`` without a list body (the watcher's
+        polls of volatile models); none by default."""
+        return {}
+
+    @property
+    def has_details(self) -> bool:
+        return type(self).detail_urls is not ProviderAdapter.detail_urls
+
     def details(self, model_id: str, payload: Any) -> tuple[list[PriceRecord], dict[str, str]]:
         """The records a model's detail body adds, and its unreadable entries by record id."""
         raise NotImplementedError
+
+    def detail_records(self, model_id: str, body: bytes) -> tuple[list[PriceRecord], dict[str, str]]:
+        """A model's detail body read into records by the domain's rules (raises when the body
+        cannot be read), and its unreadable entries."""
+        added, bad = self.details(model_id, json_body.load(self.name, body))
+        return [apply_unit_rules(record, self.keys_name_units) for record in added], bad
 
     def with_details(
         self, snapshot: NormalizedSnapshot, bodies: dict[str, bytes], failures: dict[str, str]
@@ -164,8 +182,7 @@ class ProviderAdapter:
         unread = dict(failures)
         for model_id, body in bodies.items():
             try:
-                added, bad = self.details(model_id, json_body.load(self.name, body))
-                added = [apply_unit_rules(record, self.keys_name_units) for record in added]
+                added, bad = self.detail_records(model_id, body)
             except (UpstreamError, ValueError, TypeError, KeyError, AttributeError, ArithmeticError) as exc:
                 unread[model_id] = f"unreadable: {str(exc)[:300]}"
                 continue

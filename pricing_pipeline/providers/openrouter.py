@@ -52,6 +52,7 @@ Links between entries:
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from pricing_pipeline.pricing.modality import type_from_modalities
@@ -119,6 +120,9 @@ class OpenRouter(ProviderAdapter):
 
     def detail_urls(self, body: bytes) -> dict[str, str]:
         return endpoints.urls(self.url(), (self.model_id_of(item) for item in self.data_list(json_body.load(self.name, body))))
+
+    def detail_urls_for(self, model_ids: Iterable[str]) -> dict[str, str]:
+        return endpoints.urls(self.url(), model_ids)
 
     def details(self, model_id: str, payload: Any) -> tuple[list[PriceRecord], dict[str, str]]:
         return endpoints.records(self, model_id, payload)

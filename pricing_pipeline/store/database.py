@@ -7,7 +7,7 @@ import hashlib
 import logging
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
@@ -209,13 +209,15 @@ class PricingStore:
         quarantined: Mapping[str, str] | None = None,
         review: Review | None = None,
         endpoints_unread: Mapping[str, str] | None = None,
+        endpoints_kept: Collection[str] = (),
     ) -> PublishResult:
         """Make ``records`` (the provider's complete snapshot) the live prices, in one
         transaction: history rows closed and opened, removed models marked, the change log
         and the sync log written together, or nothing at all. ``quarantined`` models
         (``{model_id: reason}``, entries that could not be read) keep their published
         prices: neither changed nor removed; so do the published endpoints of the models in
-        ``endpoints_unread`` (``{model_id: reason}``: their endpoint list could not be read).
+        ``endpoints_unread`` (``{model_id: reason}``: their endpoint list could not be read)
+        and in ``endpoints_kept`` (not asked for this time: a watcher's run).
 
         The diff reads a compact projection of what is live (model id and price fingerprint)
         and whole records only for the models that changed or went away; the writes are one
@@ -235,7 +237,8 @@ class PricingStore:
             keep = dict(quarantined or {})
             comparison = live.compare(conn, provider, records)  # the one read of every live row
             unread = endpoints_unread or {}
-            kept_endpoints = {m for m in comparison.absent if is_endpoint_id(m) and endpoint_model(m) in unread}
+            not_read = set(unread) | set(endpoints_kept)
+            kept_endpoints = {m for m in comparison.absent if is_endpoint_id(m) and endpoint_model(m) in not_read}
             keep.update({m: "endpoints not read this time" for m in kept_endpoints})
             withheld: set[str] = set()
             verdict = None

@@ -17,7 +17,7 @@ from pricing_pipeline.pricing.diff import PriceChange, SnapshotDiff
 from pricing_pipeline.pricing.records import PriceComponent, PriceRecord
 from pricing_pipeline.store import bulk
 from pricing_pipeline.store.rows import row_component, row_record
-from pricing_pipeline.store.schema import model_prices, price_components, sync_log
+from pricing_pipeline.store.schema import model_prices, price_changes, price_components, sync_log
 
 _BY_MODEL_ID = attrgetter("model_id")
 
@@ -208,3 +208,12 @@ def fill_fingerprints(conn: Connection, provider: str, fingerprints: Mapping[str
         ("provider", "model_id"),
         ({"provider": provider, "model_id": m, "price_fingerprint": f} for m, f in fingerprints.items()),
     )
+
+
+def changed_since(conn: Connection, provider: str, since) -> list[dict]:
+    """The price changes (kind ``changed``: not additions or removals) published at or after
+    ``since``: model id and time only (the change watcher's volatile endpoints)."""
+    query = select(price_changes.c.model_id, price_changes.c.changed_at).where(
+        price_changes.c.provider == provider, price_changes.c.kind == "changed", price_changes.c.changed_at >= since
+    )
+    return [dict(row) for row in conn.execute(query).mappings()]

@@ -2,7 +2,8 @@
 
 
 import hashlib
-from dataclasses import dataclass, field
+import json
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from dagster import (
@@ -25,11 +26,13 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from pricing_pipeline.defs import markdown
 from pricing_pipeline.defs.runs import (
+    DETAIL_MODELS_TAG,
     HELD_TAG,
     QUARANTINED_TAG,
     REPUBLISH_JOB_NAME,
     SYNC_JOB_NAME,
     TRIGGER_TAG,
+    WATCH_KEY_TAG,
     fetches,
     untagged_trigger,
 )
@@ -43,6 +46,7 @@ from pricing_pipeline.pricing.endpoints import is_endpoint_id
 from pricing_pipeline.pricing.holds import reviewer
 from pricing_pipeline.pricing.model_ids import display_id
 from pricing_pipeline.pricing.records import NormalizedSnapshot, PriceRecord
+from pricing_pipeline.pricing.watch import list_fingerprint
 from pricing_pipeline.providers import json_body
 from pricing_pipeline.providers._http import public_url
 from pricing_pipeline.providers.errors import UpstreamError
@@ -79,6 +83,8 @@ class RawSnapshot:
     # per-model detail bodies (OpenRouter's endpoints) by model id, and the failed requests
     details: dict[str, bytes] = field(default_factory=dict)
     detail_failures: dict[str, str] = field(default_factory=dict)
+    # the models whose details were asked for, when not all were (a watcher's run); None: all
+    detail_scope: tuple[str, ...] | None = None
 
 
 def sync_failure(context: AssetExecutionContext, error: UpstreamError, stage: str) -> Failure:
@@ -192,8 +198,14 @@ def raw_price_snapshot(context: AssetExecutionContext, upstream: UpstreamApi, pr
             provider, public_url(fetched.url), fetched.body, fetched.fetched_at, context.run.run_id
         )
         json_body.check(provider, fetched.body)
-        details = upstream.fetch_details(adapter, fetched.body)
+        scope = detail_scope(context.run.tags)
+        # A watcher's run: the budget it was paid from has no room for retries (its next poll is one)
+        details = upstream.fetch_details(adapter, fetched.body, only=scope, **({"attempts": 1} if watched_run(context) else {}))
     except UpstreamError as error:
+        if watched_run(context):
+            yield from attempt_events(context, error, "fetch", url)
+            raise Failure(description=str(error), allow_retries=False,
+                          metadata={"provider": error.provider, "error_type": error.error_type, "stage": "fetch"}) from error
         if (
             error.error_type == "rate_limited"
             and error.retry_after_seconds is not None
@@ -210,7 +222,7 @@ def raw_price_snapshot(context: AssetExecutionContext, upstream: UpstreamApi, pr
     attempt = context.retry_number + 1
     yield Output(
         RawSnapshot(provider, public_url(fetched.url), fetched.fetched_at, sha256, len(fetched.body), fetched.body,
-                    details.bodies, details.failures),
+                    details.bodies, details.failures, None if scope is None else tuple(sorted(scope))),
         metadata={
             "provider": provider,
             "url": public_url(fetched.url),
@@ -220,6 +232,7 @@ def raw_price_snapshot(context: AssetExecutionContext, upstream: UpstreamApi, pr
             "request_seconds": round(fetched.elapsed_seconds, 6),
             "fetched_at": fetched.fetched_at.isoformat(),
             **detail_metadata(details),
+            **({"detail_scope": ", ".join(sorted(scope)) or "none"} if scope is not None else {}),
             "attempt": attempt,
         },
     )
@@ -233,6 +246,24 @@ def raw_price_snapshot(context: AssetExecutionContext, upstream: UpstreamApi, pr
             description=f"{provider}: fetched on attempt {attempt} (run {context.run.run_id[:8]})",
             metadata={"provider": provider, "run_id": context.run.run_id, "attempt": attempt, "url": public_url(fetched.url)},
         )
+
+
+def detail_scope(tags) -> set[str] | None:
+    """The models whose per-model details a watcher's run fetches (DETAIL_MODELS_TAG); None: all."""
+    raw = tags.get(DETAIL_MODELS_TAG)
+    if raw is None:
+        return None
+    try:
+        models = json.loads(raw)
+    except ValueError:
+        models = None
+    if not isinstance(models, list) or not all(isinstance(m, str) for m in models):
+        raise Failure(description=f"run tag {DETAIL_MODELS_TAG} is not a JSON list of model ids", allow_retries=False)
+    return set(models)
+
+
+def watched_run(context: AssetExecutionContext) -> bool:
+    return WATCH_KEY_TAG in context.run.tags
 
 
 def detail_metadata(details) -> dict:
@@ -270,6 +301,9 @@ def normalized_prices(context: AssetExecutionContext, raw_price_snapshot: RawSna
     raw = raw_price_snapshot
     if raw.details or raw.detail_failures:
         snapshot = adapter.with_details(snapshot, raw.details, raw.detail_failures)
+    if raw.detail_scope is not None:  # the other models' endpoints were not asked for: they stay
+        listed = {r.model_id for r in snapshot.records if not is_endpoint_id(r.model_id)}
+        snapshot = replace(snapshot, endpoints_kept=frozenset(listed - set(raw.detail_scope)))
     records = snapshot.records
     endpoints = sum(is_endpoint_id(r.model_id) for r in records)  # counted apart from the list's models
     if snapshot.quarantined:
@@ -334,6 +368,7 @@ def published_prices(
             run_id=context.run.run_id,
             quarantined=normalized_prices.quarantined,
             endpoints_unread=normalized_prices.endpoints_unread,
+            endpoints_kept=normalized_prices.endpoints_kept,
             review=reviewer(records, thresholds, override, reference_catalog, holds.canonical),
         )
     except SQLAlchemyError as exc:
@@ -365,6 +400,9 @@ def published_prices(
             **({"oldest_hold_after_publish": MetadataValue.timestamp(result.oldest_hold_since.timestamp())} if result.oldest_hold_since else {}),
             "unknown_pricing_keys": len(normalized_prices.unknown_keys),
             "publish_seconds": round(result.duration_seconds, 6),
+            # what the change watcher compares its polls with (defs/watch/poll.py)
+            "list_fingerprint": list_fingerprint(normalized_prices),
+            **watch_metadata(context.run.tags, normalized_prices),
             "published_at": result.published_at.isoformat(),
             "changes": MetadataValue.md(changes_markdown(result.diff)),
             "accepted_changes": sum(c.model_id in verdict.accepted or override.accept_all for c in result.diff.changes),
@@ -373,6 +411,17 @@ def published_prices(
             provider, context.run.run_id, verdict, held_since, override, len(records), thresholds
         ),
     )
+
+
+def watch_metadata(tags, snapshot: NormalizedSnapshot) -> dict:
+    """A watcher's run says which change it carries and whose endpoints it read."""
+    out = {}
+    if WATCH_KEY_TAG in tags:
+        out["watch_key"] = tags[WATCH_KEY_TAG]
+    if DETAIL_MODELS_TAG in tags:
+        out["detail_scope"] = tags[DETAIL_MODELS_TAG]
+        out["endpoints_kept_models"] = len(snapshot.endpoints_kept)
+    return out
 
 
 def reasons_markdown(rows: dict, key_header: str, value_header: str, limit: int = MAX_CHANGES_SHOWN) -> str:

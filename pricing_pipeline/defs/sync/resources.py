@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Collection, Mapping
 
 from dagster import ConfigurableResource, EnvVar, InitResourceContext
 from pydantic import PrivateAttr
@@ -44,14 +45,25 @@ class UpstreamApi(ConfigurableResource):
     connect_timeout_seconds: float = _http.DEFAULT_CONNECT_TIMEOUT_SECONDS
     max_response_bytes: int = _http.DEFAULT_MAX_RESPONSE_BYTES
 
-    def fetch(self, adapter: ProviderAdapter) -> _http.FetchResult:
-        return adapter.fetch(self._http_settings())
+    def fetch(self, adapter: ProviderAdapter, conditional: dict[str, str] | None = None) -> _http.FetchResult:
+        return adapter.fetch(self._http_settings(), conditional)
 
-    def fetch_details(self, adapter: ProviderAdapter, body: bytes) -> detail_fetch.DetailFetch:
-        """Every per-model detail request of the list ``body`` (OpenRouter's endpoints), at
-        most ``PRICING_ENDPOINT_CONCURRENCY`` at a time; failures per model, never raised."""
-        return detail_fetch.fetch_all(adapter.name, adapter.detail_urls(body), adapter.headers(),
-                                      self._http_settings(), settings().endpoint_concurrency)
+    def fetch_details(
+        self, adapter: ProviderAdapter, body: bytes, only: Collection[str] | None = None,
+        attempts: int = detail_fetch.DEFAULT_ATTEMPTS,
+    ) -> detail_fetch.DetailFetch:
+        """Every per-model detail request of the list ``body`` (OpenRouter's endpoints), or
+        only those of the models ``only`` names (the watcher's runs), at most
+        ``PRICING_ENDPOINT_CONCURRENCY`` at a time; failures per model, never raised."""
+        urls = adapter.detail_urls(body)
+        if only is not None:
+            urls = {model_id: url for model_id, url in urls.items() if model_id in only}
+        return self.fetch_detail_urls(adapter, urls, attempts)
+
+    def fetch_detail_urls(self, adapter: ProviderAdapter, urls: Mapping[str, str],
+                          attempts: int = detail_fetch.DEFAULT_ATTEMPTS) -> detail_fetch.DetailFetch:
+        return detail_fetch.fetch_all(adapter.name, urls, adapter.headers(), self._http_settings(),
+                                      settings().endpoint_concurrency, attempts)
 
     def _http_settings(self) -> _http.HttpSettings:
         return _http.HttpSettings(

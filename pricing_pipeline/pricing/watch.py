@@ -1,0 +1,98 @@
+"""The change watcher's rules, plain: what a list's content is, which models moved, which
+endpoints are volatile, and the hourly request budget.
+
+A list's content is its models' price fingerprints (and the ids it could not read), not its
+bytes: a reworded description, a reordered list or a new request id is no price change, and
+launches nothing. The sync records the same fingerprint of what it fetched, so a poll compares
+like with like however the published prices were since held or accepted.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from pricing_pipeline.pricing.endpoints import endpoint_model, is_endpoint_id
+from pricing_pipeline.pricing.records import NormalizedSnapshot, PriceRecord
+
+BUDGET_WINDOW_SECONDS = 3600.0
+
+
+def list_fingerprint(snapshot: NormalizedSnapshot) -> str:
+    """The content of a provider's list: every listed model's price fingerprint and every
+    unreadable id (an entry turning unreadable is news too). Endpoint records (fetched per
+    model) are not part of the list."""
+    digest = hashlib.sha256()
+    for model_id, fingerprint in sorted(list_fingerprints(snapshot.records).items()):
+        digest.update(f"{model_id}\0{fingerprint}\n".encode())
+    for model_id in sorted(snapshot.quarantined):
+        if not is_endpoint_id(model_id):
+            digest.update(f"{model_id}\0unreadable\n".encode())
+    return digest.hexdigest()
+
+
+def list_fingerprints(records: Iterable[PriceRecord]) -> dict[str, str]:
+    return {r.model_id: r.price_fingerprint() for r in records if not is_endpoint_id(r.model_id)}
+
+
+def moved_models(records: Iterable[PriceRecord], expected: Mapping[str, str]) -> set[str]:
+    """The models (of the list, or their endpoints' models) whose fingerprint differs from the
+    ``expected`` one (what is live, or a standing hold's proposal), or that are not there."""
+    return {
+        endpoint_model(r.model_id)
+        for r in records
+        if expected.get(r.model_id) != r.price_fingerprint()
+    }
+
+
+def endpoints_moved(model_id: str, records: Iterable[PriceRecord], expected: Mapping[str, str]) -> bool:
+    """A model's endpoints as polled against what is expected of them: a price moved, an
+    endpoint was added, or one that is expected is gone."""
+    polled = {r.model_id: r.price_fingerprint() for r in records}
+    mine = {k: v for k, v in expected.items() if is_endpoint_id(k) and endpoint_model(k) == model_id}
+    return polled != mine
+
+
+def volatile_models(changes: Iterable[Mapping], since: datetime) -> list[str]:
+    """The models whose endpoints' prices changed at or after ``since``, the most recently
+    changed first (they get the budget first). ``changes``: the change log's rows."""
+    latest: dict[str, datetime] = {}
+    for row in changes:
+        model_id = row["model_id"]
+        if not is_endpoint_id(model_id) or row["changed_at"] < since:
+            continue
+        model = endpoint_model(model_id)
+        latest[model] = max(latest.get(model, row["changed_at"]), row["changed_at"])
+    return sorted(latest, key=lambda m: (-latest[m].timestamp(), m))
+
+
+@dataclass
+class RequestBudget:
+    """At most ``per_hour`` requests in any sliding hour. ``spent``: the unix times of the
+    requests made (or reserved for a launched run) within the last hour."""
+
+    per_hour: int
+    spent: list[float] = field(default_factory=list)
+
+    def remaining(self, now: float) -> int:
+        self.spent = [t for t in self.spent if now - t < BUDGET_WINDOW_SECONDS]
+        return max(0, self.per_hour - len(self.spent))
+
+    def spend(self, now: float, requests: int = 1) -> bool:
+        """Spend ``requests`` if the hour has them; False (nothing spent) if it has not."""
+        if requests > self.remaining(now):
+            return False
+        self.spent.extend([now] * requests)
+        return True
+
+    def next_free_at(self, now: float) -> float:
+        """When the next request may be made."""
+        if self.remaining(now) > 0:
+            return now
+        return min(self.spent) + BUDGET_WINDOW_SECONDS
+
+
+def volatile_since(now: datetime, hours: float) -> datetime:
+    return now - timedelta(hours=hours)

@@ -61,7 +61,7 @@ class Settings(BaseSettings):
     # the endpoints whose prices changed in the last watch_volatile_hours; never more than
     # watch_max_requests_per_hour requests per provider (its runs' requests included)
     watch_enabled: bool = True
-    watch_interval_seconds: int = Field(300, ge=5)
+    watch_interval_seconds: int = Field(300, ge=1)
     watch_max_requests_per_hour: int = Field(240, ge=1)
     watch_volatile_hours: float = Field(24.0, gt=0)
     watch_timeout_seconds: float = Field(20.0, gt=0)

@@ -1,7 +1,7 @@
 """The package's import graph, read with the standard library's ``ast``: no cycles anywhere in
 ``pricing_pipeline/`` (imports inside functions count too), and ``defs/sync`` (the core: the
 sync assets, checks and their resources) never imports the concerns built on it
-(``defs/guard``, ``defs/metrics``, ``defs/feeds``, ``defs/bills``); ``definitions.py`` wires them together."""
+(``defs/guard``, ``defs/metrics``, ``defs/feeds``, ``defs/bills``, ``defs/watch``); ``definitions.py`` wires them together."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from pricing_pipeline_tests.recordings import REPO_ROOT
 PACKAGE = REPO_ROOT / "pricing_pipeline"
 CORE = "pricing_pipeline.defs.sync"
 BUILT_ON_CORE = ("pricing_pipeline.defs.guard", "pricing_pipeline.defs.metrics", "pricing_pipeline.defs.feeds",
-                 "pricing_pipeline.defs.bills")
+                 "pricing_pipeline.defs.bills", "pricing_pipeline.defs.watch")
 
 
 def modules() -> dict[str, Path]:

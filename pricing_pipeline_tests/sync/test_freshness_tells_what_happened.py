@@ -67,7 +67,7 @@ def review(sync_defs, dagster_instance: DagsterInstance):
 
 def row_of(observation_metadata, provider: str) -> str:
     table = observation_metadata["providers"].value.splitlines()
-    assert table[0] == "| provider | state | last published | hours ago | held models | last sync | decided since |"
+    assert table[0] == "| provider | state | last published | verified current | hours ago | held models | last sync | decided since |"
     return next(row for row in table if row.startswith(f"| {provider} |"))
 
 
@@ -81,7 +81,7 @@ def held_then(replay, run_sync, freshness, review, decision: str):
         rf"{PUBLISHED}; 1 model\(s\) held for review \(pricing-pipeline held --provider deepinfra\)\.", texts["deepinfra"]
     )
     assert metadata["deepinfra"]["last_sync"].value == "success"
-    assert re.fullmatch(rf"\| deepinfra \| fresh \| {T} \| 0\.0 \| 1 \| success at {T} \|  \|", row_of(observed, "deepinfra"))
+    assert re.fullmatch(rf"\| deepinfra \| fresh \| {T} \| {T} \| 0\.0 \| 1 \| success at {T} \|  \|", row_of(observed, "deepinfra"))
     decided = review(decision)
     return held, decided
 
@@ -100,7 +100,7 @@ def test_a_decision_on_a_held_model_is_never_a_sync_failure(replay, run_sync, fr
         p for p in PROVIDER_NAMES if p != "deepinfra"
     ) + "."
     assert re.fullmatch(
-        rf"\| deepinfra \| fresh \| {T} \| 0\.0 \| 0 \| success at {T} \| {verb} by jane\.doe at {T}, run {decided.run_id[:8]} \|",
+        rf"\| deepinfra \| fresh \| {T} \| {T} \| 0\.0 \| 0 \| success at {T} \| {verb} by jane\.doe at {T}, run {decided.run_id[:8]} \|",
         row_of(observed, "deepinfra"),
     )
 
@@ -113,7 +113,7 @@ def test_held_then_accepted_then_synced_again_reads_as_that_sync(replay, run_syn
     assert re.fullmatch(rf"{PUBLISHED}\.", texts["deepinfra"])  # the decision came before this sync
     assert metadata["deepinfra"]["last_sync_run_id"].value == again.run_id
     assert "last_review" not in metadata["deepinfra"]
-    assert re.fullmatch(rf"\| deepinfra \| fresh \| {T} \| 0\.0 \| 0 \| success at {T} \|  \|", row_of(observed, "deepinfra"))
+    assert re.fullmatch(rf"\| deepinfra \| fresh \| {T} \| {T} \| 0\.0 \| 0 \| success at {T} \|  \|", row_of(observed, "deepinfra"))
 
 
 def test_failed_then_succeeded_reads_as_the_success(replay, run_sync, freshness):
@@ -127,7 +127,7 @@ def test_failed_then_succeeded_reads_as_the_success(replay, run_sync, freshness)
         texts["deepinfra"],
     )
     assert observed["summary"].value.endswith("; last sync failed: deepinfra.")
-    assert re.fullmatch(rf"\| deepinfra \| fresh \| {T} \| 0\.0 \| 0 \| failure at {T} \(http_5xx\) \|  \|", row_of(observed, "deepinfra"))
+    assert re.fullmatch(rf"\| deepinfra \| fresh \| {T} \| {T} \| 0\.0 \| 0 \| failure at {T} \(http_5xx\) \|  \|", row_of(observed, "deepinfra"))
 
     replay.serve_file("/deepinfra", REPLAY_FILES["deepinfra"])
     succeeded = run_sync("deepinfra")
@@ -136,4 +136,4 @@ def test_failed_then_succeeded_reads_as_the_success(replay, run_sync, freshness)
     assert re.fullmatch(rf"{PUBLISHED}\.", texts["deepinfra"])
     assert (metadata["deepinfra"]["last_sync"].value, metadata["deepinfra"]["last_sync_run_id"].value) == ("success", succeeded.run_id)
     assert "last sync failed" not in observed["summary"].value
-    assert re.fullmatch(rf"\| deepinfra \| fresh \| {T} \| 0\.0 \| 0 \| success at {T} \|  \|", row_of(observed, "deepinfra"))
+    assert re.fullmatch(rf"\| deepinfra \| fresh \| {T} \| {T} \| 0\.0 \| 0 \| success at {T} \|  \|", row_of(observed, "deepinfra"))

@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 
 from dagster import DagsterInstance
 
+from pricing_pipeline.defs import watch_state
 from pricing_pipeline.defs.metrics import totals as stored
 from pricing_pipeline.defs.metrics.run_facts import (
     OutcomeResolver,
@@ -41,7 +42,9 @@ from pricing_pipeline.defs.metrics.totals import (
 )
 from pricing_pipeline.defs.metrics.usage import RunUsage
 from pricing_pipeline.defs.runs import BILLS_KEY, PUBLISHED_KEY, RAW_SNAPSHOT_KEY
+from pricing_pipeline.defs.watch_state import WatchState
 from pricing_pipeline.providers.registry import PROVIDER_NAMES
+from pricing_pipeline.settings import settings
 
 
 @dataclass
@@ -66,6 +69,10 @@ class MetricsState:
     runs_read: int = 0  # in this computation
     events_read: int = 0
     event_log_reads: int = 0
+    # the change watcher's state per provider (defs/watch_state.py), and its configuration
+    watch: dict[str, WatchState] = field(default_factory=dict)
+    watch_interval_seconds: float | None = None  # None: the watcher is off
+    watch_budget_per_hour: float | None = None
 
 
 def collect_state(
@@ -109,6 +116,9 @@ def collect_state(
         runs_read=runs_read,
         events_read=events_read,
         event_log_reads=resolver.event_log_reads,
+        watch=watch_state.load_all(instance, PROVIDER_NAMES),
+        watch_interval_seconds=settings().watch_interval_seconds if settings().watch_enabled else None,
+        watch_budget_per_hour=settings().watch_max_requests_per_hour if settings().watch_enabled else None,
     )
 
 

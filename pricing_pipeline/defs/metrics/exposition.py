@@ -10,6 +10,8 @@ from prometheus_client.registry import Collector, CollectorRegistry
 
 from pricing_pipeline.defs.metrics.derivation import MetricsState
 from pricing_pipeline.defs.metrics.totals import BILL_OUTCOMES, CHANGE_KINDS, STATUSES, Histogram
+from pricing_pipeline.defs.watch_state import LAG_BUCKETS
+from pricing_pipeline.defs.watch_state import OUTCOMES as WATCH_OUTCOMES
 from pricing_pipeline.providers.errors import ERROR_TYPES
 from pricing_pipeline.providers.registry import PROVIDER_NAMES
 
@@ -200,6 +202,7 @@ def state_families(state: MetricsState, heartbeat_timestamp: float | None) -> li
              if p in state.bills and state.bills[p].exact_ratio is not None},
         )
     )
+    families.extend(watch_families(state))
     active = GaugeMetricFamily(
         "pricing_sync_oldest_active_run_age_seconds",
         "Age of the provider's oldest queued (since created) or in-progress (since started) sync run; 0 when none.",
@@ -224,6 +227,48 @@ def state_families(state: MetricsState, heartbeat_timestamp: float | None) -> li
                 value=heartbeat_timestamp,
             )
         )
+    return families
+
+
+def watch_families(state: MetricsState) -> list:
+    """The change watcher's (defs/watch): its polls, requests and skips, when upstream was last
+    verified (by a poll or a sync's publish), and how long changes took to go live."""
+    watch = {p: state.watch[p] for p in PROVIDER_NAMES if p in state.watch}
+    polls = CounterMetricFamily("pricing_watch_polls_total", "The change watcher's polls of the provider's list, by outcome.",
+                                labels=["provider", "outcome"])
+    lag = HistogramMetricFamily("pricing_change_to_live_seconds",
+                                "From the first poll that saw an upstream price change to the publish that carried it.",
+                                labels=["provider"])
+    for provider, watched in watch.items():
+        for outcome in WATCH_OUTCOMES:
+            polls.add_metric([provider, outcome], watched.polls.get(outcome, 0))
+        histogram = Histogram(LAG_BUCKETS, list(watched.lag_counts), watched.lag_sum)
+        lag.add_metric([provider], histogram.cumulative(), sum_value=histogram.total)
+    verified = {}
+    for provider in PROVIDER_NAMES:
+        moments = [m for m in (watch[provider].verified_at if provider in watch else None,
+                               state.last_publish[provider].timestamp if provider in state.last_publish else None)
+                   if m is not None]
+        if moments:
+            verified[provider] = max(moments)
+    families = [
+        polls,
+        _gauge("pricing_upstream_verified_timestamp_seconds",
+               "Unix time upstream was last confirmed to be as published: a watcher poll or a sync's publish.", verified),
+        lag,
+        _counter("pricing_watch_requests_total",
+                 "Upstream requests the change watcher made, or reserved for the sync runs it launched.",
+                 {p: w.requests_total for p, w in watch.items()}),
+        _counter("pricing_watch_skipped_total",
+                 "Requests the change watcher did not make because the provider's hourly budget was spent.",
+                 {p: w.skipped_total for p, w in watch.items()}),
+    ]
+    if state.watch_interval_seconds is not None:
+        families.append(_gauge("pricing_watch_interval_seconds", "The change watcher's poll interval (exported while it is on).",
+                               dict.fromkeys(PROVIDER_NAMES, state.watch_interval_seconds)))
+        families.append(_gauge("pricing_watch_budget_requests_per_hour",
+                               "The most upstream requests the change watcher makes per provider in any hour.",
+                               dict.fromkeys(PROVIDER_NAMES, state.watch_budget_per_hour)))
     return families
 
 

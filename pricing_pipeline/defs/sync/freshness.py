@@ -24,6 +24,7 @@ from dagster import (
     multi_observable_source_asset,
 )
 
+from pricing_pipeline.defs import watch_state
 from pricing_pipeline.defs.runs import DECIDED_BY_TAG, PUBLISHED_KEY
 from pricing_pipeline.defs.sync.assets import GROUP, published_prices
 from pricing_pipeline.defs.sync.resources import PricingDatabase
@@ -58,7 +59,7 @@ def hours(delta: timedelta) -> str:
             kinds={"sql"},
             # Plain text: the asset page renders it as Markdown ("<provider>" vanished as HTML), the
             # catalog list shows it raw (backticks stayed).
-            description="How old each provider's published prices are, and whether its last sync failed while "
+            description="How old each provider's published prices are (or when the change watcher last found them current), and whether its last sync failed while "
             "they stay live. Each observation lists every provider; one check per provider (fresh_openrouter, "
             "fresh_litellm and so on) judges it. Evaluated every 15 minutes by price_freshness_schedule and after "
             "each pricing-pipeline sync command, never inside a sync run.",
@@ -85,8 +86,8 @@ def freshness_overview(instance, pricing_db: PricingDatabase, run_id: str) -> di
         "fresh_providers": fresh,
         "not_fresh_providers": len(not_fresh),
         "providers": MetadataValue.md(
-            "| provider | state | last published | hours ago | held models | last sync | decided since |\n"
-            "|---|---|---|---|---|---|---|\n" + "\n".join(state.table_row() for state in states)
+            "| provider | state | last published | verified current | hours ago | held models | last sync | decided since |\n"
+            "|---|---|---|---|---|---|---|---|\n" + "\n".join(state.table_row() for state in states)
         ),
         "run_id": run_id,
     }
@@ -97,8 +98,8 @@ def freshness_overview(instance, pricing_db: PricingDatabase, run_id: str) -> di
         AssetCheckSpec(
             freshness_check_name(provider),
             asset=FRESHNESS_KEY,
-            description=f"{provider} prices were published within {hours(FRESHNESS_FAIL_AFTER)} "
-            f"(warning after {hours(FRESHNESS_WARN_AFTER)}).",
+            description=f"{provider} prices were published, or verified current by the change watcher, within "
+            f"{hours(FRESHNESS_FAIL_AFTER)} (warning after {hours(FRESHNESS_WARN_AFTER)}).",
         )
         for provider in PROVIDER_NAMES
     ],
@@ -123,7 +124,8 @@ class ProviderFreshness:
 
     provider: str
     last: datetime | None  # its last publish by a sync (a review or a re-publish does not count)
-    age: timedelta | None
+    age: timedelta | None  # since upstream was last confirmed: that publish, or a watcher's poll since
+    verified: datetime | None  # the change watcher's last poll that found upstream as published
     last_sync: dict | None  # its latest closed sync log row of a sync run (never a review run)
     review: dict | None  # a person's decision on held models since that sync, with "by"
     counts: dict
@@ -131,6 +133,10 @@ class ProviderFreshness:
     @classmethod
     def read(cls, instance, pricing_db: PricingDatabase, provider: str, now: datetime) -> "ProviderFreshness":
         last = last_publish_time(instance, provider)
+        verified = watch_state.verified_at(instance, provider)
+        # Freshness is "verified current": a poll that found upstream as published is as good as a
+        # sync that published it (only after a publish: nothing is current before one).
+        current = max(last, verified) if last is not None and verified is not None else last
         rows = pricing_db.store.sync_rows(provider)
         sync, review = last_sync_and_review(rows)
         if review is not None:
@@ -138,7 +144,8 @@ class ProviderFreshness:
         return cls(
             provider,
             last,
-            None if last is None else now - last,
+            None if current is None else now - current,
+            verified if last is not None and verified is not None and verified > last else None,
             sync,
             review,
             provider_counts(pricing_db, provider, rows),
@@ -178,9 +185,10 @@ class ProviderFreshness:
 
     def table_row(self) -> str:
         published = utc_minute(self.last) if self.last else ""
+        verified = utc_minute(self.verified) if self.verified else published
         hours_ago = f"{self.age.total_seconds() / 3600:.1f}" if self.age else ""
         return (
-            f"| {self.provider} | {self.state} | {published} | {hours_ago} | {self.counts['held_models']} "
+            f"| {self.provider} | {self.state} | {published} | {verified} | {hours_ago} | {self.counts['held_models']} "
             f"| {self.last_sync_text} | {self.review_text} |"
         )
 
@@ -191,6 +199,11 @@ class ProviderFreshness:
         provider, failed, held = self.provider, self.failed_sync, self.counts["held_models"]
         if self.last is None:
             text = f"{provider}: never published"
+        elif self.verified is not None:
+            published = (self.verified - self.last) + self.age
+            text = (f"{provider}: last published {utc_minute(self.last)} ({published.total_seconds() / 3600:.1f} h ago), "
+                    f"verified current by the change watcher {utc_minute(self.verified)} "
+                    f"({self.age.total_seconds() / 60:.0f} min ago)")
         else:
             text = f"{provider}: last published {utc_minute(self.last)} ({self.age.total_seconds() / 3600:.1f} h ago)"
         if failed:
@@ -216,6 +229,7 @@ class ProviderFreshness:
                 "provider": self.provider,
                 "run_id": run_id,
                 **({"last_published_at": MetadataValue.timestamp(self.last)} if self.last else {}),
+                **({"verified_current_at": MetadataValue.timestamp(self.verified)} if self.verified else {}),
                 "age_hours": round(self.age.total_seconds() / 3600, 2) if self.age else -1,
                 **self.sync_metadata(),
                 **self.counts,

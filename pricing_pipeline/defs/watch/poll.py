@@ -20,8 +20,8 @@ from datetime import datetime, timezone
 from dagster import AssetRecordsFilter, DagsterInstance, DagsterRunStatus, RunRequest, RunsFilter
 
 from pricing_pipeline.defs.runs import DETAIL_MODELS_TAG, PUBLISHED_KEY, TRIGGER_TAG, WATCH_KEY_TAG
-from pricing_pipeline.defs.watch import state as stored
-from pricing_pipeline.defs.watch.state import PendingChange, WatchState
+from pricing_pipeline.defs import watch_state as stored
+from pricing_pipeline.defs.watch_state import PendingChange, WatchState
 from pricing_pipeline.pricing import watch
 from pricing_pipeline.pricing.endpoints import is_endpoint_id
 from pricing_pipeline.pricing.records import PriceRecord
@@ -190,6 +190,7 @@ def tick(
                                       f"the next poll reads it whole", skipped=skipped))
     request = change_request(instance, state, adapter, baseline, fingerprint, list_changed, moved, endpoint_changed, budget, now)
     if request is None:
+        state.skipped_total += 1  # the run's list request, at least
         return finish(Tick("changed", f"{provider}: changed, but the hour's budget cannot pay its run; "
                                       "the next poll retries", skipped=[*skipped, "run"]))
     scope = json.loads(request.tags.get(DETAIL_MODELS_TAG, "[]"))

@@ -1,4 +1,6 @@
-"""What the watcher of one provider remembers between ticks, kept in the Dagster instance.
+"""What the change watcher (defs/watch) of one provider remembers between ticks, kept in the
+Dagster instance. Beside defs/runs.py, not in defs/watch: the freshness check (defs/sync) and
+the metrics read when upstream was last verified, and neither imports the watcher.
 
 In the instance's key-value store (where Dagster keeps its own sensor cursors, and the metrics
 their totals: defs/metrics/totals.py), one key per provider, so the metrics, the freshness
@@ -10,6 +12,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
 
 from dagster import DagsterInstance
 
@@ -105,3 +108,9 @@ def load_all(instance: DagsterInstance, providers) -> dict[str, WatchState]:
 
 def save(instance: DagsterInstance, state: WatchState) -> None:
     instance.run_storage.set_cursor_values({storage_key(state.provider): state.to_json()})
+
+
+def verified_at(instance: DagsterInstance, provider: str) -> datetime | None:
+    """When the watcher last found ``provider``'s upstream as published (None: never)."""
+    moment = load(instance, provider).verified_at
+    return None if moment is None else datetime.fromtimestamp(moment, tz=timezone.utc)

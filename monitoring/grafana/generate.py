@@ -295,6 +295,8 @@ def scheduler_health(dash: db.Dashboard, lay: Layout) -> None:
         query(f"time() - max by (provider) (pricing_last_sync_attempt_timestamp{P})", "{{provider}}"), "s",
     ), 24, 8))
 
+    change_watcher(dash, lay)
+
     dash.with_row(lay.row("Runs"))
     dash.with_panel(lay.place(graph(
         "Scheduled runs by outcome (per 6h)", "Finished schedule-triggered runs in the preceding 6h, by provider and status.",
@@ -370,6 +372,60 @@ def scheduler_health(dash: db.Dashboard, lay: Layout) -> None:
          f"sum by (provider, kind) (pricing_last_sync_model_changes{P})", "{{provider}} {{kind}}"),
     ):
         dash.with_panel(lay.place(graph(title, description, query(expr, legend), "none"), 12, 8))
+
+
+def change_watcher(dash: db.Dashboard, lay: Layout) -> None:
+    """The change watcher between the scheduled syncs: one sensor watch_<provider> per provider
+    polls the provider's list every pricing_watch_interval_seconds, under an hourly request
+    budget. Thresholds are in the watcher's own intervals (its interval is a setting)."""
+    dash.with_row(lay.row("Change watcher"))
+    interval = f"max by (provider) (pricing_watch_interval_seconds{P})"
+    age = f"time() - max by (provider) (pricing_upstream_verified_timestamp_seconds{P})"
+    dash.with_panel(lay.place(bars(
+        "Upstream verification age, in watcher intervals",
+        "Time since the watcher or a sync last confirmed that upstream matches the published prices, divided "
+        "by the provider's poll interval. PricingUpstreamUnverified fires above 3 (for 5 minutes). Providers "
+        "whose watcher is disabled are not shown.",
+        query(f"({age}) / on (provider) {interval}", "{{provider}}", instant=True), "none",
+        [(None, "green"), (2, "yellow"), (3, "red")],
+    ), 8, 9))
+    dash.with_panel(lay.place(graph(
+        "Upstream verification age",
+        "Per provider, with the alert threshold (three poll intervals) of each enabled watcher. A healthy "
+        "watcher draws a saw tooth one interval tall; a change adds the time its run takes to publish.",
+        [query(age, "{{provider}}", "A"),
+         query(f"3 * {interval}", "{{provider}} threshold", "B")], "s",
+    ), 16, 9))
+    dash.with_panel(lay.place(graph(
+        "Watcher polls by outcome (per hour)",
+        "Polls of each provider's list in the preceding hour: unchanged (upstream equals what is published), "
+        "changed (a sync run was requested), error (the poll failed).",
+        [query(f"sum by (provider, outcome) (increase(pricing_watch_polls_total{P}[1h]))", "{{provider}} {{outcome}}")],
+        "none", bars=True, stacked=True,
+    ), 12, 8))
+    dash.with_panel(lay.place(graph(
+        "Change to live p50 / p95 (1d)",
+        "From the first poll that saw an upstream change to the publish that made it live, per provider, "
+        "over the preceding day (histogram buckets 30 s to 6 h). Without the watcher this is up to 6 h.",
+        [query(f"histogram_quantile({q}, sum by (provider, le) (rate(pricing_change_to_live_seconds_bucket{P}[1d])))",
+               f"{{{{provider}}}} p{int(q * 100)}", ref)
+         for ref, q in (("A", 0.5), ("B", 0.95))], "s",
+    ), 12, 8))
+    dash.with_panel(lay.place(graph(
+        "Watcher requests per hour vs budget",
+        "Upstream requests the watcher made or reserved for its runs in the preceding hour, against its "
+        "hourly budget (PRICING_WATCH_MAX_REQUESTS_PER_HOUR).",
+        [query(f"sum by (provider) (increase(pricing_watch_requests_total{P}[1h]))", "{{provider}} requests", "A"),
+         query(f"max by (provider) (pricing_watch_budget_requests_per_hour{P})", "{{provider}} budget", "B")],
+        "none",
+    ), 12, 8))
+    dash.with_panel(lay.place(graph(
+        "Requests skipped over the budget (per hour)",
+        "List polls and volatile endpoint lists the watcher did not request because the hour's budget was spent; "
+        "PricingWatchBudgetExhausted (info) records skipping that lasts 3h.",
+        [query(f"sum by (provider) (increase(pricing_watch_skipped_total{P}[1h]))", "{{provider}}")],
+        "none", bars=True,
+    ), 12, 8))
 
 
 def system_impact(dash: db.Dashboard, lay: Layout) -> None:
@@ -540,7 +596,8 @@ DASHBOARDS = {
         scheduler_health,
         "Pricing sync: scheduler health",
         "pricing-sync-scheduler",
-        "Is the 6-hourly price sync running, publishing and fresh, per provider.",
+        "Is the 6-hourly price sync running, publishing and fresh, per provider, and does the change "
+        "watcher confirm upstream between the syncs.",
     ),
     "pricing-sync-system.json": (
         system_impact,

@@ -72,6 +72,8 @@ class ContractMetric:
 class Contract:
     metrics: dict[str, ContractMetric]
     label_values: dict[str, set[str]] = field(default_factory=dict)
+    # "- `label` of `metric`: `a | b`": values of a label that hold for one metric only
+    metric_label_values: dict[tuple[str, str], set[str]] = field(default_factory=dict)
 
     def series_names(self) -> dict[str, ContractMetric]:
         """Every series name the contract allows, histogram suffixes included."""
@@ -83,6 +85,11 @@ class Contract:
             else:
                 names[metric.name] = metric
         return names
+
+    def values_of(self, series_name: str, label: str) -> set[str] | None:
+        """The values a label may take on a series (None: unbounded or not listed)."""
+        metric = self.series_names()[series_name].name
+        return self.metric_label_values.get((metric, label), self.label_values.get(label))
 
     def labels_of(self, series_name: str) -> set[str]:
         metric = self.series_names()[series_name]
@@ -106,7 +113,11 @@ def load_contract() -> Contract:
         lists = [span for span in re.findall(r"`([^`]+)`", m.group(1)) if "|" in span or "," in span]
         assert lists, f"no value list for {label} in METRICS.md"
         values[label] = {v.strip() for v in re.split(r"[|,]", lists[0]) if v.strip()}
-    return Contract(metrics, values)
+    per_metric = {}
+    for label, metric, values_list in re.findall(r"^- `(\w+)` of `(\w+)`: `([^`]+)`", text, re.M):
+        assert metric in metrics and label in metrics[metric].labels, f"METRICS.md lists {label} values of {metric}"
+        per_metric[(metric, label)] = {v.strip() for v in re.split(r"[|,]", values_list) if v.strip()}
+    return Contract(metrics, values, per_metric)
 
 
 # ------------------------------------------------------------------------------- rules

@@ -166,3 +166,34 @@ def test_real_alertmanager_routes_and_inhibits(alertmanager):
     # a fast burn suppresses the slow burn of the same SLO only
     assert alerts[("PricingSyncFreshnessBudgetSlowBurn", "")]["status"]["state"] == "suppressed"
     assert alerts[("PricingSyncSuccessBudgetSlowBurn", "")]["status"]["state"] == "active"
+
+
+def test_real_alertmanager_inhibits_unverified_upstreams(alertmanager):
+    """PricingUpstreamUnverified is suppressed by the critical "no success in 8h" of the same
+    provider, and for every provider while the metrics publisher is silent (frozen values)."""
+    def alert(name, severity, component, provider=None):
+        labels = {"alertname": name, "severity": severity, "component": component}
+        return {"labels": {**labels, "provider": provider} if provider else labels, "annotations": {"summary": name}}
+
+    def settle(key, state):
+        deadline = time.monotonic() + 15
+        while True:
+            alerts = _alerts(alertmanager)
+            if alerts.get(key, {}).get("status", {}).get("state") == state or time.monotonic() > deadline:
+                return alerts
+            time.sleep(0.2)
+
+    _post(alertmanager, [
+        alert("PricingSyncSchedulerStopped", "critical", "scheduler", "novita"),
+        alert("PricingUpstreamUnverified", "warning", "watcher", "novita"),
+        alert("PricingUpstreamUnverified", "warning", "watcher", "chutes"),
+    ])
+    alerts = settle(("PricingUpstreamUnverified", "novita"), "suppressed")
+    assert sorted(r["name"] for r in alerts[("PricingUpstreamUnverified", "chutes")]["receivers"]) == ["slack-warnings"]
+    assert alerts[("PricingUpstreamUnverified", "novita")]["status"]["state"] == "suppressed"
+    assert alerts[("PricingUpstreamUnverified", "chutes")]["status"]["state"] == "active"
+
+    _post(alertmanager, [alert("PricingMetricsPublisherHeartbeatStale", "warning", "metrics-publisher")])
+    alerts = settle(("PricingUpstreamUnverified", "chutes"), "suppressed")
+    assert alerts[("PricingUpstreamUnverified", "chutes")]["status"]["state"] == "suppressed"
+    assert alerts[("PricingMetricsPublisherHeartbeatStale", "")]["status"]["state"] == "active"

@@ -48,7 +48,7 @@ def _check_selector(where: str, sel: Selector) -> None:
     allowed = CONTRACT.labels_of(sel.name)
     for label, op, value in sel.matchers:
         assert label in allowed, f"{where}: {sel.name} has no label {label!r} (contract: {sorted(allowed)})"
-        known = CONTRACT.label_values.get(label)
+        known = CONTRACT.values_of(sel.name, label)
         if known is None or value in ("", ".*", ".+"):
             continue
         if op in ("Equal", "NotEqual"):
@@ -107,8 +107,17 @@ def test_the_checker_rejects_unknown_names_labels_and_values():
         'pricing_last_sync_models{model="gpt"}',  # unbounded label not in the contract
         'pricing_provider_errors_total{error_type="timeouts"}',  # value not in the fixed list
         'pricing_scheduled_sync_runs_total{status=~"failed|blocked"}',
+        # a label's values listed for one metric hold for that metric only
+        'pricing_watch_polls_total{outcome="exact"}',
+        'pricing_bills_reconciled_total{outcome="unchanged"}',
     ]
     for expr in bad:
         with pytest.raises(AssertionError):
             for sel in selectors(expr):
                 _check_selector("self-test", sel)
+    # and the values listed for a metric are accepted on it
+    for expr in ('pricing_watch_polls_total{outcome="unchanged"}',
+                 'pricing_watch_polls_total{outcome=~"changed|error"}',
+                 'pricing_bills_reconciled_total{outcome="exact"}'):
+        for sel in selectors(expr):
+            _check_selector("self-test", sel)

@@ -43,6 +43,9 @@ NAMED_ALERTS = {
     # price guard and metrics publisher
     "PricingSyncPriceGuardBlocked": "warning",
     "PricingMetricsPublisherHeartbeatStale": "warning",
+    # the change watcher
+    "PricingUpstreamUnverified": "warning",
+    "PricingWatchBudgetExhausted": "info",
 }
 
 

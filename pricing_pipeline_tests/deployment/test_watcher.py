@@ -9,7 +9,7 @@ import time
 
 from dagster import AssetRecordsFilter, DagsterRunStatus, RunsFilter
 
-from pricing_pipeline.defs import watch_state
+from pricing_pipeline.defs import upstream_state
 from pricing_pipeline.defs.runs import PUBLISHED_KEY, SYNC_JOB_NAME, WATCH_KEY_TAG
 from pricing_pipeline.providers.registry import PROVIDER_NAMES
 from pricing_pipeline_tests.watch.conftest import together_body
@@ -38,7 +38,7 @@ def test_the_watcher_under_the_daemon(deployment):
         wait = deployment._wait
 
         def states():
-            return watch_state.load_all(instance, PROVIDER_NAMES)
+            return upstream_state.load_all(instance, PROVIDER_NAMES)
 
         def runs(**tags):
             return instance.get_runs(RunsFilter(tags=tags))

@@ -51,7 +51,7 @@ class Watcher:
         return tick(self.instance, self.store, self.upstream, get_adapter(provider), settings(), now=now)
 
     def state(self, provider: str):
-        from pricing_pipeline.defs.watch_state import load
+        from pricing_pipeline.defs.upstream_state import load
 
         return load(self.instance, provider)
 

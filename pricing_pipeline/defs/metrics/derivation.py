@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 
 from dagster import DagsterInstance
 
-from pricing_pipeline.defs import watch_state
+from pricing_pipeline.defs import upstream_state
 from pricing_pipeline.defs.metrics import totals as stored
 from pricing_pipeline.defs.metrics.run_facts import (
     OutcomeResolver,
@@ -42,7 +42,7 @@ from pricing_pipeline.defs.metrics.totals import (
 )
 from pricing_pipeline.defs.metrics.usage import RunUsage
 from pricing_pipeline.defs.runs import BILLS_KEY, PUBLISHED_KEY, RAW_SNAPSHOT_KEY
-from pricing_pipeline.defs.watch_state import WatchState
+from pricing_pipeline.defs.upstream_state import WatchState
 from pricing_pipeline.providers.registry import PROVIDER_NAMES
 from pricing_pipeline.settings import settings
 
@@ -69,7 +69,7 @@ class MetricsState:
     runs_read: int = 0  # in this computation
     events_read: int = 0
     event_log_reads: int = 0
-    # the change watcher's state per provider (defs/watch_state.py), and its configuration
+    # the change watcher's state per provider (defs/upstream_state.py), and its configuration
     watch: dict[str, WatchState] = field(default_factory=dict)
     watch_interval_seconds: float | None = None  # None: the watcher is off
     watch_budget_per_hour: float | None = None
@@ -116,7 +116,7 @@ def collect_state(
         runs_read=runs_read,
         events_read=events_read,
         event_log_reads=resolver.event_log_reads,
-        watch=watch_state.load_all(instance, PROVIDER_NAMES),
+        watch=upstream_state.load_all(instance, PROVIDER_NAMES),
         watch_interval_seconds=settings().watch_interval_seconds if settings().watch_enabled else None,
         watch_budget_per_hour=settings().watch_max_requests_per_hour if settings().watch_enabled else None,
     )

@@ -10,8 +10,8 @@ from prometheus_client.registry import Collector, CollectorRegistry
 
 from pricing_pipeline.defs.metrics.derivation import MetricsState
 from pricing_pipeline.defs.metrics.totals import BILL_OUTCOMES, CHANGE_KINDS, STATUSES, Histogram
-from pricing_pipeline.defs.watch_state import LAG_BUCKETS
-from pricing_pipeline.defs.watch_state import OUTCOMES as WATCH_OUTCOMES
+from pricing_pipeline.defs.upstream_state import LAG_BUCKETS
+from pricing_pipeline.defs.upstream_state import OUTCOMES as WATCH_OUTCOMES
 from pricing_pipeline.providers.errors import ERROR_TYPES
 from pricing_pipeline.providers.registry import PROVIDER_NAMES
 

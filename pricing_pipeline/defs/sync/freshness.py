@@ -24,7 +24,7 @@ from dagster import (
     multi_observable_source_asset,
 )
 
-from pricing_pipeline.defs import watch_state
+from pricing_pipeline.defs import upstream_state
 from pricing_pipeline.defs.runs import DECIDED_BY_TAG, PUBLISHED_KEY
 from pricing_pipeline.defs.sync.assets import GROUP, published_prices
 from pricing_pipeline.defs.sync.resources import PricingDatabase
@@ -133,7 +133,7 @@ class ProviderFreshness:
     @classmethod
     def read(cls, instance, pricing_db: PricingDatabase, provider: str, now: datetime) -> "ProviderFreshness":
         last = last_publish_time(instance, provider)
-        verified = watch_state.verified_at(instance, provider)
+        verified = upstream_state.verified_at(instance, provider)
         # Freshness is "verified current": a poll that found upstream as published is as good as a
         # sync that published it (only after a publish: nothing is current before one).
         current = max(last, verified) if last is not None and verified is not None else last

@@ -20,8 +20,8 @@ from datetime import datetime, timezone
 from dagster import AssetRecordsFilter, DagsterInstance, DagsterRunStatus, RunRequest, RunsFilter
 
 from pricing_pipeline.defs.runs import DETAIL_MODELS_TAG, PUBLISHED_KEY, TRIGGER_TAG, WATCH_KEY_TAG
-from pricing_pipeline.defs import watch_state as stored
-from pricing_pipeline.defs.watch_state import PendingChange, WatchState
+from pricing_pipeline.defs import upstream_state as stored
+from pricing_pipeline.defs.upstream_state import PendingChange, WatchState
 from pricing_pipeline.pricing import watch
 from pricing_pipeline.pricing.endpoints import is_endpoint_id
 from pricing_pipeline.pricing.records import PriceRecord

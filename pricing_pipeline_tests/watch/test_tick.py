@@ -8,7 +8,6 @@ import time
 from decimal import Decimal
 
 from pricing_pipeline_tests.recordings import REPLAY_DETAILS
-
 from pricing_pipeline_tests.watch.conftest import endpoints_body, together_body
 
 MODEL = "meta-llama/Llama-3.3-70B-Instruct-Turbo"
@@ -134,3 +133,72 @@ def test_a_volatile_endpoint_is_polled_and_only_its_model_fetched(watcher, repla
     records = watcher.store.published_records("openrouter")
     assert sum("#" in m for m in records) > 300  # every other endpoint kept
     assert watcher.tick("openrouter").outcome == "unchanged"
+
+
+def test_a_poll_that_finds_upstream_as_published_keeps_the_provider_fresh(watcher, replay):
+    from datetime import datetime, timedelta, timezone
+
+    from pricing_pipeline.defs.sync.freshness import ProviderFreshness
+    from pricing_pipeline.defs.sync.resources import PricingDatabase
+
+    watcher.sync("together")
+    db = PricingDatabase(url=str(watcher.store.engine.url))
+    seven_hours_on = datetime.now(timezone.utc) + timedelta(hours=7)
+    unwatched = ProviderFreshness.read(watcher.instance, db, "together", seven_hours_on)
+    assert unwatched.state == "stale" and unwatched.verified is None
+    watcher.tick("together", now=(seven_hours_on - timedelta(minutes=5)).timestamp())
+    watched = ProviderFreshness.read(watcher.instance, db, "together", seven_hours_on)
+    assert watched.state == "fresh" and round(watched.age.total_seconds()) == 300
+    assert "verified current by the change watcher" in watched.description()
+    assert "(5 min ago)" in watched.description()
+    # a poll that finds upstream changed verifies nothing: the age goes on from the last verification
+    replay.serve("/together", together_body({MODEL: {"input": 0.5}}))
+    assert watcher.tick("together", now=(seven_hours_on + timedelta(hours=6)).timestamp()).outcome == "changed"
+    later = ProviderFreshness.read(watcher.instance, db, "together", seven_hours_on + timedelta(hours=6, minutes=5))
+    assert later.state == "stale" and later.verified == watched.verified
+
+
+def test_the_watch_metrics(watcher, replay, monkeypatch):
+    from prometheus_client import generate_latest
+
+    from pricing_pipeline.defs.metrics.derivation import collect_state
+    from pricing_pipeline.defs.metrics.exposition import state_registry
+    from pricing_pipeline.settings import settings
+
+    monkeypatch.setenv("PRICING_WATCH_ENABLED", "true")
+    settings.cache_clear()
+    watcher.sync("together")
+    watcher.tick("together")
+    replay.serve("/together", b"oops", status=500)
+    watcher.tick("together")
+    replay.serve("/together", together_body({MODEL: {"input": 0.5}}))
+    watcher.launch(watcher.tick("together").run_request)
+    watcher.tick("together")
+    text = generate_latest(state_registry(collect_state(watcher.instance, write_back=False))).decode()
+    samples = dict(line.rsplit(" ", 1) for line in text.splitlines() if line and not line.startswith("#"))
+    polls = 'pricing_watch_polls_total{outcome="%s",provider="together"}'
+    assert [float(samples[polls % o]) for o in ("unchanged", "changed", "error")] == [2, 1, 1]
+    assert float(samples['pricing_watch_polls_total{outcome="unchanged",provider="novita"}']) == 0
+    assert float(samples['pricing_change_to_live_seconds_count{provider="together"}']) == 1
+    assert float(samples['pricing_watch_requests_total{provider="together"}']) == 5  # 4 polls and the run's list
+    assert float(samples['pricing_watch_interval_seconds{provider="together"}']) == 300
+    verified = float(samples['pricing_upstream_verified_timestamp_seconds{provider="together"}'])
+    assert verified == watcher.state("together").verified_at
+
+
+def test_a_change_whose_run_failed_is_asked_for_again(watcher, replay):
+    watcher.sync("together")
+    changed = together_body({MODEL: {"input": 0.99}})
+    replay.serve("/together", changed)
+    first = watcher.tick("together").run_request
+    replay.serve("/together", b"down", status=503)
+    failed = watcher.job.execute_in_process(partition_key="together", tags=first.tags, instance=watcher.instance,
+                                            raise_on_error=False)
+    assert not failed.success
+    # the daemon tags the run it launches with its key; execute_in_process does not
+    watcher.instance.add_run_tags(failed.run_id, {"dagster/run_key": first.run_key})
+    replay.serve("/together", changed)
+    second = watcher.tick("together").run_request
+    assert second.run_key == f"{first.run_key}-retry1"
+    watcher.launch(second)
+    assert live_price(watcher, "together", MODEL) == Decimal("0.99")

@@ -76,6 +76,16 @@ class Settings(BaseSettings):
             raise ValueError("must be a finite number")
         return value
 
+    def watch_budget(self, provider: str) -> int:
+        """The watcher's hourly request budget for ``provider``: PRICING_<NAME>_WATCH_MAX_REQUESTS_PER_HOUR
+        where set (upstreams' rate limits differ), else watch_max_requests_per_hour."""
+        raw = os.environ.get(f"PRICING_{provider.upper()}_WATCH_MAX_REQUESTS_PER_HOUR", "").strip()
+        if not raw:
+            return self.watch_max_requests_per_hour
+        if not raw.isdigit() or int(raw) < 1:
+            raise ValueError(f"PRICING_{provider.upper()}_WATCH_MAX_REQUESTS_PER_HOUR must be a whole number >= 1, got {raw!r}")
+        return int(raw)
+
     def feeds_directory(self) -> str:
         if self.feeds_dir:
             return str(self.feeds_dir)

@@ -46,6 +46,7 @@ class WatchState:
     requests_total: int = 0
     skipped_total: int = 0
     budget_spent: list[float] = field(default_factory=list)
+    budget_list_spent: list[float] = field(default_factory=list)
     pending: PendingChange | None = None
     lag_counts: list[int] = field(default_factory=lambda: [0] * (len(LAG_BUCKETS) + 1))
     lag_sum: float = 0.0

@@ -10,6 +10,7 @@ like with like however the published prices were since held or accepted.
 from __future__ import annotations
 
 import hashlib
+import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -68,23 +69,51 @@ def volatile_models(changes: Iterable[Mapping], since: datetime) -> list[str]:
     return sorted(latest, key=lambda m: (-latest[m].timestamp(), m))
 
 
+# List requests a run launched by the watcher may need in an hour, beyond one poll per interval.
+RUN_LIST_MARGIN = 6
+
+
 @dataclass
 class RequestBudget:
     """At most ``per_hour`` requests in any sliding hour. ``spent``: the unix times of the
-    requests made (or reserved for a launched run) within the last hour."""
+    requests made (or reserved for a launched run) within the last hour; ``list_spent``: those
+    of them that were list requests.
+
+    The list polls come first: per-model requests (volatile endpoints, a run's endpoints) may use
+    only what is left after a list poll every ``interval_seconds`` for the hour (and a few runs'
+    list requests), so a change of the list is always seen at the next poll, however many
+    endpoints are volatile, unless the interval itself asks for more than the budget."""
 
     per_hour: int
     spent: list[float] = field(default_factory=list)
+    list_spent: list[float] = field(default_factory=list)
+    interval_seconds: float = 300.0
+
+    def _prune(self, now: float) -> None:
+        self.spent = [t for t in self.spent if now - t < BUDGET_WINDOW_SECONDS]
+        self.list_spent = [t for t in self.list_spent if now - t < BUDGET_WINDOW_SECONDS]
 
     def remaining(self, now: float) -> int:
-        self.spent = [t for t in self.spent if now - t < BUDGET_WINDOW_SECONDS]
+        self._prune(now)
         return max(0, self.per_hour - len(self.spent))
 
-    def spend(self, now: float, requests: int = 1) -> bool:
-        """Spend ``requests`` if the hour has them; False (nothing spent) if it has not."""
+    @property
+    def list_share(self) -> int:
+        """The requests per hour kept for list requests."""
+        return min(self.per_hour, math.ceil(BUDGET_WINDOW_SECONDS / self.interval_seconds) + RUN_LIST_MARGIN)
+
+    def per_model_allowance(self, now: float) -> int:
+        """How many per-model requests may be made now without eating into the list share."""
+        remaining = self.remaining(now)
+        return max(0, remaining - max(0, self.list_share - len(self.list_spent)))
+
+    def spend(self, now: float, requests: int = 1, lists: int = 0) -> bool:
+        """Spend ``requests`` (``lists`` of them list requests) if the hour has them; False
+        (nothing spent) if it has not."""
         if requests > self.remaining(now):
             return False
         self.spent.extend([now] * requests)
+        self.list_spent.extend([now] * lists)
         return True
 
     def next_free_at(self, now: float) -> float:

@@ -58,7 +58,10 @@ def test_partitioned_sync_assets_carry_no_asset_level_freshness_policy(sync_defs
 
 def test_freshness_check_descriptions_read_in_hours():
     spec = next(s for s in provider_freshness.check_specs if s.name == "fresh_openrouter")
-    assert spec.description == "openrouter prices were published within 8 hours (warning after 6 hours)."
+    assert spec.description == (
+        "openrouter prices were published, or verified current by the change watcher, within 8 hours "
+        "(warning after 6 hours)."
+    )
 
 
 def test_freshness_says_the_last_sync_failed_while_prices_stay_live(
@@ -92,5 +95,5 @@ def test_freshness_says_the_last_sync_failed_while_prices_stay_live(
     )
     table = observed.metadata["providers"].value.splitlines()
     deepinfra_row = next(row for row in table if row.startswith("| deepinfra |"))
-    assert re.fullmatch(r"\| deepinfra \| fresh \| \d{4}-\d\d-\d\d \d\d:\d\d UTC \| 0\.0 \| 0 \| failure at \d{4}-\d\d-\d\d \d\d:\d\d UTC \(connection\) \|  \|", deepinfra_row)
-    assert "| openrouter | never published |  |  | 0 |  |  |" in table
+    assert re.fullmatch(r"\| deepinfra \| fresh \| \d{4}-\d\d-\d\d \d\d:\d\d UTC \| \d{4}-\d\d-\d\d \d\d:\d\d UTC \| 0\.0 \| 0 \| failure at \d{4}-\d\d-\d\d \d\d:\d\d UTC \(connection\) \|  \|", deepinfra_row)
+    assert "| openrouter | never published |  |  |  | 0 |  |  |" in table

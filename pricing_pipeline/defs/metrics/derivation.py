@@ -72,7 +72,7 @@ class MetricsState:
     # the change watcher's state per provider (defs/upstream_state.py), and its configuration
     watch: dict[str, WatchState] = field(default_factory=dict)
     watch_interval_seconds: float | None = None  # None: the watcher is off
-    watch_budget_per_hour: float | None = None
+    watch_budget_per_hour: dict[str, int] | None = None
 
 
 def collect_state(
@@ -118,7 +118,7 @@ def collect_state(
         event_log_reads=resolver.event_log_reads,
         watch=upstream_state.load_all(instance, PROVIDER_NAMES),
         watch_interval_seconds=settings().watch_interval_seconds if settings().watch_enabled else None,
-        watch_budget_per_hour=settings().watch_max_requests_per_hour if settings().watch_enabled else None,
+        watch_budget_per_hour={p: settings().watch_budget(p) for p in PROVIDER_NAMES} if settings().watch_enabled else None,
     )
 
 

@@ -268,7 +268,7 @@ def watch_families(state: MetricsState) -> list:
                                dict.fromkeys(PROVIDER_NAMES, state.watch_interval_seconds)))
         families.append(_gauge("pricing_watch_budget_requests_per_hour",
                                "The most upstream requests the change watcher makes per provider in any hour.",
-                               dict.fromkeys(PROVIDER_NAMES, state.watch_budget_per_hour)))
+                               state.watch_budget_per_hour or {}))
     return families
 
 

@@ -132,13 +132,14 @@ def tick(
     provider = adapter.name
     now = time.time() if now is None else now
     state = stored.load(instance, provider)
-    budget = watch.RequestBudget(settings.watch_max_requests_per_hour, state.budget_spent)
+    budget = watch.RequestBudget(settings.watch_budget(provider), state.budget_spent, state.budget_list_spent,
+                                 settings.watch_interval_seconds)
     publishes = recent_publishes(instance, provider)
     lag = resolve_pending(state, publishes)
     baseline = publishes[0] if publishes else None
 
     def finish(result: Tick) -> Tick:
-        state.budget_spent = budget.spent
+        state.budget_spent, state.budget_list_spent = budget.spent, budget.list_spent
         state.last_poll_at, state.last_message = now, result.message
         if result.outcome:
             state.polls[result.outcome] += 1
@@ -146,7 +147,7 @@ def tick(
         stored.save(instance, state)
         return result
 
-    if not budget.spend(now):
+    if not budget.spend(now, lists=1):
         state.skipped_total += 1
         wait = budget.next_free_at(now) - now
         return finish(Tick(None, f"{provider}: skipped: the hour's {budget.per_hour} requests are spent "
@@ -176,7 +177,7 @@ def tick(
         state.validated_fingerprint = None
 
     volatile = poll_volatile(store, upstream, adapter, settings, budget, now, expected,
-                             reserve=1 + len(moved), exclude=moved)
+                             reserve=len(moved), exclude=moved)
     state.requests_total += volatile.requests
     state.skipped_total += len(volatile.skipped)
     notes = f"{volatile.note()}{lag_note}"
@@ -232,7 +233,7 @@ def poll_volatile(store: PricingStore, upstream, adapter: ProviderAdapter, setti
     with store.engine.connect() as conn:
         changes = live.changed_since(conn, adapter.name, since)
     volatile = [m for m in watch.volatile_models(changes, since) if m not in exclude]
-    affordable = max(0, budget.remaining(now) - reserve)
+    affordable = max(0, budget.per_model_allowance(now) - reserve)
     result = VolatilePoll(polled=volatile[:affordable], skipped=volatile[affordable:])
     if not result.polled:
         return result
@@ -275,9 +276,10 @@ def change_request(instance: DagsterInstance, state: WatchState, adapter: Provid
         attempt = 1
     scope: list[str] = []
     if adapter.has_details:
-        affordable = max(0, budget.remaining(now) - 1)
-        scope = (sorted(endpoint_changed) + sorted(moved - endpoint_changed))[:affordable]
-    if not budget.spend(now, 1 + len(scope)):
+        # the run's list request comes out of the list share while there is one left
+        affordable = budget.per_model_allowance(now) - (len(budget.list_spent) >= budget.list_share)
+        scope = (sorted(endpoint_changed) + sorted(moved - endpoint_changed))[:max(0, affordable)]
+    if not budget.spend(now, 1 + len(scope), lists=1):
         return None
     state.requests_total += 1 + len(scope)
     seen_at = pending.seen_at if pending is not None else now  # the first sighting of what is not yet live

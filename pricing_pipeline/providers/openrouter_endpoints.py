@@ -16,26 +16,13 @@ cannot be told), leaves all of the model's endpoints as they were.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import Any
-from urllib.parse import quote, urlsplit, urlunsplit
 
 from pricing_pipeline.pricing.endpoints import endpoint_id
-from pricing_pipeline.pricing.model_ids import display_id, model_id_problem
 from pricing_pipeline.pricing.records import PriceRecord
+from pricing_pipeline.providers import endpoint_lists
 
-# Path characters of OpenRouter ids kept as they are (``~vendor/model-latest``, ``:free``).
-ID_PATH_SAFE = "/:~"
-
-
-def urls(models_url: str, model_ids: Iterable[str]) -> dict[str, str]:
-    """Each model's endpoints URL: the models URL (without its query) + ``/<id>/endpoints``."""
-    scheme, host, path, _, _ = urlsplit(models_url)
-    base = urlunsplit((scheme, host, path.rstrip("/"), "", ""))
-    ids = (model_id.strip() for model_id in model_ids)
-    # an id that cannot be stored is quarantined with the list: nothing to ask about it
-    return {model_id: f"{base}/{quote(model_id, safe=ID_PATH_SAFE)}/endpoints" for model_id in ids
-            if not model_id_problem(model_id)}
+urls = endpoint_lists.urls
 
 
 def records(adapter, model_id: str, payload: Any) -> tuple[list[PriceRecord], dict[str, str]]:
@@ -46,26 +33,10 @@ def records(adapter, model_id: str, payload: Any) -> tuple[list[PriceRecord], di
     if not isinstance(entries, list):
         raise TypeError("endpoints body without a data.endpoints list")
     architecture = data.get("architecture")
-    by_tag: dict[str, list[dict]] = {}
-    for position, entry in enumerate(entries):
-        tag = entry.get("tag") if isinstance(entry, dict) else None
-        if not isinstance(tag, str) or not tag.strip():
-            # which published endpoint it is cannot be told: the model keeps all of them
-            raise TypeError(f"endpoint {position} without a tag: {str(entry)[:80]}")
-        by_tag.setdefault(tag.strip(), []).append(entry)
     out: list[PriceRecord] = []
     quarantined: dict[str, str] = {}
-    for tag, same_tag in by_tag.items():
+    for tag, entry in endpoint_lists.by_tag(entries, quarantined, model_id).items():
         record_id = endpoint_id(model_id, tag)
-        problem = model_id_problem(record_id)
-        if problem:
-            quarantined[display_id(record_id)] = problem
-            continue
-        if any(other.get("pricing") != same_tag[0].get("pricing") for other in same_tag[1:]):
-            # a bill names the tag only: which of the prices applies cannot be told
-            quarantined[record_id] = f"{len(same_tag)} endpoints tagged {tag!r} at different prices"
-            continue
-        entry = same_tag[0]
         try:
             out.append(adapter.priced(
                 record_id, entry.get("pricing"), architecture,

@@ -115,3 +115,30 @@ def verified_at(instance: DagsterInstance, provider: str) -> datetime | None:
     """When the watcher last found ``provider``'s upstream as published (None: never)."""
     moment = load(instance, provider).verified_at
     return None if moment is None else datetime.fromtimestamp(moment, tz=timezone.utc)
+
+
+# A watcher's run names the models whose endpoints it fetches in a run tag; a long list would
+# not fit PostgreSQL's run-tag index (about 2.7 kB: the run is stored without its tags, run key
+# included), so it is kept here under the run key and the tag refers to it.
+SCOPE_PREFIX = "pricing_pipeline/watch_scope/"
+SCOPE_REFERENCE = "stored:"
+MAX_SCOPE_TAG_CHARS = 1000
+
+
+def scope_tag(instance: DagsterInstance, run_key: str, models: list[str]) -> str:
+    """The run tag's value for ``models``: the JSON list, or a reference to it stored here."""
+    text = json.dumps(sorted(models))
+    if len(text) <= MAX_SCOPE_TAG_CHARS:
+        return text
+    instance.run_storage.set_cursor_values({SCOPE_PREFIX + run_key: text})
+    return SCOPE_REFERENCE + run_key
+
+
+def scope_models(instance: DagsterInstance, tag: str) -> list:
+    """The models a scope tag names (raises ValueError when it cannot be read)."""
+    if tag.startswith(SCOPE_REFERENCE):
+        key = SCOPE_PREFIX + tag.removeprefix(SCOPE_REFERENCE)
+        tag = instance.run_storage.get_cursor_values({key}).get(key)
+        if tag is None:
+            raise ValueError("the stored scope is gone")
+    return json.loads(tag)

@@ -41,6 +41,7 @@ class Watcher:
         self.job = defs.resolve_job_def(SYNC_JOB_NAME)
         self.instance = instance
         self.store = PricingStore(db_url)
+        self.store.migrate()  # as the sensor's PricingDatabase resource does when it is set up
         self.upstream = UpstreamApi(timeout_seconds=5, connect_timeout_seconds=2)
 
     def tick(self, provider: str, now: float | None = None):

@@ -202,3 +202,21 @@ def test_a_change_whose_run_failed_is_asked_for_again(watcher, replay):
     assert second.run_key == f"{first.run_key}-retry1"
     watcher.launch(second)
     assert live_price(watcher, "together", MODEL) == Decimal("0.99")
+
+
+def test_a_first_sync_asked_for_by_the_watcher_reads_what_the_budget_allows(watcher, replay):
+    from pricing_pipeline.defs.upstream_state import scope_models
+    from pricing_pipeline.pricing.endpoints import endpoint_model
+
+    request = watcher.tick("openrouter").run_request  # nothing published: every model moved
+    tag = request.tags["pricing/detail_models"]
+    assert tag.startswith("stored:")  # too long for a run tag (PostgreSQL's run-tag index)
+    scope = scope_models(watcher.instance, tag)
+    state = watcher.state("openrouter")
+    assert len(scope) == 240 - (12 + 6) and state.requests_total == 1 + 1 + len(scope)
+    endpoint_requests = len([r for r in replay.requests if r.path.endswith("/endpoints")])
+    watcher.launch(request)
+    fetched = {r.path for r in replay.requests if r.path.endswith("/endpoints")}
+    assert len(replay.requests) - 2 - endpoint_requests <= len(scope) == len(fetched)
+    published = {endpoint_model(m) for m in watcher.store.published_records("openrouter") if "#" in m}
+    assert published <= set(scope) and len(published) > 200

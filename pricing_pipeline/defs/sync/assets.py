@@ -2,7 +2,6 @@
 
 
 import hashlib
-import json
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
@@ -24,7 +23,7 @@ from dagster import (
 )
 from sqlalchemy.exc import SQLAlchemyError
 
-from pricing_pipeline.defs import markdown
+from pricing_pipeline.defs import markdown, upstream_state
 from pricing_pipeline.defs.runs import (
     DETAIL_MODELS_TAG,
     HELD_TAG,
@@ -198,7 +197,7 @@ def raw_price_snapshot(context: AssetExecutionContext, upstream: UpstreamApi, pr
             provider, public_url(fetched.url), fetched.body, fetched.fetched_at, context.run.run_id
         )
         json_body.check(provider, fetched.body)
-        scope = detail_scope(context.run.tags)
+        scope = detail_scope(context.instance, context.run.tags)
         # A watcher's run: the budget it was paid from has no room for retries (its next poll is one)
         details = upstream.fetch_details(adapter, fetched.body, only=scope, **({"attempts": 1} if watched_run(context) else {}))
     except UpstreamError as error:
@@ -248,13 +247,13 @@ def raw_price_snapshot(context: AssetExecutionContext, upstream: UpstreamApi, pr
         )
 
 
-def detail_scope(tags) -> set[str] | None:
+def detail_scope(instance, tags) -> set[str] | None:
     """The models whose per-model details a watcher's run fetches (DETAIL_MODELS_TAG); None: all."""
     raw = tags.get(DETAIL_MODELS_TAG)
     if raw is None:
         return None
     try:
-        models = json.loads(raw)
+        models = upstream_state.scope_models(instance, raw)
     except ValueError:
         models = None
     if not isinstance(models, list) or not all(isinstance(m, str) for m in models):

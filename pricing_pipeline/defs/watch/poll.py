@@ -194,7 +194,7 @@ def tick(
         state.skipped_total += 1  # the run's list request, at least
         return finish(Tick("changed", f"{provider}: changed, but the hour's budget cannot pay its run; "
                                       "the next poll retries", skipped=[*skipped, "run"]))
-    scope = json.loads(request.tags.get(DETAIL_MODELS_TAG, "[]"))
+    scope = state.pending.models if state.pending else []
     what = "list" if list_changed else "endpoints"
     return finish(Tick("changed", f"{provider}: {what} changed ({how}); sync requested for it"
                                   + (f" with the endpoints of {len(scope)} model(s)" if adapter.has_details else "")
@@ -269,7 +269,7 @@ def change_request(instance: DagsterInstance, state: WatchState, adapter: Provid
     pending = state.pending
     if pending is not None and pending.key.startswith(key):
         if not failed(instance, pending.key) or pending.attempt >= MAX_RUN_ATTEMPTS:
-            return _run_request(adapter, pending.key, pending.models)
+            return _run_request(instance, adapter, pending.key, pending.models)
         # its run failed (a timeout, a 5xx): one more, under a key of its own
         key, attempt = f"{key}-retry{pending.attempt}", pending.attempt + 1
     else:
@@ -285,11 +285,11 @@ def change_request(instance: DagsterInstance, state: WatchState, adapter: Provid
     seen_at = pending.seen_at if pending is not None else now  # the first sighting of what is not yet live
     state.pending = PendingChange(key, seen_at, "list" if list_changed else "endpoints",
                                   fingerprint if list_changed else None, scope, attempt)
-    return _run_request(adapter, key, scope)
+    return _run_request(instance, adapter, key, scope)
 
 
-def _run_request(adapter: ProviderAdapter, key: str, scope: list[str]) -> RunRequest:
+def _run_request(instance: DagsterInstance, adapter: ProviderAdapter, key: str, scope: list[str]) -> RunRequest:
     tags = {TRIGGER_TAG: "watch", WATCH_KEY_TAG: key}
     if adapter.has_details:
-        tags[DETAIL_MODELS_TAG] = json.dumps(scope)
+        tags[DETAIL_MODELS_TAG] = stored.scope_tag(instance, key, scope)
     return RunRequest(run_key=key, partition_key=adapter.name, tags=tags)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import re
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,6 +21,7 @@ from sqlalchemy import Engine, inspect, text
 MIGRATIONS_DIR = Path(__file__).resolve().parent
 # An arbitrary constant key for pg_advisory_xact_lock: "pricing migrate".
 POSTGRES_MIGRATION_LOCK_KEY = 0x70726D67
+_PROCESS_LOCK = threading.Lock()
 
 
 def alembic_config(engine: Engine):
@@ -38,7 +40,9 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
         return
     from alembic import command
 
-    with _sqlite_file_lock(engine):
+    # Alembic's environment is module-level state: one upgrade at a time per process (the daemon
+    # evaluates sensors in threads, and each may be the first to use an empty database).
+    with _PROCESS_LOCK, _sqlite_file_lock(engine):
         command.upgrade(alembic_config(engine), revision)
 
 

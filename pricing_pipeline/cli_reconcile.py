@@ -33,16 +33,19 @@ def add_commands(commands) -> dict:
 
 def reconcile(args: argparse.Namespace) -> int:
     from pricing_pipeline.gateway.pricebook import PriceBook
-    from pricing_pipeline.gateway.reconcile import reconcile_lines
+    from pricing_pipeline.gateway.reconcile import provider_aliases, reconcile_lines, with_aliases
 
     try:
         source = sys.stdin if args.file == "-" else open(args.file, encoding="utf-8")
     except OSError as error:
         print(f"error: cannot read {args.file}: {error.strerror}", file=sys.stderr)
         return 2
-    book = PriceBook(open_store(), history_window=WHOLE_HISTORY)
+    store = open_store()
+    book = PriceBook(store, history_window=WHOLE_HISTORY)
+    # a bill's model may be the provider's dated canonical name (OpenRouter's canonical_slug)
+    price = with_aliases(book.cost, provider_aliases(store, args.provider))
     with source:
-        report = reconcile_lines(book.cost, args.provider, source).to_json()
+        report = reconcile_lines(price, args.provider, source).to_json()
     if args.format == "json":
         json.dump(report, sys.stdout, indent=2)
         print()

@@ -29,7 +29,8 @@ from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from pricing_pipeline.pricing.cost import CostError, NotListedAt, RequestCost, Usage
+from pricing_pipeline.pricing.cost import CostError, NotListedAt, RequestCost, UnknownModel, Usage
+from pricing_pipeline.providers.errors import UpstreamError
 
 EXACT_USD = Decimal("1e-9")
 WITHIN_SHARE = Decimal("0.01")
@@ -142,6 +143,36 @@ def judge(ours: Decimal, billed: Decimal) -> str:
     if difference <= abs(billed) * WITHIN_SHARE:
         return "within_1pct"
     return "off"
+
+
+def with_aliases(price, aliases: Mapping[str, str]):
+    """``price``, answering for a model named by an alias (a bill's ``model`` may be the
+    provider's dated canonical name rather than the listed id) as for the model it names."""
+    if not aliases:
+        return price
+
+    def priced(provider: str, model_id: str, *args, **kwargs):
+        try:
+            return price(provider, model_id, *args, **kwargs)
+        except UnknownModel:
+            if model_id not in aliases:
+                raise
+            return price(provider, aliases[model_id], *args, **kwargs)
+
+    return priced
+
+
+def provider_aliases(store, provider: str) -> dict[str, str]:
+    """The aliases of ``provider``'s models, from the newest list body the store archived."""
+    from pricing_pipeline.providers.registry import get_adapter
+
+    snapshots = store.raw_snapshots(provider)
+    if not snapshots:
+        return {}
+    try:
+        return get_adapter(provider).aliases(store.raw_snapshot_body(snapshots[-1]["id"]))
+    except (UpstreamError, ValueError, TypeError, KeyError):  # an unreadable archived body: no aliases
+        return {}
 
 
 def reconcile_one(price, provider: str, bill: Bill, line: int | None = None) -> Outcome:

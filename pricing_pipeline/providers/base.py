@@ -192,6 +192,11 @@ class ProviderAdapter:
                 unknown_keys.update(set(record.unknown_keys))
         return NormalizedSnapshot(records, quarantined, dict(sorted(unknown_keys.items())), unread)
 
+    def aliases(self, body: bytes) -> dict[str, str]:
+        """Other names the provider's bills give its models (``{alias: model id}``), read from a
+        list body: OpenRouter's ``canonical_slug``. None by default."""
+        return {}
+
     def records(self, payload: Any) -> list[PriceRecord]:
         """Every priced model in a payload, strictly: any unreadable entry fails it."""
         snapshot = self.parse(payload)

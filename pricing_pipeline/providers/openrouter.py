@@ -121,6 +121,21 @@ class OpenRouter(ProviderAdapter):
     def detail_urls(self, body: bytes) -> dict[str, str]:
         return endpoints.urls(self.url(), (self.model_id_of(item) for item in self.data_list(json_body.load(self.name, body))))
 
+    def aliases(self, body: bytes) -> dict[str, str]:
+        """``canonical_slug`` (the dated name a response's ``model`` may carry, e.g.
+        ``anthropic/claude-4.8-opus-20260528``) -> the listed id. A ``:free`` variant shares its
+        model's slug: a slug names the paid id where there is one."""
+        out: dict[str, str] = {}
+        for item in self.data_list(json_body.load(self.name, body)):
+            if not isinstance(item, dict):
+                continue
+            model_id, slug = item.get("id"), item.get("canonical_slug")
+            if not (isinstance(model_id, str) and isinstance(slug, str)) or slug == model_id:
+                continue
+            if slug not in out or out[slug].endswith(":free"):
+                out[slug] = model_id
+        return out
+
     def detail_urls_for(self, model_ids: Iterable[str]) -> dict[str, str]:
         return endpoints.urls(self.url(), model_ids)
 

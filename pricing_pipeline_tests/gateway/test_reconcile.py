@@ -86,3 +86,26 @@ def test_the_command_prints_the_contract_and_exits_zero(day1, db_url, tmp_path):
     assert table.returncode == 0 and table.stdout.startswith("9 bills: 4 exact, 1 within 1%, 1 off, 3 errors")
     missing = subprocess.run([*command[:-1], str(tmp_path / "none.jsonl")], env=env, capture_output=True, text=True)
     assert missing.returncode == 2 and "cannot read" in missing.stderr
+
+
+def test_a_bill_naming_the_dated_canonical_slug_is_reconciled_as_its_model(day1):
+    from datetime import datetime, timezone
+
+    from pricing_pipeline.gateway.reconcile import provider_aliases, with_aliases
+    from pricing_pipeline_tests.recordings import ENDPOINTS_DIR
+
+    body = (ENDPOINTS_DIR / DAY1 / "models.json").read_bytes()
+    day1.archive_raw_snapshot("openrouter", "http://127.0.0.1/api/v1/models", body, datetime.now(timezone.utc), "sync")
+    aliases = provider_aliases(day1, "openrouter")
+    assert aliases["anthropic/claude-4.5-sonnet-20250929"] == "anthropic/claude-sonnet-4.5"
+    assert "deepseek/deepseek-r1" not in aliases  # its slug is its id
+    listed = json.loads(body)["data"]
+    shared = {m["canonical_slug"] for m in listed if m["id"].endswith(":free")} & {
+        m["canonical_slug"] for m in listed if not m["id"].endswith(":free") and m["canonical_slug"] != m["id"]}
+    assert shared and all(not aliases[slug].endswith(":free") for slug in shared)  # a shared slug names the paid id
+    sonnet = raw_endpoint(DAY1, "anthropic/claude-sonnet-4.5", "anthropic")["pricing"]
+    line = bill_line("anthropic/claude-4.5-sonnet-20250929", "Anthropic", AT, 2000, 100, billed(sonnet, 2000, 100), "g")
+    book = PriceBook(day1, history_window=timedelta(days=3650))
+    assert reconcile_lines(book.cost, "openrouter", [line]).to_json()["errors"] == 1  # not a listed id
+    report = reconcile_lines(with_aliases(book.cost, aliases), "openrouter", [line]).to_json()
+    assert (report["exact"], report["errors"]) == (1, 0)

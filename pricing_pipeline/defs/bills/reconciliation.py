@@ -19,7 +19,15 @@ from decimal import Decimal
 from typing import Any
 
 from pricing_pipeline.gateway.pricebook import PriceBook
-from pricing_pipeline.gateway.reconcile import OUTCOMES, BadBill, Bill, Outcome, reconcile_one
+from pricing_pipeline.gateway.reconcile import (
+    OUTCOMES,
+    BadBill,
+    Bill,
+    Outcome,
+    provider_aliases,
+    reconcile_one,
+    with_aliases,
+)
 from pricing_pipeline.pricing.endpoints import endpoint_id
 from pricing_pipeline.redaction import redact
 from pricing_pipeline.store import bills as stored
@@ -118,6 +126,7 @@ def reconcile_pending(store, provider: str, run_id: str | None = None, now: date
     if log is not None:
         log.info(f"{summary.pending} {provider} bill(s) to reconcile, the oldest from {oldest.isoformat()}; "
                  f"price book of {book.models} listings read in {book.load_seconds:.2f}s")
+    price = with_aliases(book.cost, provider_aliases(store, provider))  # bills may name a dated canonical slug
     after_id = 0
     while True:
         rows = stored.unreconciled(store, provider, after_id=after_id, limit=batch)
@@ -127,7 +136,7 @@ def reconcile_pending(store, provider: str, run_id: str | None = None, now: date
         written, mismatches = [], []
         for row in rows:
             try:
-                outcome = reconcile_one(book.cost, provider, bill_of(row))
+                outcome = reconcile_one(price, provider, bill_of(row))
             except BadBill as error:
                 outcome = Outcome(None, "error", error=str(error))
             written.append(reconciliation_row(row, outcome, now, run_id))

@@ -18,7 +18,8 @@ from dagster import (
 
 from pricing_pipeline.defs.outcomes import RUN_OUTCOME_TAG, RunOutcome, decode_outcome, encode_outcome
 from pricing_pipeline.defs.runs import NORMALIZED_KEY
-from pricing_pipeline.defs.sync.assets import normalized_prices, reasons_markdown
+from pricing_pipeline.defs.sync.assets import normalized_prices
+from pricing_pipeline.defs.sync.run_metadata import reasons_markdown
 from pricing_pipeline.defs.sync.override import GUARD_RESOURCE_DEFS, PriceGuardOverride
 from pricing_pipeline.defs.sync.partitions import provider_partitions
 from pricing_pipeline.defs.sync.resources import PricingDatabase

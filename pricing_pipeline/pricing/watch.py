@@ -81,8 +81,10 @@ class RequestBudget:
 
     The list polls come first: per-model requests (volatile endpoints, a run's endpoints) may use
     only what is left after a list poll every ``interval_seconds`` for the hour (and a few runs'
-    list requests), so a change of the list is always seen at the next poll, however many
-    endpoints are volatile, unless the interval itself asks for more than the budget."""
+    list requests), so a change of the list is seen at the next poll however many endpoints are
+    volatile. An interval that asks for more list polls than half the budget gets half: the
+    volatile endpoints (where prices move most) are never starved, and the list polls thin out
+    late in the hour instead (each skip is said)."""
 
     per_hour: int
     spent: list[float] = field(default_factory=list)
@@ -100,7 +102,8 @@ class RequestBudget:
     @property
     def list_share(self) -> int:
         """The requests per hour kept for list requests."""
-        return min(self.per_hour, math.ceil(BUDGET_WINDOW_SECONDS / self.interval_seconds) + RUN_LIST_MARGIN)
+        wanted = math.ceil(BUDGET_WINDOW_SECONDS / self.interval_seconds) + RUN_LIST_MARGIN
+        return min(wanted, math.ceil(self.per_hour / 2))
 
     def per_model_allowance(self, now: float) -> int:
         """How many per-model requests may be made now without eating into the list share."""

@@ -24,8 +24,9 @@ def test_per_model_requests_leave_the_list_polls_their_share():
     assert budget.per_model_allowance(0.0) == 100 - budget.list_share
     budget.spend(0.0, 50)
     assert budget.per_model_allowance(0.0) == 100 - 51 - (budget.list_share - 1)
-    # an interval that asks for more list polls than the budget has leaves nothing per model
-    assert RequestBudget(per_hour=100, interval_seconds=10).per_model_allowance(0.0) == 0
+    # an interval that asks for more list polls than half the budget gets half: the rest per model
+    short = RequestBudget(per_hour=100, interval_seconds=10)
+    assert short.list_share == 50 and short.per_model_allowance(0.0) == 50
 
 
 def test_volatile_models_are_those_whose_endpoints_changed_lately_newest_first():

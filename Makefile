@@ -8,12 +8,13 @@ export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 # from a local HTTP server instead of calling the real provider APIs.
 REPLAY ?=
 # The tests' real parts from Debian: the Prometheus tools, Chromium for the browser test, and
-# podman (with runc, netavark and aardvark-dns, and debootstrap for the stand-in base image) for
-# the image test.
+# podman (with runc, netavark and aardvark-dns, iptables, which netavark runs to set up the
+# bridge network but does not depend on, and debootstrap for the stand-in base image) for the
+# image test.
 TEST_TOOLS = promtool prometheus amtool prometheus-alertmanager prometheus-pushgateway prometheus-blackbox-exporter chromium \
-	podman runc /usr/lib/podman/netavark /usr/lib/podman/aardvark-dns debootstrap
+	podman runc /usr/lib/podman/netavark /usr/lib/podman/aardvark-dns /usr/sbin/iptables debootstrap
 TEST_PACKAGES = prometheus prometheus-alertmanager prometheus-pushgateway prometheus-blackbox-exporter chromium \
-	podman runc netavark aardvark-dns debootstrap
+	podman runc netavark aardvark-dns iptables debootstrap
 # Podman's settings for this machine kind (runc, cgroupfs, no default ulimits), /etc untouched.
 export CONTAINERS_CONF ?= $(CURDIR)/deploy/podman/containers.conf
 

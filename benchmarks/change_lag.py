@@ -50,13 +50,13 @@ of the deployment is stopped at the end (Ctrl-C included): the daemon's process 
 whatever carries this run's marker in its environment (the code server and run workers the
 daemon starts in sessions of their own).
 
-Seen with this benchmark (2026-12-07): OpenRouter's first watcher run asks for the endpoints of all
-339 models; its ``pricing/detail_models`` tag (~9 KB of JSON) is over what PostgreSQL's run-tag
-index takes (from ~290 of these ids), so the sensor tick fails after the run row is written
-without its tags: the run is launched, but its run key cannot be found, and a later tick may
-create a second run for the same key. The first-sync lines and the failed-tick count show it.
-On an empty pricing database, watcher ticks evaluated side by side in the code server each
-migrate it, and Alembic's module-global context is not thread-safe: a tick or two fail at start.
+Seen with this benchmark (2026-12-07), both fixed since: OpenRouter's first watcher run asked
+for the endpoints of all 339 models in a ~9 KB ``pricing/detail_models`` tag, over what
+PostgreSQL's run-tag index takes, so the run was stored without its tags (its run key with them)
+and a later tick could launch it twice (a long scope is now kept in the instance and the tag
+refers to it); and watcher ticks evaluated side by side on an empty pricing database each
+migrated it, which Alembic's module-global context does not survive (one upgrade at a time per
+process now). The first-sync lines and the failed-tick count show either if it comes back.
 """
 
 from __future__ import annotations
@@ -387,7 +387,7 @@ class Bench:
             run = r.dagster_run
             print(f"    {run.tags.get(PARTITION_TAG):<11} {run.run_id[:8]} {run.status.value:<8} "
                   f"key {run.tags.get('dagster/run_key')}  endpoint lists asked for: "
-                  f"{len(json.loads(run.tags.get('pricing/detail_models', '[]')))}")
+                  f"{len(upstream_state.scope_models(self.instance, run.tags.get('pricing/detail_models', '[]')))}")
         duplicates = len(first) - len({r.dagster_run.tags.get(PARTITION_TAG) for r in first})
         if duplicates:
             print(f"    ! {duplicates} run(s) beyond one per provider for the first publish")

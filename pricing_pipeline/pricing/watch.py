@@ -13,7 +13,7 @@ import hashlib
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from pricing_pipeline.pricing.endpoints import endpoint_model, is_endpoint_id
 from pricing_pipeline.pricing.records import NormalizedSnapshot, PriceRecord
@@ -36,24 +36,6 @@ def list_fingerprint(snapshot: NormalizedSnapshot) -> str:
 
 def list_fingerprints(records: Iterable[PriceRecord]) -> dict[str, str]:
     return {r.model_id: r.price_fingerprint() for r in records if not is_endpoint_id(r.model_id)}
-
-
-def moved_models(records: Iterable[PriceRecord], expected: Mapping[str, str]) -> set[str]:
-    """The models (of the list, or their endpoints' models) whose fingerprint differs from the
-    ``expected`` one (what is live, or a standing hold's proposal), or that are not there."""
-    return {
-        endpoint_model(r.model_id)
-        for r in records
-        if expected.get(r.model_id) != r.price_fingerprint()
-    }
-
-
-def endpoints_moved(model_id: str, records: Iterable[PriceRecord], expected: Mapping[str, str]) -> bool:
-    """A model's endpoints as polled against what is expected of them: a price moved, an
-    endpoint was added, or one that is expected is gone."""
-    polled = {r.model_id: r.price_fingerprint() for r in records}
-    mine = {k: v for k, v in expected.items() if is_endpoint_id(k) and endpoint_model(k) == model_id}
-    return polled != mine
 
 
 def volatile_models(changes: Iterable[Mapping], since: datetime) -> list[str]:
@@ -124,7 +106,3 @@ class RequestBudget:
         if self.remaining(now) > 0:
             return now
         return min(self.spent) + BUDGET_WINDOW_SECONDS
-
-
-def volatile_since(now: datetime, hours: float) -> datetime:
-    return now - timedelta(hours=hours)

@@ -15,15 +15,15 @@ import hashlib
 import json
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 from dagster import AssetRecordsFilter, DagsterInstance, DagsterRunStatus, RunRequest, RunsFilter
 
-from pricing_pipeline.defs.runs import DETAIL_MODELS_TAG, PUBLISHED_KEY, TRIGGER_TAG, WATCH_KEY_TAG
 from pricing_pipeline.defs import upstream_state as stored
+from pricing_pipeline.defs.runs import DETAIL_MODELS_TAG, PUBLISHED_KEY, TRIGGER_TAG, WATCH_KEY_TAG
 from pricing_pipeline.defs.upstream_state import PendingChange, WatchState
 from pricing_pipeline.pricing import watch
-from pricing_pipeline.pricing.endpoints import is_endpoint_id
+from pricing_pipeline.pricing.endpoints import endpoints_prefix, is_endpoint_id
 from pricing_pipeline.pricing.records import PriceRecord
 from pricing_pipeline.providers.base import ProviderAdapter
 from pricing_pipeline.providers.errors import UpstreamError
@@ -55,7 +55,6 @@ class Tick:
     outcome: str | None  # unchanged | changed | error; None: no poll (budget)
     message: str
     run_request: RunRequest | None = None
-    skipped: list[str] = field(default_factory=list)
 
 
 def recent_publishes(instance: DagsterInstance, provider: str) -> list[Publish]:
@@ -116,7 +115,7 @@ class Expected:
         return self.live.get(record.model_id) == record.price_fingerprint()
 
     def endpoints_of(self, model_id: str) -> set[str]:
-        prefix = f"{model_id}#"
+        prefix = endpoints_prefix(model_id)
         return {m for m in self.live if m.startswith(prefix)}
 
 
@@ -151,7 +150,7 @@ def tick(
         state.skipped_total += 1
         wait = budget.next_free_at(now) - now
         return finish(Tick(None, f"{provider}: skipped: the hour's {budget.per_hour} requests are spent "
-                                 f"(next in {wait:.0f}s); the scheduled sync is the floor", skipped=["list"]))
+                                 f"(next in {wait:.0f}s); the scheduled sync is the floor"))
     state.requests_total += 1
     stored.save(instance, state)  # the request counts even if this tick dies
     try:
@@ -171,8 +170,9 @@ def tick(
     list_changed = baseline is None or baseline.list_fingerprint != fingerprint
     moved: set[str] = set()
     if list_changed and records is not None:
+        listed = {r.model_id for r in records}
         moved = {r.model_id for r in records if not is_endpoint_id(r.model_id) and not expected.matches(r)}
-        moved |= {m for m in expected.live if not is_endpoint_id(m) and m not in {r.model_id for r in records}}
+        moved |= {m for m in expected.live if not is_endpoint_id(m) and m not in listed}  # gone from the list
     elif list_changed:  # a 304 for a body that differs from the publish (its run failed): read it whole next time
         state.validated_fingerprint = None
 
@@ -181,24 +181,23 @@ def tick(
     state.requests_total += volatile.requests
     state.skipped_total += len(volatile.skipped)
     notes = f"{volatile.note()}{lag_note}"
-    skipped = volatile.skipped
     endpoint_changed = volatile.changed
     if not list_changed and not endpoint_changed:
         state.verified_at = now
-        return finish(Tick("unchanged", f"{provider}: unchanged ({how}){notes}", skipped=skipped))
+        return finish(Tick("unchanged", f"{provider}: unchanged ({how}){notes}"))
     if list_changed and records is None:
         return finish(Tick("changed", f"{provider}: upstream differs from the last publish ({how}); "
-                                      f"the next poll reads it whole", skipped=skipped))
+                                      f"the next poll reads it whole"))
     request = change_request(instance, state, adapter, baseline, fingerprint, list_changed, moved, endpoint_changed, budget, now)
     if request is None:
         state.skipped_total += 1  # the run's list request, at least
         return finish(Tick("changed", f"{provider}: changed, but the hour's budget cannot pay its run; "
-                                      "the next poll retries", skipped=[*skipped, "run"]))
+                                      "the next poll retries"))
     scope = state.pending.models if state.pending else []
     what = "list" if list_changed else "endpoints"
     return finish(Tick("changed", f"{provider}: {what} changed ({how}); sync requested for it"
                                   + (f" with the endpoints of {len(scope)} model(s)" if adapter.has_details else "")
-                                  + notes, request, skipped))
+                                  + notes, request))
 
 
 @dataclass
@@ -229,7 +228,7 @@ def poll_volatile(store: PricingStore, upstream, adapter: ProviderAdapter, setti
     first, as far as the budget goes (``reserve``: requests kept for the run a change needs)."""
     if not adapter.has_details:
         return VolatilePoll()
-    since = watch.volatile_since(datetime.fromtimestamp(now, timezone.utc), settings.watch_volatile_hours)
+    since = datetime.fromtimestamp(now, timezone.utc) - timedelta(hours=settings.watch_volatile_hours)
     with store.engine.connect() as conn:
         changes = live.changed_since(conn, adapter.name, since)
     volatile = [m for m in watch.volatile_models(changes, since) if m not in exclude]

@@ -64,22 +64,21 @@ else
 	$(DEV) PRICING_RECORDINGS_DIR=$(abspath $(REPLAY)) $(CURDIR)/$(VENV)/bin/python -m pricing_dev.replay -- $(DAGSTER_DEV)
 endif
 
+# --dist loadgroup: the container tests (image, compose topology, fault drill) share one xdist
+# worker, one image build and one topology, while the other workers run the rest.
 test: install tools
-	$(VENV)/bin/pytest -q -n auto $(PYTEST_ARGS)
+	$(VENV)/bin/pytest -q -n auto --dist loadgroup $(PYTEST_ARGS)
 
 # Build deploy/Dockerfile unchanged with podman (on the real base image where it can be pulled,
 # else a debootstrap stand-in: deploy/podman/base-image.sh says which) and run one
 # `pricing-pipeline sync` in it against the replayed recordings. `make test` runs the same test
-# whenever podman works; here it must (pricing_pipeline_tests/deploy/test_image.py).
+# whenever podman works (CI insists: .ci/run); here it must (pricing_pipeline_tests/deploy/test_image.py).
 image-check: install tools
 	PRICING_CONTAINER_TESTS=1 $(VENV)/bin/pytest -q -s -rs pricing_pipeline_tests/deploy/test_image.py
 
-# The one-host topology of deploy/compose.yaml under podman-compose (pinned here, not a test
-# dependency: only this target uses it), with Debian-built stand-ins for the images Docker Hub
-# would give, then the fault drill; too heavy for every CI run (pricing_pipeline_tests/deploy/
-# test_topology.py, test_topology_drill.py).
-PODMAN_COMPOSE = podman-compose==1.6.0
+# The one-host topology of deploy/compose.yaml under podman-compose, with Debian-built stand-ins
+# for the images Docker Hub would give, then the fault drill, on their own (`make test` runs them
+# too): pricing_pipeline_tests/deploy/test_topology.py, test_topology_drill.py.
 topology-check: install tools
-	$(VENV)/bin/pip install --quiet $(PODMAN_COMPOSE)
-	PRICING_TOPOLOGY_TESTS=1 $(VENV)/bin/pytest -q -s -rs pricing_pipeline_tests/deploy/test_topology.py \
+	PRICING_CONTAINER_TESTS=1 $(VENV)/bin/pytest -q -s -rs pricing_pipeline_tests/deploy/test_topology.py \
 	  pricing_pipeline_tests/deploy/test_topology_drill.py

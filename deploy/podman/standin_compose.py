@@ -35,9 +35,11 @@ OMITTED = {
     "grafana": "Grafana is not packaged in Debian (nor on PyPI or npm)",
 }
 PASSWORD = "topology-test-password"
+READER_PASSWORD = "topology-test-reader-password"
 PROVIDER_KEYS = {"TOGETHER_API_KEY": "test-together-key", "NOVITA_API_KEY": "test-novita-key",
                  "OPENROUTER_API_KEY": "test-openrouter-key"}
 REPLAY_PORT = 8080
+IMAGE_UID = 10001  # deploy/Dockerfile's user
 
 
 @dataclass
@@ -66,7 +68,12 @@ def env_file_values(replay_files: dict[str, Path]) -> dict[str, dict[str, str]]:
             for p, path in replay_files.items()}
     return {
         "dagster.env": {"DAGSTER_PG_USER": "postgres", "DAGSTER_PG_PASSWORD": PASSWORD},
-        "postgres.env": {"POSTGRES_USER": "postgres", "POSTGRES_PASSWORD": PASSWORD, "POSTGRES_DB": "dagster"},
+        "postgres.env": {"POSTGRES_USER": "postgres", "POSTGRES_PASSWORD": PASSWORD, "POSTGRES_DB": "dagster",
+                         "PRICING_READER_PASSWORD": READER_PASSWORD},
+        "prices-api.env": {
+            "PRICING_DATABASE_URL": f"postgresql+psycopg2://pricing_reader:{READER_PASSWORD}@postgres:5432/pricing",
+            "PRICING_FEEDS_DIR": "/var/lib/pricing/feeds",
+        },
         "code-server.env": {
             "PRICING_DATABASE_URL": f"postgresql+psycopg2://postgres:{PASSWORD}@postgres:5432/pricing",
             "PRICING_PUSHGATEWAY_URL": "http://pushgateway:9091",
@@ -78,15 +85,18 @@ def env_file_values(replay_files: dict[str, Path]) -> dict[str, dict[str, str]]:
 
 def write_standin_compose(out: Path, *, image: str, base_image: str, postgres_image: str, monitoring_image: str,
                           replay_files: dict[str, Path], project: str,
-                          run_monitoring: dict | None = None) -> StandinTopology:
-    """``run_monitoring``: settings to override in compose's dagster.yaml (a drill's shorter
-    maximum runtime), reported among the substitutions."""
+                          run_monitoring: dict | None = None, code_server_settings: dict | None = None,
+                          feeds_volume_mib: int | None = None) -> StandinTopology:
+    """Drill-time changes, each reported among the substitutions: ``run_monitoring``, settings to
+    override in compose's dagster.yaml; ``code_server_settings``, more of our settings for the
+    code server (and so its runs); ``feeds_volume_mib``, the feeds volume as a tmpfs of that
+    size, so a drill can fill it without filling the host's disk."""
     compose = yaml.safe_load((DEPLOY / "compose.yaml").read_text())
     topology = StandinTopology(out / "compose.yaml", project)
     (out / "configs").mkdir(parents=True, exist_ok=True)
     (out / "env").mkdir(exist_ok=True)
     for name, config in compose.pop("configs").items():
-        content = config["content"]
+        content = config["content"].replace("$$", "$")  # compose's escaped dollar sign
         if name == "dagster_yaml" and run_monitoring:
             instance = yaml.safe_load(content)
             before = {key: instance["run_monitoring"][key] for key in run_monitoring}
@@ -94,7 +104,17 @@ def write_standin_compose(out: Path, *, image: str, base_image: str, postgres_im
             content = yaml.safe_dump(instance, sort_keys=False)
             topology.substitutions["dagster.yaml"] = f"run_monitoring {before} -> {run_monitoring} (drill time)"
         (out / "configs" / name).write_text(content)
-    for env_name, values in env_file_values(replay_files).items():
+    if feeds_volume_mib:
+        # nr_blocks (4 KiB pages), not size=: podman 4.3 takes size= for a quota request, which
+        # needs XFS project quotas
+        options = f"nr_blocks={feeds_volume_mib * 256},uid={IMAGE_UID},gid={IMAGE_UID},mode=0755"
+        compose["volumes"]["pricing-data"] = {"driver_opts": {"type": "tmpfs", "device": "tmpfs", "o": options}}
+        topology.substitutions["pricing-data"] = f"volume -> tmpfs of {feeds_volume_mib} MiB (the drill fills it)"
+    env_files = env_file_values(replay_files)
+    if code_server_settings:
+        env_files["code-server.env"].update(code_server_settings)
+        topology.substitutions["code-server.env"] = f"+ {code_server_settings} (drill time)"
+    for env_name, values in env_files.items():
         example = (DEPLOY / "env" / f"{env_name}.example").read_text()
         names = {line.split("=", 1)[0] for line in example.splitlines() if "=" in line and not line.startswith("#")}
         assert names <= set(values), f"{env_name}: {sorted(names - set(values))} not set"  # the example's names

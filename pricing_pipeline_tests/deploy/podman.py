@@ -4,11 +4,14 @@ built from deploy/Dockerfile unchanged on the base deploy/podman/base-image.sh p
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import shutil
 import subprocess
 import sys
+
+import pytest
 
 from pricing_pipeline_tests.recordings import REPO_ROOT
 
@@ -22,6 +25,22 @@ BUILD_HANG_GUARD_SECONDS = 3600
 RUN_HANG_GUARD_SECONDS = 900
 
 
+# Every container test runs on one xdist worker (`make test` runs `--dist loadgroup`): they share
+# one image build and one topology, and the other workers go on with the rest meanwhile.
+CONTAINERS = pytest.mark.xdist_group("containers")
+
+
+def require_podman() -> None:
+    """Skip where podman cannot run containers; fail instead where PRICING_CONTAINER_TESTS=1
+    (CI, `make image-check`, `make topology-check`) insists on them."""
+    why = why_podman_unusable()
+    if why is not None:
+        if os.environ.get("PRICING_CONTAINER_TESTS") == "1":
+            pytest.fail(f"PRICING_CONTAINER_TESTS=1 but podman is unusable: {why}")
+        pytest.skip(f"no container engine: {why}")
+
+
+@functools.cache
 def why_podman_unusable() -> str | None:
     """None when podman can run containers here, else why not (the test's skip reason)."""
     if os.environ.get("PRICING_CONTAINER_TESTS") == "0":

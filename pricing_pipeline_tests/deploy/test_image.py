@@ -2,25 +2,20 @@
 built unchanged with podman, on the real base or the debootstrap stand-in, then one
 `pricing-pipeline sync` of every provider in it, as its non-root user, against the replayed
 provider APIs on this host. Runs wherever podman is usable (`make tools` installs it);
-PRICING_CONTAINER_TESTS=0 skips it, PRICING_CONTAINER_TESTS=1 (`make image-check`) insists."""
+PRICING_CONTAINER_TESTS=0 skips it, PRICING_CONTAINER_TESTS=1 (CI, `make image-check`) insists."""
 
 from __future__ import annotations
 
-import os
 import sqlite3
 
-import pytest
-
-from pricing_pipeline_tests.deploy.podman import build_image, podman, why_podman_unusable
+from pricing_pipeline_tests.deploy.podman import CONTAINERS, build_image, podman, require_podman
 from pricing_pipeline_tests.recordings import DUMMY_API_KEYS, REPLAY_DETAILS, REPLAY_FILES, require_file
 
-UNUSABLE = why_podman_unusable()
-pytestmark = pytest.mark.skipif(UNUSABLE is not None and os.environ.get("PRICING_CONTAINER_TESTS") != "1",
-                                reason=f"no container engine: {UNUSABLE}")
+pytestmark = CONTAINERS
 
 
 def test_the_image_builds_unchanged_and_runs_a_sync_as_its_own_user(tmp_path, upstream):
-    assert UNUSABLE is None, UNUSABLE
+    require_podman()
     image = build_image()
     assert podman("run", "--rm", image, "id", "-u").stdout.strip() == "10001"
     data = tmp_path / "data"

@@ -1,27 +1,25 @@
 """deploy/compose.yaml started for real under podman (podman-compose, pricing_pipeline_tests/
-deploy/topology.py) and used as operators and viewers use it. Opt-in, too heavy for every CI run
-on 2 shared cores: PRICING_TOPOLOGY_TESTS=1, or `make topology-check`."""
+deploy/topology.py) and used as operators and viewers use it. Runs wherever podman works, on the
+container tests' own xdist worker; CI insists (PRICING_CONTAINER_TESTS=1)."""
 
 from __future__ import annotations
 
 import json
-import os
+import re
 import urllib.request
 
-import pytest
-
 from pricing_pipeline.providers.registry import PROVIDER_NAMES
-from pricing_pipeline_tests.deploy.podman import podman
-from pricing_pipeline_tests.deployment.graphql_documents import TERMINATE
+from pricing_pipeline_tests.deploy.podman import CONTAINERS, podman
+from pricing_pipeline_tests.deploy.topology import PROBE_JOB, build_changed_image
+from pricing_pipeline_tests.deployment.graphql_documents import RELOAD, TERMINATE
 
-pytestmark = pytest.mark.skipif(os.environ.get("PRICING_TOPOLOGY_TESTS") != "1",
-                                reason="opt-in: PRICING_TOPOLOGY_TESTS=1 (make topology-check)")
+pytestmark = CONTAINERS
 PROVIDER_KEY_NAMES = {"TOGETHER_API_KEY", "NOVITA_API_KEY", "OPENROUTER_API_KEY"}
 
 
 def test_every_service_starts_and_passes_its_health_check(topology):
-    expected = {"postgres", "code-server", "webserver", "webserver-read-only", "daemon", "pushgateway", "blackbox",
-                "prometheus", "alertmanager", "replay"}
+    expected = {"postgres", "code-server", "webserver", "webserver-read-only", "daemon", "prices-api", "pushgateway",
+                "blackbox", "prometheus", "alertmanager", "replay"}
     assert set(topology.containers()) == expected
     assert topology.health() == {service: "healthy" for service in expected}
     # the viewers' published port (moved to a free 127.0.0.1 port)
@@ -88,3 +86,33 @@ def test_the_read_only_webserver_refuses_a_launch_and_the_operator_one_terminate
 def run_events(topology, run_id: str) -> list[str]:
     return [kind for (kind,) in topology.psql("dagster", "SELECT dagster_event_type FROM event_logs WHERE run_id = "
                                                          f"'{run_id}' AND dagster_event_type IS NOT NULL ORDER BY id")]
+
+
+def test_a_code_change_deployed_and_reloaded_runs_the_new_code(topology):
+    """A new build of the image, only the code server's container replaced (`up -d --no-deps
+    --force-recreate code-server`), then Reload from the operator webserver: the webserver and
+    the daemon keep running, and the next run runs the new code."""
+    missing = topology.launch("webserver", PROBE_JOB)
+    assert missing["__typename"] == "PipelineNotFoundError", missing
+    built = build_changed_image(topology.work, "v2", f"localhost/{topology.spec.project}:next")
+    podman("tag", built, topology.image)
+    before = podman("inspect", topology.container("code-server"), "--format", "{{.Id}}").stdout
+    topology.compose("up", "-d", "--no-deps", "--force-recreate", "code-server")
+    assert podman("inspect", topology.container("code-server"), "--format", "{{.Id}}").stdout != before
+    topology.wait_until("the new code server healthy", lambda: topology.health_of("code-server") == "healthy")
+    reloaded = topology.wait_until("the reload", lambda: reload_location(topology))
+    assert reloaded == "RepositoryLocation", reloaded
+    launched = topology.launch("webserver", PROBE_JOB)
+    assert launched["__typename"] == "LaunchRunSuccess", launched
+    run_id = launched["run"]["runId"]
+    assert topology.wait_for_status(run_id, {"SUCCESS", "FAILURE", "CANCELED"}) == "SUCCESS"
+    logged = topology.psql("dagster", f"SELECT event FROM event_logs WHERE run_id = '{run_id}' "
+                                      "AND event LIKE '%running code version%'")
+    assert [re.search(r"running code version (\w+)", event).group(1) for (event,) in logged] == ["v2"]
+
+
+def reload_location(topology) -> str | None:
+    """The operator webserver's Reload; None while the location still fails to load."""
+    answer = topology.graphql("webserver", RELOAD, name="pricing_pipeline")["reloadRepositoryLocation"]
+    loaded = answer["locationOrLoadError"]["__typename"]
+    return loaded if loaded == "RepositoryLocation" else None

@@ -1,8 +1,8 @@
-"""The production fault drill in the compose topology under podman (opt-in, with
-test_topology.py: PRICING_TOPOLOGY_TESTS=1, `make topology-check`). Each step breaks a
-container while a sync is in progress, then checks that no published price was lost or
-half-written, that the provider is not wedged (its next run succeeds), and what made the failure
-visible. The time to recover is measured and printed in the results table, never asserted."""
+"""The production fault drill in the compose topology under podman (with test_topology.py, on
+the container tests' own xdist worker). Each step breaks a container or a volume while a sync
+is in progress, then checks that no published price or feed was lost or half-written, that the
+provider is not wedged (its next run succeeds), and what made the failure visible. The time to
+recover is measured and printed in the results table, never asserted."""
 
 from __future__ import annotations
 
@@ -13,15 +13,17 @@ from contextlib import contextmanager
 
 import pytest
 
-from pricing_pipeline_tests.deploy.podman import podman
-from pricing_pipeline_tests.deploy.topology import DRILL_RUN_MONITORING
+from pricing_pipeline_tests.deploy.podman import CONTAINERS, podman
 
-pytestmark = pytest.mark.skipif(os.environ.get("PRICING_TOPOLOGY_TESTS") != "1",
-                                reason="opt-in: PRICING_TOPOLOGY_TESTS=1 (make topology-check)")
+pytestmark = CONTAINERS
 PROVIDER = "together"  # 10 models: the shortest sync
 FINISHED = {"SUCCESS", "FAILURE", "CANCELED"}
-MONITORED_WITHIN = DRILL_RUN_MONITORING["max_runtime_seconds"] + 3 * DRILL_RUN_MONITORING["poll_interval_seconds"] + 600
+# The victim run's own maximum runtime (`dagster/max_runtime`): the run worker dies with its code
+# server, and only run monitoring can fail it; compose's default for every run is 900 s.
+VICTIM_MAX_RUNTIME_SECONDS = 30
 RESULTS: list[tuple[str, str, str]] = []  # (step, what showed it, seconds from the fault to the next good run)
+FEEDS = "/var/lib/pricing/feeds"
+FILLER = "/var/lib/pricing/filler"
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -34,10 +36,10 @@ def results_table():
 
 
 @contextmanager
-def run_in_progress(topology):
+def run_in_progress(topology, **tags: str):
     """A sync launched from the operator webserver, hanging on its fetch: yields its run id."""
     with topology.provider_apis_frozen():
-        launched = topology.launch_sync("webserver", PROVIDER)
+        launched = topology.launch_sync("webserver", PROVIDER, **tags)
         assert launched["__typename"] == "LaunchRunSuccess", launched
         run_id = launched["run"]["runId"]
         assert topology.wait_for_status(run_id, {"STARTED", *FINISHED}) == "STARTED"
@@ -103,12 +105,12 @@ def failures_pushed(topology) -> float:
 
 def test_kill_the_code_server_mid_run(topology):
     before = failures_pushed(topology)
-    with run_in_progress(topology) as run_id:
+    with run_in_progress(topology, **{"dagster/max_runtime": str(VICTIM_MAX_RUNTIME_SECONDS)}) as run_id:
         restarts = crash(topology, "code-server")
         fault_at = time.monotonic()
     how = restarted(topology, "code-server", restarts)
     # the run worker died with its code server; nobody is left to say so but run monitoring
-    assert topology.wait_for_status(run_id, FINISHED, guard=MONITORED_WITHIN) == "FAILURE"
+    assert topology.wait_for_status(run_id, FINISHED, guard=600) == "FAILURE"
     row = topology.wait_until("the reconciler to close the sync row",
                               lambda: (r := sync_row(topology, run_id)) and r["status"] != "running" and r)
     assert row["status"] == "failure", row
@@ -137,7 +139,7 @@ def test_restart_postgresql_mid_run(topology):
     with run_in_progress(topology) as run_id:
         podman("restart", "-t", "2", topology.container("postgres"))
         fault_at = time.monotonic()
-    status = topology.wait_for_status(run_id, FINISHED, guard=MONITORED_WITHIN)
+    status = topology.wait_for_status(run_id, FINISHED, guard=600)
     row = topology.wait_until("the sync row closed",
                               lambda: (r := sync_row(topology, run_id)) and r["status"] != "running" and r)
     assert (status == "SUCCESS") == (row["status"] == "success"), (status, row)
@@ -177,3 +179,31 @@ def test_two_daemons_started_by_mistake(topology):
     assert_no_price_lost_or_half_written(topology)
     RESULTS.append(("two daemons", f"pricing_dagster_daemons_heartbeating = {shown:.0f} "
                     "(PricingDagsterDuplicateDaemons)", recovered))
+
+
+def feeds(topology) -> dict[str, str]:
+    """The feeds on the volume: file -> sha256."""
+    listed = topology.exec("code-server", "sh", "-c", f"cd {FEEDS} && sha256sum *").stdout
+    return {name: digest for digest, name in (line.split() for line in listed.splitlines())}
+
+
+def test_the_feeds_volume_full(topology):
+    before = feeds(topology)
+    assert before, "no feeds: the syncs before this step write them"
+    filled = topology.exec("code-server", "sh", "-c", f"dd if=/dev/zero of={FILLER} bs=1M 2>&1", check=False)
+    assert "No space left on device" in filled.stdout, filled.stdout
+    fault_at = time.monotonic()
+    try:
+        sync = topology.exec("code-server", "pricing-pipeline", "sync", "--provider", PROVIDER, check=False)
+        print("\nFEEDS-FULL sync rc", sync.returncode, sync.stdout[-3000:], sync.stderr[-3000:])
+        time.sleep(60)
+        print("FEEDS-FULL runs", topology.psql("dagster", "SELECT pipeline_name, status, create_timestamp FROM runs "
+                                                        "ORDER BY create_timestamp DESC LIMIT 4"))
+        print("FEEDS-FULL sync_log", topology.psql("pricing", "SELECT run_id, status, error FROM sync_log "
+                                                            "ORDER BY id DESC LIMIT 2"))
+        print("FEEDS-FULL feeds", feeds(topology), before)
+    finally:
+        topology.exec("code-server", "rm", "-f", FILLER)
+    recovered = next_sync_succeeds(topology, fault_at)
+    assert_no_price_lost_or_half_written(topology)
+    RESULTS.append(("feeds volume full", "?", recovered))

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import shutil
 import subprocess
 import sys
 import time
@@ -18,8 +19,16 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from pricing_pipeline_tests.deploy.podman import ENV, PODMAN_DIR, base_image, podman, standin_image
+from pricing_pipeline_tests.deploy.podman import (
+    BUILD_HANG_GUARD_SECONDS,
+    ENV,
+    PODMAN_DIR,
+    base_image,
+    podman,
+    standin_image,
+)
 from pricing_pipeline_tests.deployment.graphql_documents import LAUNCH_RUN
+from pricing_pipeline_tests.recordings import REPO_ROOT
 
 # deploy/podman/ is not a package (it is run as a script too): load the module from its file
 _spec = importlib.util.spec_from_file_location("standin_compose", PODMAN_DIR / "standin_compose.py")
@@ -29,11 +38,17 @@ _spec.loader.exec_module(standin_compose)
 StandinTopology, write_standin_compose = standin_compose.StandinTopology, standin_compose.write_standin_compose
 
 COMPOSE = [str(Path(sys.executable).parent / "podman-compose")]
+# what deploy/Dockerfile copies (.dockerignore lets nothing else in)
+BUILD_CONTEXT = ["pyproject.toml", "README.md", "pricing_pipeline", "deploy/constraints.txt", "deploy/Dockerfile",
+                 "dagster.yaml", "workspace.yaml", ".dockerignore"]
 HEALTH_HANG_GUARD_SECONDS = 900
 RUN_HANG_GUARD_SECONDS = 600
-# compose's 15-minute maximum runtime, shortened so the drill sees run monitoring fail a run
-# whose code server died with it (DefaultRunLauncher cannot check a run worker's health).
-DRILL_RUN_MONITORING = {"max_runtime_seconds": 240, "poll_interval_seconds": 10}
+# Drill time: run monitoring looks every 5 s instead of 30 (the drill's victim run carries its
+# own short `dagster/max_runtime`: DefaultRunLauncher cannot check a run worker's health), the
+# metrics heartbeat every 15 s instead of 60, and the feeds volume is a small tmpfs to fill.
+DRILL_RUN_MONITORING = {"poll_interval_seconds": 5}
+DRILL_CODE_SERVER_SETTINGS = {"PRICING_METRICS_HEARTBEAT_SECONDS": "15"}
+FEEDS_VOLUME_MIB = 256
 RUN_STATUS = "query Status($runId: ID!) { runOrError(runId: $runId) { ... on Run { status } } }"
 GRAPHQL_CLIENT = """
 import json, sys, urllib.request
@@ -110,13 +125,17 @@ class Topology:
         assert not body.get("errors"), body["errors"]
         return body["data"]
 
-    def launch_sync(self, webserver: str, provider: str) -> dict:
-        """One provider's sync launched from a webserver, as its Materialize button does."""
+    def launch(self, webserver: str, job: str, **tags: str) -> dict:
+        """A run of ``job`` launched from a webserver, as its Launch/Materialize button does."""
         selector = {"repositoryLocationName": "pricing_pipeline", "repositoryName": "__repository__",
-                    "pipelineName": "price_sync_job"}
+                    "pipelineName": job}
         params = {"mode": "default", "runConfigData": {}, "selector": selector,
-                  "executionMetadata": {"tags": [{"key": "dagster/partition", "value": provider}]}}
+                  "executionMetadata": {"tags": [{"key": k, "value": v} for k, v in tags.items()]}}
         return self.graphql(webserver, LAUNCH_RUN, executionParams=params)["launchPipelineExecution"]
+
+    def launch_sync(self, webserver: str, provider: str, **tags: str) -> dict:
+        """One provider's sync launched from a webserver, as its Materialize button does."""
+        return self.launch(webserver, "price_sync_job", **{"dagster/partition": provider, **tags})
 
     def run_status(self, run_id: str) -> str:
         return self.psql("dagster", f"SELECT status FROM runs WHERE run_id = '{run_id}'")[0][0]
@@ -158,18 +177,58 @@ class Topology:
         return [line.split("\t") for line in out.splitlines() if line]
 
 
-def start_topology(work: Path, image: str, replay_files: dict[str, Path], project: str) -> Topology:
+PROBE_JOB = "code_version_probe"
+CODE_CHANGE = f'''
+
+# --- a code change, deployed by pricing_pipeline_tests/deploy/test_topology.py
+from dagster import job as _job, op as _op
+
+
+@_op
+def report_code_version(context):
+    context.log.info("running code version {{version}}")
+
+
+@_job
+def {PROBE_JOB}():
+    report_code_version()
+
+
+defs = Definitions.merge(defs, Definitions(jobs=[{PROBE_JOB}]))
+'''
+
+
+def build_changed_image(work: Path, version: str, tag: str) -> str:
+    """deploy/Dockerfile built from a copy of the build context whose definitions.py gains a job
+    that logs ``version``: a code change as a developer would make it, built as CI builds."""
+    context = work / f"context-{version}"
+    ignore = shutil.ignore_patterns("__pycache__")
+    for name in BUILD_CONTEXT:
+        source = REPO_ROOT / name
+        target = context / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        (shutil.copytree(source, target, ignore=ignore) if source.is_dir() else shutil.copy2(source, target))
+    definitions = context / "pricing_pipeline" / "definitions.py"
+    definitions.write_text(definitions.read_text() + CODE_CHANGE.format(version=version))
+    base, _ = base_image()
+    podman("build", "--network=host", "--build-arg", f"PYTHON_IMAGE={base}", "-f", "deploy/Dockerfile", "-t", tag,
+           str(context), timeout=BUILD_HANG_GUARD_SECONDS)
+    return tag
+
+
+def standin_topology(work: Path, image: str, replay_files: dict[str, Path], project: str) -> Topology:
+    """The stand-in compose file, written; ``image``: the name compose runs our roles from (a
+    deploy retags it to the new build)."""
     base, _ = base_image()
     spec = write_standin_compose(
         work, image=image, base_image=base, project=project, replay_files=replay_files,
-        run_monitoring=DRILL_RUN_MONITORING,
+        run_monitoring=DRILL_RUN_MONITORING, code_server_settings=DRILL_CODE_SERVER_SETTINGS,
+        feeds_volume_mib=FEEDS_VOLUME_MIB,
         postgres_image=standin_image("postgres.Containerfile", base),
         monitoring_image=standin_image("monitoring.Containerfile", base),
     )
     print(f"\n{spec.report()}", file=sys.stderr)
-    topology = Topology(spec)
-    topology.compose("up", "-d")
-    return topology
+    return Topology(spec)
 
 
 def stop_topology(topology: Topology) -> None:

@@ -13,8 +13,12 @@ if [ ! -s "$PGDATA/PG_VERSION" ]; then
   if [ -n "${POSTGRES_DB:-}" ] && [ "$POSTGRES_DB" != "${POSTGRES_USER:-postgres}" ]; then
     as_postgres psql -v ON_ERROR_STOP=1 -U "${POSTGRES_USER:-postgres}" -d postgres -c "CREATE DATABASE \"$POSTGRES_DB\""
   fi
-  for f in /docker-entrypoint-initdb.d/*.sql; do
-    [ -e "$f" ] && as_postgres psql -v ON_ERROR_STOP=1 -U "${POSTGRES_USER:-postgres}" -d postgres -f "$f"
+  # as the official image: *.sql run by psql, *.sh sourced (with the env), in name order
+  for f in /docker-entrypoint-initdb.d/*; do
+    case "$f" in
+      *.sql) as_postgres psql -v ON_ERROR_STOP=1 -U "${POSTGRES_USER:-postgres}" -d postgres -f "$f" ;;
+      *.sh) POSTGRES_USER=${POSTGRES_USER:-postgres} PGHOST=/run/postgresql as_postgres sh "$f" ;;
+    esac
   done
   as_postgres pg_ctl -D "$PGDATA" -m fast -w stop
 fi

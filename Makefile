@@ -65,9 +65,11 @@ else
 endif
 
 # --dist loadgroup: the container tests (image, compose topology, fault drill) share one xdist
-# worker, one image build and one topology, while the other workers run the rest.
+# worker, one image build and one topology, while the other workers run the rest. That worker
+# mostly waits on containers, so one worker more than there are cores.
+TEST_WORKERS ?= $(shell echo $$(( $$(nproc) + 1 )))
 test: install tools
-	$(VENV)/bin/pytest -q -n auto --dist loadgroup $(PYTEST_ARGS)
+	$(VENV)/bin/pytest -q -n $(TEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
 
 # Build deploy/Dockerfile unchanged with podman (on the real base image where it can be pulled,
 # else a debootstrap stand-in: deploy/podman/base-image.sh says which) and run one

@@ -150,15 +150,18 @@ def run_sync(args: argparse.Namespace) -> int:
             }
             statuses = submit.wait_for_runs(instance, list(run_ids.values()), args.timeout, daemon)
             reconcile_sync_log(instance, store)  # before freshness reads each provider's last sync
-            follow_ups = []
+            follow_ups, feeds_run, feeds_note = [], None, None
             if any(status == DagsterRunStatus.SUCCESS for status in statuses.values()):
                 # the feeds after the CLI's syncs (the daemon's sensor leaves CLI runs to us)
-                follow_ups.append(submit.submit_run(instance, workspace, "price_feeds_job", cli_tags))
+                feeds_run = submit.submit_run(instance, workspace, "price_feeds_job", cli_tags)
+                follow_ups.append(feeds_run)
             freshness_run, freshness_note = submit_freshness_run(instance, workspace, run_ids.values(), statuses,
                                                                  cli_tags)
             follow_ups += [freshness_run] if freshness_run else []
             if follow_ups:  # side by side: freshness does not read the feeds
                 finished = submit.wait_for_runs(instance, follow_ups, args.timeout, daemon)
+                if feeds_run and finished.get(feeds_run) != DagsterRunStatus.SUCCESS:
+                    feeds_note = feeds_failed_note(feeds_run, finished.get(feeds_run))
                 if freshness_run:
                     freshness_note = freshness_run_note(freshness_run, finished.get(freshness_run))
         rows = [sync_summary(provider, run_id, statuses.get(run_id), store, instance) for provider, run_id in run_ids.items()]
@@ -169,10 +172,18 @@ def run_sync(args: argparse.Namespace) -> int:
     if any(row["error_type"] == "connection" for row in rows):
         print("hint: no connection to the provider API. Without internet, replay the recorded responses: "
               "make sync REPLAY=../shared/fixtures/providers", file=sys.stderr)
-    if freshness_note:
-        print(freshness_note, file=sys.stderr)
-    # the syncs decide the exit status; freshness is only reported earlier than its schedule would
+    for note in (feeds_note, freshness_note):
+        if note:
+            print(note, file=sys.stderr)
+    # the syncs decide the exit status (the prices are published); the feeds and freshness are
+    # reported
     return 0 if all(row["status"] == "success" for row in rows) else 1
+
+
+def feeds_failed_note(run_id: str, status: DagsterRunStatus | None) -> str:
+    ended = status.value if status else "unfinished"
+    return (f"feeds: price_feeds_job run {run_id} ended {ended}; the feeds still hold the prices before this "
+            "sync (docs/runbooks/feeds-behind.md)")
 
 
 FRESHNESS_LATER = "price_freshness_schedule evaluates it at its next tick"

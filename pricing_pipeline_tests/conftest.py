@@ -158,3 +158,10 @@ def run_sync(sync_defs, dagster_instance):
         )
 
     return run
+
+
+def pytest_collection_modifyitems(items):
+    """The container tests (xdist group "containers") first: under `make test`'s `--dist
+    loadgroup` their worker starts on them at once, as the longest lane, while the other workers
+    share the rest."""
+    items.sort(key=lambda item: item.get_closest_marker("xdist_group") is None)

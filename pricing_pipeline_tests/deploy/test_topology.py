@@ -74,9 +74,9 @@ def test_the_read_only_webserver_refuses_a_launch_and_the_operator_one_terminate
         terminated = topology.graphql("webserver", TERMINATE, runId=run_id)["terminateRun"]
         assert terminated["__typename"] == "TerminateRunSuccess", terminated
         topology.wait_until("the run canceling", lambda: "PIPELINE_CANCELING" in run_events(topology, run_id))
-    # As on one host (deployment/test_production_topology.py): the code server interrupts the
-    # step, and Dagster retries an interrupted step that has a retry policy (the fetch has), so
-    # the run ends canceled, or goes on against the answering upstream; it never hangs on.
+    # The code server interrupts the step, and Dagster retries an interrupted step that has a
+    # retry policy (the fetch has), so the run ends canceled, or goes on against the answering
+    # upstream; it never hangs on.
     status = topology.wait_for_status(run_id, {"CANCELED", "FAILURE", "SUCCESS"})
     after = run_events(topology, run_id)
     after = after[after.index("PIPELINE_CANCELING"):]

@@ -187,23 +187,46 @@ def feeds(topology) -> dict[str, str]:
     return {name: digest for digest, name in (line.split() for line in listed.splitlines())}
 
 
+def feeds_runs(topology) -> dict[str, str]:
+    """price_feeds_job's runs (the feeds sensor launches one after each sync): run id -> status."""
+    return dict(topology.psql("dagster", "SELECT run_id, status FROM runs WHERE pipeline_name = 'price_feeds_job'"))
+
+
+def feeds_written_after_publish(topology) -> bool:
+    written = topology.pushed("pricing_feeds_written_timestamp_seconds")
+    published = topology.pushed("pricing_last_sync_timestamp", provider=PROVIDER)
+    return written is not None and published is not None and written >= published
+
+
 def test_the_feeds_volume_full(topology):
-    before = feeds(topology)
+    before, runs_before = feeds(topology), feeds_runs(topology)
     assert before, "no feeds: the syncs before this step write them"
     filled = topology.exec("code-server", "sh", "-c", f"dd if=/dev/zero of={FILLER} bs=1M 2>&1", check=False)
     assert "No space left on device" in filled.stdout, filled.stdout
     fault_at = time.monotonic()
     try:
+        # the prices are in PostgreSQL: the sync publishes; the feeds run the CLI asks for after
+        # it cannot write, and the CLI says so
         sync = topology.exec("code-server", "pricing-pipeline", "sync", "--provider", PROVIDER, check=False)
-        print("\nFEEDS-FULL sync rc", sync.returncode, sync.stdout[-3000:], sync.stderr[-3000:])
-        time.sleep(60)
-        print("FEEDS-FULL runs", topology.psql("dagster", "SELECT pipeline_name, status, create_timestamp FROM runs "
-                                                        "ORDER BY create_timestamp DESC LIMIT 4"))
-        print("FEEDS-FULL sync_log", topology.psql("pricing", "SELECT run_id, status, error FROM sync_log "
-                                                            "ORDER BY id DESC LIMIT 2"))
-        print("FEEDS-FULL feeds", feeds(topology), before)
+        assert sync.returncode == 0, sync.stdout[-2000:] + sync.stderr[-2000:]
+        assert "price_feeds_job run" in sync.stderr and "ended FAILURE" in sync.stderr, sync.stderr[-2000:]
+        failed = topology.wait_until("the feeds run after the sync to fail", lambda: [
+            run for run, status in feeds_runs(topology).items() if run not in runs_before and status == "FAILURE"])
+        assert feeds(topology) == before  # the old feeds, whole: each is replaced atomically or not at all
+        topology.wait_until("the feeds behind the publish in the Pushgateway",
+                            lambda: not feeds_written_after_publish(topology))
     finally:
         topology.exec("code-server", "rm", "-f", FILLER)
+    runs_failed = set(feeds_runs(topology))
     recovered = next_sync_succeeds(topology, fault_at)
+    topology.wait_until("the feeds run after the next sync to succeed", lambda: "SUCCESS" in [
+        status for run, status in feeds_runs(topology).items() if run not in runs_failed])
+    after = feeds(topology)
+    assert set(after) == set(before) and after != before  # rewritten from the prices published meanwhile
+    topology.wait_until("the feeds caught up in the Pushgateway", lambda: feeds_written_after_publish(topology))
+    recovered_feeds = f"{time.monotonic() - fault_at:.0f}"
     assert_no_price_lost_or_half_written(topology)
-    RESULTS.append(("feeds volume full", "?", recovered))
+    RESULTS.append(("feeds volume full (ENOSPC)", f"sync rc 0 and published; price_feeds_job {failed[0][:8]} "
+                    "FAILURE, said by the CLI; the old feeds intact; pricing_feeds_written_timestamp_seconds behind "
+                    f"pricing_last_sync_timestamp (PricingFeedsBehind) until the feeds were rewritten {recovered_feeds} "
+                    "s after the fault", recovered))

@@ -10,6 +10,7 @@ import os
 import shutil
 import signal
 import subprocess
+import textwrap
 import time
 import urllib.request
 import uuid
@@ -20,9 +21,38 @@ from dagster import DagsterInstance, DagsterRunStatus
 from pricing_pipeline_tests import process_leaks
 from pricing_pipeline_tests.deployment.conftest import DEPLOYMENT_MARKER, LOCATION, VENV_BIN
 from pricing_pipeline_tests.deployment.graphql_documents import LAUNCH_RUN, RELOAD
-from pricing_pipeline_tests.deployment.test_production_topology import location_source, probe_params
 from pricing_pipeline_tests.metrics.conftest import free_port
 from pricing_pipeline_tests.recordings import REPO_ROOT
+
+PROBE_JOB = "code_version_probe"
+
+
+def location_source(version: str) -> str:
+    """The code location `dagster dev` serves: ours, plus a job that logs which code it runs."""
+    return textwrap.dedent(f'''
+        from dagster import Definitions, job, op
+        from pricing_pipeline import definitions
+
+        CODE_VERSION = "{version}"
+
+
+        @op
+        def report_code_version(context):
+            context.log.info(f"running code version {{CODE_VERSION}}")
+
+
+        @job
+        def {PROBE_JOB}():
+            report_code_version()
+
+
+        defs = Definitions.merge(definitions.defs, Definitions(jobs=[{PROBE_JOB}]))
+    ''')
+
+
+def probe_params() -> dict:
+    selector = {"repositoryLocationName": LOCATION, "repositoryName": "__repository__", "pipelineName": PROBE_JOB}
+    return {"mode": "default", "runConfigData": {}, "selector": selector}
 
 
 def graphql(port: int, query: str, **variables) -> dict:

@@ -201,6 +201,6 @@ def test_a_hold_is_found_and_accepted_in_five_steps_and_every_provider_synced_in
             ]
             return found if found and all(r.is_finished for r in found) else None
 
-        deployment._wait(feeds_runs, 120, "the feeds run after the backfill")
+        deployment._wait(feeds_runs, 600, "the feeds run after the backfill")  # a hang guard
         # one feeds run for the whole backfill (the sensor ticks every 5 s here): not one per provider
         assert len(new_runs(instance, before, "price_feeds_job")) == 1

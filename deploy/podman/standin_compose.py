@@ -4,7 +4,6 @@
 - our image as built by `make image-check` (no `build:`: podman-compose would build it again);
 - third-party images swapped for stand-ins built from Debian's packages where Debian has the
   program (deploy/podman/standins/), left out where it does not (SUBSTITUTED, OMITTED);
-- `configs:` written to files and bind-mounted: podman-compose 1.6 ignores top-level configs;
 - env files filled from the *.env.example names with throwaway values, the provider URLs
   pointed at a `replay` service serving the recorded responses on the `egress` network;
 - published ports moved to free 127.0.0.1 ports (other work on this machine uses the defaults).
@@ -93,17 +92,16 @@ def write_standin_compose(out: Path, *, image: str, base_image: str, postgres_im
     size, so a drill can fill it without filling the host's disk."""
     compose = yaml.safe_load((DEPLOY / "compose.yaml").read_text())
     topology = StandinTopology(out / "compose.yaml", project)
-    (out / "configs").mkdir(parents=True, exist_ok=True)
+    (out / "config").mkdir(parents=True, exist_ok=True)
     (out / "env").mkdir(exist_ok=True)
-    for name, config in compose.pop("configs").items():
-        content = config["content"].replace("$$", "$")  # compose's escaped dollar sign
-        if name == "dagster_yaml" and run_monitoring:
-            instance = yaml.safe_load(content)
-            before = {key: instance["run_monitoring"][key] for key in run_monitoring}
-            instance["run_monitoring"].update(run_monitoring)
-            content = yaml.safe_dump(instance, sort_keys=False)
-            topology.substitutions["dagster.yaml"] = f"run_monitoring {before} -> {run_monitoring} (drill time)"
-        (out / "configs" / name).write_text(content)
+    mounts = {}  # a file of deploy/config/ -> the drill's version of it
+    if run_monitoring:
+        instance = yaml.safe_load((DEPLOY / "config" / "dagster.yaml").read_text())
+        before = {key: instance["run_monitoring"][key] for key in run_monitoring}
+        instance["run_monitoring"].update(run_monitoring)
+        (out / "config" / "dagster.yaml").write_text(yaml.safe_dump(instance, sort_keys=False))
+        mounts["./config/dagster.yaml"] = str(out / "config" / "dagster.yaml")
+        topology.substitutions["dagster.yaml"] = f"run_monitoring {before} -> {run_monitoring} (drill time)"
     if feeds_volume_mib:
         # nr_blocks (4 KiB pages), not size=: podman 4.3 takes size= for a quota request, which
         # needs XFS project quotas
@@ -145,9 +143,7 @@ def write_standin_compose(out: Path, *, image: str, base_image: str, postgres_im
             service["entrypoint"] = [program]
         else:
             raise AssertionError(f"{name}: no stand-in and not omitted ({service['image']})")
-        service["volumes"] = [absolute_volume(v, out) for v in service.get("volumes", [])]
-        for config in service.pop("configs", []):
-            service["volumes"].append(f"{out / 'configs' / config['source']}:{config['target']}:ro")
+        service["volumes"] = [absolute_volume(v, out, mounts) for v in service.get("volumes", [])]
         service["env_file"] = [str(out / "env" / Path(f).name) for f in service.get("env_file", [])]
         deps = service.get("depends_on", {})
         for gone in set(deps) & set(OMITTED):
@@ -164,8 +160,10 @@ def write_standin_compose(out: Path, *, image: str, base_image: str, postgres_im
     return topology
 
 
-def absolute_volume(volume: str, out: Path) -> str:
+def absolute_volume(volume: str, out: Path, mounts: dict[str, str]) -> str:
     source, rest = volume.split(":", 1)
+    if source in mounts:
+        return f"{mounts[source]}:{rest}"
     if source.startswith("./secrets"):
         return f"{out / source[2:]}:{rest}"
     if source.startswith(("./", "../")):

@@ -32,7 +32,7 @@ def compose_file() -> dict:
 
 
 def compose_instance_config() -> dict:
-    return yaml.safe_load(compose_file()["configs"]["dagster_yaml"]["content"])
+    return yaml.safe_load((DEPLOY / "config" / "dagster.yaml").read_text())
 
 
 def helm_values() -> dict:

@@ -71,7 +71,7 @@ def test_operators_go_through_the_authenticating_proxy_and_viewers_get_read_only
 
 
 def test_our_monitoring_is_mounted_as_it_is():
-    prometheus = yaml.safe_load(compose_file()["configs"]["prometheus_yaml"]["content"])
+    prometheus = yaml.safe_load((DEPLOY / "config" / "prometheus.yml").read_text())
     rules = {path.split("/")[-1] for path in prometheus["rule_files"]}
     assert rules == {p.name for p in (DEPLOY.parent / "monitoring/prometheus").glob("*.yml")} - {"prometheus.yml"}
     assert any(job.get("honor_labels") for job in prometheus["scrape_configs"] if job["job_name"] == "pushgateway")

@@ -14,6 +14,8 @@ from pricing_pipeline_tests.deploy.topology import PROBE_JOB, build_changed_imag
 from pricing_pipeline_tests.deployment.graphql_documents import RELOAD, TERMINATE
 
 pytestmark = CONTAINERS
+PRICES_API_GET = ("import sys, urllib.request; print(urllib.request.urlopen('http://127.0.0.1:8080' + sys.argv[1], "
+                  "timeout=30).read().decode())")
 PROVIDER_KEY_NAMES = {"TOGETHER_API_KEY", "NOVITA_API_KEY", "OPENROUTER_API_KEY"}
 
 
@@ -59,6 +61,13 @@ def test_a_cli_sync_of_every_provider_goes_through_the_daemon_into_postgresql(to
     no_own_daemon = topology.exec("code-server", "test", "!", "-e", "/opt/dagster/dagster_home/pricing-cli/daemon.log",
                                   check=False)
     assert no_own_daemon.returncode == 0
+    # prices-api serves what was published, as the read-only role compose's init script made
+    served = json.loads(topology.exec("prices-api", "python", "-c", PRICES_API_GET,
+                                      "/v1/prices?provider=together").stdout)
+    (listed,) = topology.psql("pricing", "SELECT count(*) FROM model_prices WHERE provider = 'together' "
+                                         "AND removed_at IS NULL")[0]
+    assert len(served) == int(listed) > 0
+    assert topology.exec("prices-api", "python", "-c", PRICES_API_GET, "/v1/feeds/prices.json").stdout.strip()
 
 
 def test_the_read_only_webserver_refuses_a_launch_and_the_operator_one_terminates(topology):

@@ -22,6 +22,8 @@ FINISHED = {"SUCCESS", "FAILURE", "CANCELED"}
 # server, and only run monitoring can fail it; compose's default for every run is 900 s.
 VICTIM_MAX_RUNTIME_SECONDS = 30
 RESULTS: list[tuple[str, str, str]] = []  # (step, what showed it, seconds from the fault to the next good run)
+PRICE_COLUMNS = ("input_usd_per_mtok", "output_usd_per_mtok", "cache_read_usd_per_mtok", "cache_write_usd_per_mtok",
+                 "request_usd", "image_usd", "upstream_provider", "upstream_tag", "raw_pricing::text")
 FEEDS = "/var/lib/pricing/feeds"
 FILLER = "/var/lib/pricing/filler"
 
@@ -97,6 +99,14 @@ def assert_no_price_lost_or_half_written(topology):
     orphans = topology.psql("pricing", "SELECT count(*) FROM price_history h JOIN sync_log s ON s.id = h.sync_id "
                                        "WHERE s.status <> 'success'")
     assert orphans == [["0"]], orphans
+    # and value by value: each live price is its open history row, from the same instant
+    differing = topology.psql("pricing", f"""
+        SELECT m.provider, m.model_id FROM model_prices m LEFT JOIN price_history h
+          ON h.provider = m.provider AND h.model_id = m.model_id AND h.valid_to IS NULL
+        WHERE m.removed_at IS NULL AND (h.id IS NULL OR h.valid_from <> m.valid_from
+          OR {" OR ".join(f"h.{c} IS DISTINCT FROM m.{c}" for c in PRICE_COLUMNS)}
+          OR h.tiers::text IS DISTINCT FROM m.tiers::text)""")
+    assert differing == [], differing[:10]
 
 
 def failures_pushed(topology) -> float:

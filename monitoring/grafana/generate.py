@@ -293,7 +293,15 @@ def scheduler_health(dash: db.Dashboard, lay: Layout) -> None:
         "Time since the provider's last finished run. Compare with the age of the last success: runs that "
         "happen but fail make the two diverge.",
         query(f"time() - max by (provider) (pricing_last_sync_attempt_timestamp{P})", "{{provider}}"), "s",
-    ), 24, 8))
+    ), 12, 8))
+    dash.with_panel(lay.place(graph(
+        "Age of the price feeds and of the newest publish",
+        "Time since the feeds (prices.json, litellm_model_cost_map.json) were last written and since the newest "
+        "publish of any provider (all providers: the feeds carry them all). Healthy, the feeds are a few minutes "
+        "younger; older feeds miss the newest prices (PricingFeedsBehind fires after 20 minutes).",
+        [query("time() - max(pricing_feeds_written_timestamp_seconds)", "feeds", "A"),
+         query("time() - max(pricing_last_sync_timestamp)", "newest publish", "B")], "s",
+    ), 12, 8))
 
     change_watcher(dash, lay)
 

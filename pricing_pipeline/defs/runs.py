@@ -40,6 +40,8 @@ SYNC_ASSET_KEYS = frozenset({RAW_SNAPSHOT_KEY, NORMALIZED_KEY, PUBLISHED_KEY})
 # materializations.
 BILLS_KEY = AssetKey("bill_reconciliation")
 BILLS_JOB_NAME = "bill_reconciliation_job"
+# The price feeds (defs/feeds): the metrics read when they were last written.
+FEEDS_KEY = AssetKey("price_feeds")
 
 def provider_of(run: DagsterRun) -> str | None:
     """The provider a sync run syncs; None for any other run (freshness checks, the

@@ -197,3 +197,39 @@ def test_real_alertmanager_inhibits_unverified_upstreams(alertmanager):
     alerts = settle(("PricingUpstreamUnverified", "chutes"), "suppressed")
     assert alerts[("PricingUpstreamUnverified", "chutes")]["status"]["state"] == "suppressed"
     assert alerts[("PricingMetricsPublisherHeartbeatStale", "")]["status"]["state"] == "active"
+
+
+def test_real_alertmanager_inhibits_feeds_behind_while_the_publisher_is_silent(alertmanager):
+    """PricingFeedsBehind is notified on its own, and suppressed while the metrics publisher is
+    silent (the feeds' time is frozen then, a sync's own hook may still push a publish)."""
+    def alert(name, component, resolved=False):
+        out = {"labels": {"alertname": name, "severity": "warning", "component": component},
+               "annotations": {"summary": name}}
+        if resolved:  # an end in the past: resolved, it inhibits nothing
+            out["endsAt"] = "2000-01-01T00:00:00Z"
+        return out
+
+    def settle(key, state):
+        deadline = time.monotonic() + 15
+        while True:
+            alerts = _alerts(alertmanager)
+            if alerts.get(key, {}).get("status", {}).get("state") == state or time.monotonic() > deadline:
+                return alerts
+            time.sleep(0.2)
+
+    key = ("PricingFeedsBehind", "")
+    silent = alert("PricingMetricsPublisherHeartbeatStale", "metrics-publisher")
+    # the publisher pushing (an earlier test of this Alertmanager may have left its alert firing)
+    _post(alertmanager, [alert("PricingMetricsPublisherHeartbeatStale", "metrics-publisher", resolved=True),
+                         alert("PricingFeedsBehind", "feeds")])
+    alerts = settle(key, "active")
+    assert alerts[key]["status"]["state"] == "active"
+    assert sorted(r["name"] for r in alerts[key]["receivers"]) == ["slack-warnings"]
+    try:
+        _post(alertmanager, [silent])
+        alerts = settle(key, "suppressed")
+        assert alerts[key]["status"]["state"] == "suppressed"
+        assert alerts[key]["status"]["inhibitedBy"]
+    finally:  # leave nothing inhibiting the other tests' alerts
+        _post(alertmanager, [alert("PricingMetricsPublisherHeartbeatStale", "metrics-publisher", resolved=True),
+                             alert("PricingFeedsBehind", "feeds", resolved=True)])

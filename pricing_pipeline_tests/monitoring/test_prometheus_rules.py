@@ -278,3 +278,25 @@ def test_recording_rules_are_defined_once_per_label_set():
             assert key not in seen, rule["record"]
             seen.add(key)
     assert "slo:error_budget_remaining:ratio" in recording_names()
+
+
+def test_feeds_behind_waits_out_the_longest_healthy_delay_of_the_feeds():
+    """Healthy, the feeds are behind a publish until the feeds sensor asks for its run (it waits
+    for a tick's other syncs, MAX_WAIT_SECONDS at most, and ticks every feeds_sensor_seconds),
+    the run has been launched and written them, and the heartbeat push, a scrape and an
+    evaluation bring its time to the rule. PricingFeedsBehind's ``for:`` must outlast that."""
+    from pricing_pipeline.defs.feeds.sensors import MAX_WAIT_SECONDS
+    from pricing_pipeline.settings import settings
+
+    def seconds(duration: str) -> int:
+        amount, unit = re.fullmatch(r"(\d+)([smh])", duration).groups()
+        return int(amount) * {"s": 1, "m": 60, "h": 3600}[unit]
+
+    [rule] = [r for r in alert_rules() if r["alert"] == "PricingFeedsBehind"]
+    waits = seconds(rule["for"])
+    prometheus = yaml.safe_load((PROMETHEUS_DIR / "prometheus.yml").read_text())["global"]
+    launch_and_write = 300  # a feeds run queued, launched and written on a loaded host
+    healthy = (MAX_WAIT_SECONDS + settings().feeds_sensor_seconds + launch_and_write + settings().metrics_heartbeat_seconds
+               + seconds(prometheus["scrape_interval"]) + seconds(prometheus["evaluation_interval"]))
+    assert waits >= healthy, f"PricingFeedsBehind fires after {waits}s; healthy feeds may lag {healthy}s"
+    assert waits <= 30 * 60, "stale feeds bill wrongly: not much longer than that"

@@ -4,9 +4,9 @@ The instance's run history is the source of truth. Its totals (counters, histogr
 publish and run of each provider) are kept in the instance with the cursors they were read up to
 (totals.py), so a computation reads only what happened since the last one: its cost follows
 the new runs, not the length of the history. What is not history (runs queued or in progress,
-the daemons, the schedule's state) is read afresh each time. Two computations made one after
-the other never go down, which is what keeps the pushed counters monotonic (publisher.py
-serializes pushes).
+the daemons, the schedule's state, when the feeds were last written) is read afresh each time.
+Two computations made one after the other never go down, which is what keeps the pushed
+counters monotonic (publisher.py serializes pushes).
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from pricing_pipeline.defs.metrics.run_facts import (
     active_run_ages,
     cron_interval_hours,
     daemons_heartbeating,
+    feeds_written_at,
     number,
     paged_events,
     scheduler_enabled,
@@ -66,6 +67,7 @@ class MetricsState:
     computed_at: float
     active_run_age: dict[tuple[str, str], float] = field(default_factory=dict)  # (provider, state)
     daemons_heartbeating: int | None = None
+    feeds_written_at: float | None = None  # the newest price_feeds materialization; None: never
     runs_read: int = 0  # in this computation
     events_read: int = 0
     event_log_reads: int = 0
@@ -98,6 +100,7 @@ def collect_state(
     return MetricsState(
         active_run_age=active_run_ages(instance, now),
         daemons_heartbeating=daemons_heartbeating(instance, now),
+        feeds_written_at=feeds_written_at(instance),
         runs_total=totals.runs_total,
         errors_total=totals.errors_total,
         scheduled_duration=totals.scheduled_duration,

@@ -16,6 +16,7 @@ from pricing_pipeline.providers.errors import ERROR_TYPES
 from pricing_pipeline.providers.registry import PROVIDER_NAMES
 
 HEARTBEAT_METRIC = "pricing_metrics_publisher_heartbeat_timestamp"
+FEEDS_METRIC = "pricing_feeds_written_timestamp_seconds"
 
 
 def state_families(state: MetricsState, heartbeat_timestamp: float | None) -> list:
@@ -202,6 +203,14 @@ def state_families(state: MetricsState, heartbeat_timestamp: float | None) -> li
              if p in state.bills and state.bills[p].exact_ratio is not None},
         )
     )
+    if state.feeds_written_at is not None:
+        families.append(
+            GaugeMetricFamily(
+                FEEDS_METRIC,
+                "Unix time the price feeds were last written (the newest successful price_feeds materialization).",
+                value=state.feeds_written_at,
+            )
+        )
     families.extend(watch_families(state))
     active = GaugeMetricFamily(
         "pricing_sync_oldest_active_run_age_seconds",

@@ -30,7 +30,7 @@ from pricing_pipeline.defs.outcomes import (
     encode_outcome,
     outcome_from_event_log,
 )
-from pricing_pipeline.defs.runs import provider_of
+from pricing_pipeline.defs.runs import FEEDS_KEY, provider_of
 from pricing_pipeline.providers.registry import PROVIDER_NAMES
 
 FINISHED_STATUSES = {
@@ -241,6 +241,13 @@ def daemons_heartbeating(instance: DagsterInstance, now: float) -> int:
     except Exception:  # noqa: BLE001 - an instance without daemon storage has no daemons
         return 0
     return len({hb.daemon_id for hb in heartbeats if now - hb.timestamp <= DAEMON_HEARTBEAT_FRESH_SECONDS})
+
+
+def feeds_written_at(instance: DagsterInstance) -> float | None:
+    """Unix time of the newest ``price_feeds`` materialization: when both feed files were last
+    written (a failed feeds run records none and leaves the old files). None: never written."""
+    event = instance.get_latest_materialization_event(FEEDS_KEY)
+    return event.timestamp if event is not None else None
 
 
 # --- the schedule ------------------------------------------------------------------------------

@@ -159,14 +159,3 @@ def run_sync(sync_defs, dagster_instance):
 
     return run
 
-
-@pytest.hookimpl(trylast=True)  # after pytest-xdist has named each group's tests
-def pytest_collection_modifyitems(config, items):
-    """The container tests (xdist group "containers") first: under `make test`'s `--dist
-    loadgroup` their worker starts on them at once, as the longest lane, while the other workers
-    share the rest. They share one image build and one topology, so a loadgroup that does not
-    group (see pyproject.toml's pytest pin) is an error, not a slower run."""
-    grouped = [item for item in items if item.get_closest_marker("xdist_group")]
-    if getattr(config.option, "loadgroup", False) and any("@" not in item.nodeid for item in grouped):
-        raise pytest.UsageError("--dist loadgroup does not group tests with this pytest and pytest-xdist")
-    items.sort(key=lambda item: item.get_closest_marker("xdist_group") is None)

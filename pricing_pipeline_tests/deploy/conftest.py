@@ -1,5 +1,5 @@
-"""The compose topology under podman, one per test session, on the worker that runs every
-container test (they share the xdist group CONTAINERS: `make test` runs `--dist loadgroup`)."""
+"""The compose topology under podman, one per test session (`make test` runs the container
+tests in a pytest of their own, without xdist)."""
 
 from __future__ import annotations
 
@@ -33,3 +33,5 @@ def topology(tmp_path_factory):
         yield started
     finally:
         stop_topology(started)
+        # our tags only: the image test's build stays for the next run's layers
+        podman("rmi", "--ignore", deployed, f"localhost/{project}:next", check=False)

@@ -98,16 +98,20 @@ def run_events(topology, run_id: str) -> list[str]:
 
 
 def test_a_code_change_deployed_and_reloaded_runs_the_new_code(topology):
-    """A new build of the image, only the code server's container replaced (`up -d --no-deps
-    --force-recreate code-server`), then Reload from the operator webserver: the webserver and
-    the daemon keep running, and the next run runs the new code."""
+    """A new build of the image, only the code server's container replaced, then Reload from the
+    operator webserver: the webservers and the daemon keep running, and the next run runs the
+    new code. (podman-compose's `up --force-recreate code-server` would recreate the services
+    that depend on it too: the container is removed, then `up -d --no-deps code-server`.)"""
     missing = topology.launch("webserver", PROBE_JOB)
     assert missing["__typename"] == "PipelineNotFoundError", missing
     built = build_changed_image(topology.work, "v2", f"localhost/{topology.spec.project}:next")
     podman("tag", built, topology.image)
-    before = podman("inspect", topology.container("code-server"), "--format", "{{.Id}}").stdout
-    topology.compose("up", "-d", "--no-deps", "--force-recreate", "code-server")
-    assert podman("inspect", topology.container("code-server"), "--format", "{{.Id}}").stdout != before
+    before = container_ids(topology)
+    podman("rm", "-f", "-t", "10", topology.container("code-server"))
+    topology.compose("up", "-d", "--no-deps", "code-server")
+    after = container_ids(topology)
+    assert after.pop("code-server") != before.pop("code-server")
+    assert after == before  # nothing else restarted
     topology.wait_until("the new code server healthy", lambda: topology.health_of("code-server") == "healthy")
     reloaded = topology.wait_until("the reload", lambda: reload_location(topology))
     assert reloaded == "RepositoryLocation", reloaded
@@ -125,3 +129,8 @@ def reload_location(topology) -> str | None:
     answer = topology.graphql("webserver", RELOAD, name="pricing_pipeline")["reloadRepositoryLocation"]
     loaded = answer["locationOrLoadError"]["__typename"]
     return loaded if loaded == "RepositoryLocation" else None
+
+
+def container_ids(topology) -> dict[str, str]:
+    return {service: podman("inspect", name, "--format", "{{.Id}}").stdout.strip()
+            for service, name in topology.containers().items()}

@@ -46,9 +46,12 @@ RUN_HANG_GUARD_SECONDS = 600
 # Drill time: run monitoring looks every 5 s instead of 30 (the drill's victim run carries its
 # own short `dagster/max_runtime`: DefaultRunLauncher cannot check a run worker's health), the
 # metrics heartbeat every 15 s instead of 60, the sync-log reconciler every 10 s instead of 30,
-# and the feeds volume is a small tmpfs to fill.
+# the change watcher off (its first polls would launch a second sync of every provider beside
+# the test's own; deployment/test_watcher.py runs it under a real daemon), and the feeds volume
+# is a small tmpfs to fill.
 DRILL_RUN_MONITORING = {"poll_interval_seconds": 5}
-DRILL_CODE_SERVER_SETTINGS = {"PRICING_METRICS_HEARTBEAT_SECONDS": "15", "PRICING_RECONCILE_SECONDS": "10"}
+DRILL_CODE_SERVER_SETTINGS = {"PRICING_METRICS_HEARTBEAT_SECONDS": "15", "PRICING_RECONCILE_SECONDS": "10",
+                              "PRICING_WATCH_ENABLED": "false"}
 FEEDS_VOLUME_MIB = 256
 RUN_STATUS = "query Status($runId: ID!) { runOrError(runId: $runId) { ... on Run { status } } }"
 GRAPHQL_CLIENT = """

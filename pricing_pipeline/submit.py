@@ -66,6 +66,9 @@ def daemon_for(instance: DagsterInstance, target_args: list[str], log_path: Path
     with open(log_path, "ab") as log:
         process = subprocess.Popen(
             [str(Path(sys.executable).with_name("dagster-daemon")), "run", *target_args],
+            # no change watcher in a daemon that lives only as long as this command: the syncs it
+            # would launch (a first poll finds everything changed) die with it, half-written
+            env={**os.environ, "PRICING_WATCH_ENABLED": "false"},
             stdout=log,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,

@@ -158,4 +158,3 @@ def run_sync(sync_defs, dagster_instance):
         )
 
     return run
-

@@ -23,8 +23,6 @@ IMAGE = f"localhost/pricing-pipeline-ci:{hashlib.sha256(str(REPO_ROOT).encode())
 # Hang guards only (a cold build downloads dagster and its libraries); nothing asserts speed.
 BUILD_HANG_GUARD_SECONDS = 3600
 RUN_HANG_GUARD_SECONDS = 900
-
-
 # The container tests share one image build and one topology: `make test` runs them in a pytest
 # of their own after the rest (beside it, on 2 cores, both lanes crawled at load 25 and hang
 # guards fired).

@@ -147,7 +147,8 @@ def test_real_alertmanager_routes_and_inhibits(alertmanager):
     deadline = time.monotonic() + 15
     while True:
         alerts = _alerts(alertmanager)
-        settled = alerts.get(("PricingSyncStaleData", "openrouter"), {}).get("status", {}).get("state") == "suppressed"
+        settled = all(alerts.get(key, {}).get("status", {}).get("state") == "suppressed"
+                      for key in (("PricingSyncStaleData", "openrouter"), ("PricingSyncFreshnessBudgetSlowBurn", "")))
         if settled or time.monotonic() > deadline:
             break
         time.sleep(0.2)

@@ -5,8 +5,10 @@ a change the guard holds, and an upstream error that stops no other provider's w
 
 from __future__ import annotations
 
+import re
 import socket
 import time
+from collections import defaultdict
 
 from dagster import AssetRecordsFilter, DagsterRunStatus, RunsFilter
 
@@ -51,7 +53,8 @@ def test_the_watcher_under_the_daemon(deployment):
             return upstream_state.load_all(instance, PROVIDER_NAMES)
 
         def runs(**tags):
-            return instance.get_runs(RunsFilter(tags=tags))
+            # sync runs only: bill_reconciliation runs after each sync carry the provider partition too
+            return instance.get_runs(RunsFilter(job_name=SYNC_JOB_NAME, tags=tags))
 
         def syncs():  # the feeds job runs after syncs: not the watcher's
             return instance.get_runs(RunsFilter(job_name=SYNC_JOB_NAME))
@@ -84,14 +87,22 @@ def test_the_watcher_under_the_daemon(deployment):
         # 5. a changed price: one run, asked for by the watcher, publishes it
         store = deployment.store()
         old_jump = store.published_records("together")[JUMPED].input_usd_per_mtok
+        before_change = {r.run_id for r in runs(**{"dagster/partition": "together"})}
         upstream.serve("/together", together_body({MODEL: {"input": 0.97}}))
         wait(lambda: str(store.published_records("together")[MODEL].input_usd_per_mtok) == "0.97", PATIENCE,
              "the changed price to be published")
         wait(lambda: states()["together"].pending is None and sum(states()["together"].lag_counts) >= 1, PATIENCE,
              "the change-to-live lag to be recorded")
-        changed_runs = [r.run_id for r in runs(**{"dagster/partition": "together"}) if WATCH_KEY_TAG in r.tags]
-        assert len(changed_runs) == 2  # the first sync and this change's
-        assert all(r.status == DagsterRunStatus.SUCCESS for r in deployment.wait_for_runs(changed_runs).values())
+        changed_runs = [r.run_id for r in runs(**{"dagster/partition": "together"}) if r.run_id not in before_change]
+        # this change's: one run key, the watcher's; a run that failed (on a loaded machine, this
+        # deployment's 25 s maximum runtime) is asked for again under its key + "-retryN"
+        by_key = defaultdict(list)
+        for run in deployment.wait_for_runs(changed_runs).values():
+            by_key[re.sub(r"-retry\d+$", "", run.tags[WATCH_KEY_TAG])].append(run.status)
+        assert len(by_key) == 1, by_key
+        assert all(statuses.count(DagsterRunStatus.SUCCESS) == 1
+                   and set(statuses) <= {DagsterRunStatus.SUCCESS, DagsterRunStatus.FAILURE}
+                   for statuses in by_key.values()), by_key
 
         # 6. a change the guard flags is held like any other, and not asked for again
         upstream.serve("/together", together_body({MODEL: {"input": 0.97}, JUMPED: {"input": float(old_jump) * 1000}}))

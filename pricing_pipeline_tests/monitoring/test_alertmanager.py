@@ -120,6 +120,18 @@ def _post(url: str, alerts: list[dict]) -> None:
         assert response.status == 200
 
 
+def _settle(url: str, state: str, *keys: tuple[str, str]) -> dict[tuple[str, str], dict]:
+    """The alerts once every one of ``keys`` is in ``state`` (Alertmanager marks inhibitions
+    asynchronously after a POST), or as they are after 15 s, for the assertions to say what is wrong."""
+    deadline = time.monotonic() + 15
+    while True:
+        alerts = _alerts(url)
+        settled = all(alerts.get(key, {}).get("status", {}).get("state") == state for key in keys)
+        if settled or time.monotonic() > deadline:
+            return alerts
+        time.sleep(0.2)
+
+
 def _alerts(url: str) -> dict[tuple[str, str], dict]:
     with urllib.request.urlopen(f"{url}/api/v2/alerts", timeout=5) as response:
         return {(a["labels"]["alertname"], a["labels"].get("provider", "")): a for a in json.load(response)}
@@ -143,15 +155,8 @@ def test_real_alertmanager_routes_and_inhibits(alertmanager):
         {"labels": {"alertname": "PricingSyncSuccessBudgetSlowBurn", "severity": "warning", "component": "slo",
                     "slo": "pricing-sync-success"}},
     ])
-    # Alertmanager marks inhibited alerts asynchronously after the POST: wait for it to settle.
-    deadline = time.monotonic() + 15
-    while True:
-        alerts = _alerts(alertmanager)
-        settled = all(alerts.get(key, {}).get("status", {}).get("state") == "suppressed"
-                      for key in (("PricingSyncStaleData", "openrouter"), ("PricingSyncFreshnessBudgetSlowBurn", "")))
-        if settled or time.monotonic() > deadline:
-            break
-        time.sleep(0.2)
+    alerts = _settle(alertmanager, "suppressed", ("PricingSyncStaleData", "openrouter"),
+                     ("PricingSyncFreshnessBudgetSlowBurn", ""))
 
     def receivers(key):
         return sorted(r["name"] for r in alerts[key]["receivers"])
@@ -176,26 +181,18 @@ def test_real_alertmanager_inhibits_unverified_upstreams(alertmanager):
         labels = {"alertname": name, "severity": severity, "component": component}
         return {"labels": {**labels, "provider": provider} if provider else labels, "annotations": {"summary": name}}
 
-    def settle(key, state):
-        deadline = time.monotonic() + 15
-        while True:
-            alerts = _alerts(alertmanager)
-            if alerts.get(key, {}).get("status", {}).get("state") == state or time.monotonic() > deadline:
-                return alerts
-            time.sleep(0.2)
-
     _post(alertmanager, [
         alert("PricingSyncSchedulerStopped", "critical", "scheduler", "novita"),
         alert("PricingUpstreamUnverified", "warning", "watcher", "novita"),
         alert("PricingUpstreamUnverified", "warning", "watcher", "chutes"),
     ])
-    alerts = settle(("PricingUpstreamUnverified", "novita"), "suppressed")
+    alerts = _settle(alertmanager, "suppressed", ("PricingUpstreamUnverified", "novita"))
     assert sorted(r["name"] for r in alerts[("PricingUpstreamUnverified", "chutes")]["receivers"]) == ["slack-warnings"]
     assert alerts[("PricingUpstreamUnverified", "novita")]["status"]["state"] == "suppressed"
     assert alerts[("PricingUpstreamUnverified", "chutes")]["status"]["state"] == "active"
 
     _post(alertmanager, [alert("PricingMetricsPublisherHeartbeatStale", "warning", "metrics-publisher")])
-    alerts = settle(("PricingUpstreamUnverified", "chutes"), "suppressed")
+    alerts = _settle(alertmanager, "suppressed", ("PricingUpstreamUnverified", "chutes"))
     assert alerts[("PricingUpstreamUnverified", "chutes")]["status"]["state"] == "suppressed"
     assert alerts[("PricingMetricsPublisherHeartbeatStale", "")]["status"]["state"] == "active"
 
@@ -210,25 +207,17 @@ def test_real_alertmanager_inhibits_feeds_behind_while_the_publisher_is_silent(a
             out["endsAt"] = "2000-01-01T00:00:00Z"
         return out
 
-    def settle(key, state):
-        deadline = time.monotonic() + 15
-        while True:
-            alerts = _alerts(alertmanager)
-            if alerts.get(key, {}).get("status", {}).get("state") == state or time.monotonic() > deadline:
-                return alerts
-            time.sleep(0.2)
-
     key = ("PricingFeedsBehind", "")
     silent = alert("PricingMetricsPublisherHeartbeatStale", "metrics-publisher")
     # the publisher pushing (an earlier test of this Alertmanager may have left its alert firing)
     _post(alertmanager, [alert("PricingMetricsPublisherHeartbeatStale", "metrics-publisher", resolved=True),
                          alert("PricingFeedsBehind", "feeds")])
-    alerts = settle(key, "active")
+    alerts = _settle(alertmanager, "active", key)
     assert alerts[key]["status"]["state"] == "active"
     assert sorted(r["name"] for r in alerts[key]["receivers"]) == ["slack-warnings"]
     try:
         _post(alertmanager, [silent])
-        alerts = settle(key, "suppressed")
+        alerts = _settle(alertmanager, "suppressed", key)
         assert alerts[key]["status"]["state"] == "suppressed"
         assert alerts[key]["status"]["inhibitedBy"]
     finally:  # leave nothing inhibiting the other tests' alerts

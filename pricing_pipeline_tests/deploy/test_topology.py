@@ -1,6 +1,6 @@
 """deploy/compose.yaml started for real under podman (podman-compose, pricing_pipeline_tests/
 deploy/topology.py) and used as operators and viewers use it. Runs wherever podman works, on the
-container tests' own xdist worker; CI insists (PRICING_CONTAINER_TESTS=1)."""
+container tests' own pytest run after the suite; CI insists (PRICING_CONTAINER_TESTS=1)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
-"""The production fault drill in the compose topology under podman (with test_topology.py, on
-the container tests' own xdist worker). Each step breaks a container or a volume while a sync
+"""The production fault drill in the compose topology under podman (with test_topology.py, in
+the container tests' own pytest run, after the suite). Each step breaks a container or a volume while a sync
 is in progress, then checks that no published price or feed was lost or half-written, that the
 provider is not wedged (its next run succeeds), and what made the failure visible. The time to
 recover is measured and printed in the results table, never asserted."""
